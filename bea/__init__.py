@@ -1,0 +1,37 @@
+"""bea: backward error analysis of optimisers and numerical integrators, exactly.
+
+The symbolic engine: rooted trees, B-series of Runge--Kutta methods, modified
+equations to any order, and modified flows of concrete losses. Importing ``bea``
+never imports torch; the numeric backend lives in the ``numeric`` package.
+"""
+
+from __future__ import annotations
+
+from bea import methods
+from bea.differentials import elementary_differential, evaluate_field_series, modified_vector_field
+from bea.methods import RungeKutta
+from bea.modified import modified_equation, modifying_integrator
+from bea.series import BSeries, bseries, compose, exact_solution, substitute
+from bea.trees import Tree, butcher_product, count_trees, trees, trees_up_to
+
+__all__ = [
+    "Tree",
+    "trees",
+    "trees_up_to",
+    "count_trees",
+    "butcher_product",
+    "RungeKutta",
+    "methods",
+    "BSeries",
+    "bseries",
+    "exact_solution",
+    "compose",
+    "substitute",
+    "modified_equation",
+    "modifying_integrator",
+    "elementary_differential",
+    "evaluate_field_series",
+    "modified_vector_field",
+]
+
+__version__ = "0.1.0"

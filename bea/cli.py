@@ -1,0 +1,151 @@
+"""The ``bea`` command line.
+
+Commands: ``demo``, ``trees N``, ``modified-equation --method NAME --order N``.
+Each takes ``--format text|latex|json``; bad input exits with status 2 and one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import sympy
+
+from bea import methods
+from bea.errors import BeaError
+from bea.modified import modified_equation
+from bea.trees import trees
+
+__all__ = ["main", "build_parser"]
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line, exit 2, no usage dump
+        raise _UsageError(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="bea", description="Backward error analysis of optimisers and integrators.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    demo = sub.add_parser("demo", help="modified equation of gradient descent and the IGR loss of a 2-parameter model")
+    demo.add_argument("--format", choices=("text", "latex", "json"), default="text")
+
+    tr = sub.add_parser("trees", help="list the rooted trees with N nodes")
+    tr.add_argument("n", type=_positive_int, metavar="N")
+    tr.add_argument("--format", choices=("text", "latex", "json"), default="text")
+
+    me = sub.add_parser("modified-equation", help="modified-equation coefficients of a Runge-Kutta method")
+    me.add_argument("--method", default="explicit_euler", help=f"one of: {', '.join(sorted(methods.NAMES))}")
+    me.add_argument("--order", type=_positive_int, default=4, help="largest tree order (terms through h^(order-1))")
+    me.add_argument("--format", choices=("text", "latex", "json"), default="text")
+    _extend(sub)
+    return parser
+
+
+def _extend(sub: Any) -> None:
+    """Hook for commands defined in other modules (derive, verify, ...)."""
+    from bea import cli_flows
+
+    cli_flows.add_commands(sub)
+
+
+def _tree_rows(n: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "levels": list(t.levels),
+            "tree": str(t),
+            "symmetry": t.symmetry,
+            "density": t.density,
+            "elementary_differential": t.elementary_differential,
+        }
+        for t in trees(n)
+    ]
+
+
+def _cmd_trees(args: argparse.Namespace) -> str:
+    rows = _tree_rows(args.n)
+    if args.format == "json":
+        return json.dumps({"n": args.n, "count": len(rows), "trees": rows}, indent=2)
+    if args.format == "latex":
+        lines = [r"\begin{tabular}{llrrl}", r"levels & tree & $\sigma$ & $\gamma$ & $F(\tau)$ \\ \hline"]
+        for t in trees(args.n):
+            lines.append(
+                f"{list(t.levels)} & ${t._latex()}$ & {t.symmetry} & {t.density} & "
+                f"\\texttt{{{t.elementary_differential}}} \\\\"
+            )
+        lines.append(r"\end{tabular}")
+        return "\n".join(lines)
+    width = max(len(str(r["levels"])) for r in rows)
+    out = [f"{'levels':<{width}}  {'sigma':>5}  {'gamma':>6}  tree / F(tree)"]
+    for r in rows:
+        out.append(
+            f"{r['levels']!s:<{width}}  {r['symmetry']:>5}  {r['density']:>6}  "
+            f"{r['tree']}  {r['elementary_differential']}"
+        )
+    out.append(f"{len(rows)} trees with {args.n} nodes")
+    return "\n".join(out)
+
+
+def _cmd_modified_equation(args: argparse.Namespace) -> str:
+    method = methods.by_name(args.method)
+    series = modified_equation(method, args.order)
+    if args.format == "json":
+        data = {"method": method.name, **series.to_dict()}
+        return json.dumps(data, indent=2)
+    if args.format == "latex":
+        return sympy.latex(series)
+    lines = [f"modified equation of {method.name}, trees with at most {args.order} nodes", ""]
+    width = max(len(str(list(t.levels))) for t in series)
+    for t in series:
+        lines.append(f"  b({list(t.levels)!s:<{width}}) = {series[t]!s:<12} {t.elementary_differential}")
+    lines += ["", "f_h = " + str(series)]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (2 for bad input, with one line on stderr)."""
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        handler = {
+            "trees": _cmd_trees,
+            "modified-equation": _cmd_modified_equation,
+        }.get(args.command)
+        if handler is None:
+            from bea import cli_flows
+
+            handler = cli_flows.HANDLERS[args.command]
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            output = handler(args)
+    except (_UsageError, BeaError) as error:
+        print(f"bea: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bea: interrupted", file=sys.stderr)
+        return 130
+    print(output)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

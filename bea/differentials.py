@@ -1,0 +1,171 @@
+r"""Elementary differentials of a concrete SymPy vector field, and field series on it.
+
+For :math:`y' = f(y)` with :math:`y \in \mathbb R^m`:
+
+.. math::
+    F(\bullet) = f, \qquad
+    F([\tau_1, \dots, \tau_k])^i = \sum_{j_1..j_k}
+      \frac{\partial^k f^i}{\partial y_{j_1} \cdots \partial y_{j_k}}
+      F(\tau_1)^{j_1} \cdots F(\tau_k)^{j_k}
+
+(Hairer--Lubich--Wanner, Definition III.1.2). A vector-field series b then gives
+:math:`f_h = \sum_\tau h^{|\tau|-1} \frac{b(\tau)}{\sigma(\tau)} F(\tau)`.
+
+>>> import sympy
+>>> from bea import methods, Tree
+>>> y = sympy.symbols("y")
+>>> f = sympy.Matrix([y**2])
+>>> elementary_differential(Tree.from_levels([1, 2]), f, [y])
+Matrix([[2*y**3]])
+>>> h = sympy.Symbol("h")
+>>> modified_vector_field(methods.explicit_euler, f, [y], h, 3)
+Matrix([[3*h**2*y**4/2 - h*y**3 + y**2]])
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import final
+
+import sympy
+
+from bea import _table
+from bea.errors import BeaTypeError, BeaValueError, SeriesError
+from bea.methods.rungekutta import RungeKutta
+from bea.modified import modified_equation
+from bea.series import BSeries
+from bea.trees import Tree, _check_order
+
+__all__ = [
+    "elementary_differential",
+    "evaluate_field_series",
+    "field_series_terms",
+    "modified_vector_field",
+    "ElementaryDifferentials",
+]
+
+
+def _column(f: object, name: str = "f") -> sympy.Matrix:
+    if isinstance(f, sympy.MatrixBase):
+        if f.cols != 1:
+            raise BeaValueError(f"{name} must be a column vector, got shape {f.shape}")
+        return sympy.Matrix(f)
+    if isinstance(f, (list, tuple)):
+        return sympy.Matrix([sympy.sympify(x) for x in f])
+    raise BeaTypeError(f"{name} must be a SymPy column Matrix or a list of expressions, got {f!r}")
+
+
+def _symbols(y: object) -> tuple[sympy.Symbol, ...]:
+    if isinstance(y, sympy.Symbol):
+        return (y,)
+    if isinstance(y, sympy.MatrixBase):
+        y = list(y)
+    if not isinstance(y, Sequence) or isinstance(y, (str, bytes)):
+        raise BeaTypeError(f"y must be a sequence of SymPy symbols, got {y!r}")
+    out = tuple(y)
+    for s in out:
+        if not isinstance(s, sympy.Symbol):
+            raise BeaTypeError(f"state variables must be SymPy symbols, got {s!r}")
+    if len(set(out)) != len(out):
+        raise BeaValueError(f"state variables must be distinct, got {list(out)}")
+    return out
+
+
+@final
+class ElementaryDifferentials:
+    """The elementary differentials F(τ) of one field, memoised over trees.
+
+    Derivative tensors of f are cached by sorted multi-index, so each partial
+    derivative is taken once however many trees use it.
+    """
+
+    __slots__ = ("f", "y", "_derivs", "_cache")
+
+    def __init__(self, f: object, y: object) -> None:
+        self.f = _column(f)
+        self.y = _symbols(y)
+        if self.f.rows != len(self.y):
+            raise BeaValueError(f"f has {self.f.rows} components but there are {len(self.y)} state variables")
+        self._derivs: dict[tuple[int, ...], sympy.Matrix] = {(): self.f}
+        self._cache: dict[int, sympy.Matrix] = {}
+
+    def _derivative(self, index: tuple[int, ...]) -> sympy.Matrix:
+        found = self._derivs.get(index)
+        if found is None:
+            found = self._derivative(index[:-1]).diff(self.y[index[-1]])
+            self._derivs[index] = found
+        return found
+
+    def __call__(self, tree: Tree) -> sympy.Matrix:
+        if not isinstance(tree, Tree):
+            raise BeaTypeError(f"expected a Tree, got {tree!r}")
+        return self._of(tree._id)
+
+    def _of(self, t: int) -> sympy.Matrix:
+        found = self._cache.get(t)
+        if found is not None:
+            return found
+        kids = [self._of(c) for c in _table.children(t)]
+        m = len(self.y)
+        result = sympy.zeros(m, 1)
+        for index in itertools.product(range(m), repeat=len(kids)):
+            weight = sympy.Integer(1)
+            for child, j in zip(kids, index, strict=True):
+                weight *= child[j]
+                if weight == 0:
+                    break
+            if weight != 0:
+                result += self._derivative(tuple(sorted(index))) * weight
+        result = result.applyfunc(sympy.expand)
+        self._cache[t] = result
+        return result
+
+
+def elementary_differential(tree: Tree, f: object, y: object) -> sympy.Matrix:
+    """:math:`F(\\tau)(y)` for the field ``f`` (a SymPy column) in the state symbols ``y``."""
+    return ElementaryDifferentials(f, y)(tree)
+
+
+def field_series_terms(series: BSeries, f: object, y: object) -> list[sympy.Matrix]:
+    """The coefficients of :math:`h^0, h^1, \\dots, h^{N-1}` of a field series on ``f``.
+
+    Term k is :math:`\\sum_{|\\tau| = k+1} \\frac{b(\\tau)}{\\sigma(\\tau)} F(\\tau)`.
+    """
+    if not isinstance(series, BSeries):
+        raise BeaTypeError(f"expected a BSeries, got {series!r}")
+    if not series.is_vector_field:
+        raise SeriesError(f"expected a vector-field series (0 on the empty tree), got {series.empty}")
+    diffs = f if isinstance(f, ElementaryDifferentials) else ElementaryDifferentials(f, y)
+    terms = []
+    for n in range(1, series.order + 1):
+        total = sympy.zeros(len(diffs.y), 1)
+        for t in _table.trees_of_order(n):
+            coef = series._coeffs[t]
+            if coef != 0:
+                total += diffs._of(t) * (coef / _table.symmetry(t))
+        terms.append(total.applyfunc(sympy.expand))
+    return terms
+
+
+def evaluate_field_series(series: BSeries, f: object, y: object, h: sympy.Symbol) -> sympy.Matrix:
+    """:math:`\\sum_\\tau h^{|\\tau|-1} \\frac{b(\\tau)}{\\sigma(\\tau)} F(\\tau)` as a Matrix, collected in h."""
+    if not isinstance(h, sympy.Symbol):
+        raise BeaTypeError(f"h must be a SymPy symbol, got {h!r}")
+    terms = field_series_terms(series, f, y)
+    total = sympy.zeros(terms[0].rows, 1)
+    for k, term in enumerate(terms):
+        total += term * h**k
+    return total.applyfunc(lambda e: sympy.collect(sympy.expand(e), h))
+
+
+def modified_vector_field(
+    method: RungeKutta | BSeries, f: object, y: object, h: sympy.Symbol, order: int
+) -> sympy.Matrix:
+    """The modified field of ``method`` on ``f`` from the trees with at most ``order`` nodes.
+
+    That is the truncation through :math:`h^{\\text{order}-1}`: its exact time-h flow
+    agrees with one step of the method up to :math:`O(h^{\\text{order}+1})`.
+    """
+    _check_order(order)
+    return evaluate_field_series(modified_equation(method, order), f, y, h)

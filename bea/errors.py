@@ -1,0 +1,55 @@
+"""The small hierarchy of errors and warnings that bea raises.
+
+Every error is a ``ValueError`` or ``TypeError`` subclass, so callers that already
+catch those keep working, and its message names the offending value.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BeaError",
+    "BeaValueError",
+    "BeaTypeError",
+    "InvalidTreeError",
+    "InvalidTableauError",
+    "InvalidOrderError",
+    "UnknownMethodError",
+    "SeriesError",
+    "ExpensiveComputationWarning",
+]
+
+
+class BeaError(Exception):
+    """Base class of every error raised by bea."""
+
+
+class BeaValueError(BeaError, ValueError):
+    """A value of the right type but not acceptable (bad order, bad sequence, ...)."""
+
+
+class BeaTypeError(BeaError, TypeError):
+    """An argument of the wrong type (a float where an exact value is needed, ...)."""
+
+
+class InvalidTreeError(BeaValueError):
+    """A sequence that is not the level sequence of a rooted tree."""
+
+
+class InvalidTableauError(BeaValueError):
+    """A Butcher tableau with mismatched shapes or violated consistency conditions."""
+
+
+class InvalidOrderError(BeaValueError):
+    """An order that is not a positive integer."""
+
+
+class UnknownMethodError(BeaValueError):
+    """A method name that the catalogue does not know."""
+
+
+class SeriesError(BeaValueError):
+    """B-series that cannot be combined (wrong kind, mismatched orders, ...)."""
+
+
+class ExpensiveComputationWarning(UserWarning):
+    """A requested computation is expected to take more than about a minute."""

@@ -1,0 +1,68 @@
+"""The catalogue of Runge--Kutta methods, and name look-up for the command line.
+
+>>> from bea import methods
+>>> methods.by_name("gd") is methods.explicit_euler
+True
+>>> sorted(methods.NAMES)[:3]
+['euler', 'explicit_euler', 'explicit_midpoint']
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from bea.errors import BeaTypeError, UnknownMethodError
+from bea.methods.explicit import explicit_euler, explicit_midpoint, heun, kutta3, ralston, rk4, ssprk33
+from bea.methods.implicit import gauss_legendre_2, implicit_euler, implicit_midpoint, trapezoid
+from bea.methods.rungekutta import RungeKutta
+
+__all__ = [
+    "RungeKutta",
+    "by_name",
+    "NAMES",
+    "CATALOGUE",
+    "explicit_euler",
+    "implicit_euler",
+    "explicit_midpoint",
+    "heun",
+    "ralston",
+    "kutta3",
+    "ssprk33",
+    "rk4",
+    "implicit_midpoint",
+    "trapezoid",
+    "gauss_legendre_2",
+]
+
+CATALOGUE: tuple[RungeKutta, ...] = (
+    explicit_euler,
+    implicit_euler,
+    explicit_midpoint,
+    heun,
+    ralston,
+    kutta3,
+    ssprk33,
+    rk4,
+    implicit_midpoint,
+    trapezoid,
+    gauss_legendre_2,
+)
+"""Every method of the catalogue, each under its canonical name (``method.name``)."""
+
+_ALIASES = {"euler": explicit_euler, "gd": explicit_euler, "proximal_point": implicit_euler}
+
+NAMES = MappingProxyType({**{m.name: m for m in CATALOGUE}, **_ALIASES})
+"""Every accepted name (canonical names and aliases) mapped to its method."""
+
+
+def by_name(name: str) -> RungeKutta:
+    """The catalogue method called ``name`` (canonical name or alias, case-insensitive)."""
+    if not isinstance(name, str):
+        raise BeaTypeError(f"a method name must be a string, got {name!r}")
+    key = name.strip().lower().replace("-", "_")
+    try:
+        return NAMES[key]
+    except KeyError:
+        raise UnknownMethodError(
+            f"unknown method {name!r}; known methods: {', '.join(sorted(NAMES))}"
+        ) from None

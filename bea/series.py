@@ -1,0 +1,326 @@
+r"""B-series: mappings from rooted trees to exact coefficients, and their algebra.
+
+Normalisation (as BSeries.jl and Hairer--Lubich--Wanner, chapter III.1 and IX.9):
+
+* a *map* series ``a`` (``a[∅] = 1``) stands for
+  :math:`B(a, y) = y + \sum_\tau h^{|\tau|} \frac{a(\tau)}{\sigma(\tau)} F(\tau)(y)`;
+* a *vector-field* series ``b`` (``b[∅] = 0``) stands for
+  :math:`f_h(y) = \sum_\tau h^{|\tau|-1} \frac{b(\tau)}{\sigma(\tau)} F(\tau)(y)`.
+
+A series *of order N* holds a coefficient for every tree with at most N nodes
+(missing trees default to 0).
+
+>>> from bea import methods
+>>> a = bseries(methods.explicit_euler, 3)
+>>> a.is_map, a.order, a[Tree.leaf()]
+(True, 3, 1)
+>>> print(exact_solution(3))
+1 + h f + 1/2 h² f'f + 1/3 h³ f'f'f + 1/6 h³ f''(f, f)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, final
+
+import sympy
+
+from bea import _partitions, _table
+from bea._arith import Ring
+from bea.errors import BeaTypeError, SeriesError
+from bea.methods.rungekutta import RungeKutta
+from bea.trees import Tree, _check_order
+
+__all__ = ["BSeries", "bseries", "exact_solution", "compose", "substitute"]
+
+
+def _coefficient(value: object, where: str) -> sympy.Expr:
+    if isinstance(value, float) or isinstance(value, (str, bytes)) or value is None:
+        raise BeaTypeError(f"coefficient of {where} must be an exact SymPy value, got {value!r}")
+    expr = sympy.sympify(value)
+    if not isinstance(expr, sympy.Expr):
+        raise BeaTypeError(f"coefficient of {where} must be a SymPy expression, got {value!r}")
+    if expr.atoms(sympy.Float):
+        raise BeaTypeError(f"coefficient of {where} is {expr}, which holds a float; bea is exact")
+    return expr
+
+
+@final
+class BSeries(Mapping[Tree, sympy.Expr]):
+    """An immutable B-series of a given order: a coefficient for every tree up to it.
+
+    Parameters
+    ----------
+    coefficients:
+        Mapping from :class:`Tree` to exact values; trees that are absent get 0.
+    order:
+        The series holds every tree with at most ``order`` nodes.
+    empty:
+        The coefficient of the empty tree: 1 for a map series, 0 for a field series.
+    """
+
+    __slots__ = ("_coeffs", "_order", "_empty")
+
+    def __init__(self, coefficients: Mapping[Tree, object], order: int, empty: object = 0) -> None:
+        _check_order(order)
+        if not isinstance(coefficients, Mapping):
+            raise BeaTypeError(f"coefficients must be a mapping from Tree to values, got {coefficients!r}")
+        coeffs: dict[int, sympy.Expr] = {}
+        for tree, value in coefficients.items():
+            if not isinstance(tree, Tree):
+                raise BeaTypeError(f"B-series keys must be Trees, got {tree!r}")
+            if tree.order > order:
+                raise SeriesError(f"tree {tree} has {tree.order} nodes, more than the series order {order}")
+            coeffs[tree._id] = _coefficient(value, str(tree))
+        zero = sympy.Integer(0)
+        full = {t: coeffs.get(t, zero) for n in range(1, order + 1) for t in _table.trees_of_order(n)}
+        self._init(full, order, _coefficient(empty, "the empty tree"))
+
+    def _init(self, coeffs: dict[int, sympy.Expr], order: int, empty: sympy.Expr) -> None:
+        object.__setattr__(self, "_coeffs", coeffs)
+        object.__setattr__(self, "_order", order)
+        object.__setattr__(self, "_empty", empty)
+
+    @classmethod
+    def _from_ids(cls, coeffs: dict[int, sympy.Expr], order: int, empty: sympy.Expr) -> BSeries:
+        series = object.__new__(cls)
+        series._init(coeffs, order, empty)
+        return series
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("BSeries is immutable")
+
+    # --- Mapping protocol -------------------------------------------------
+    def __getitem__(self, tree: Tree) -> sympy.Expr:
+        if not isinstance(tree, Tree):
+            raise KeyError(tree)
+        if tree.order > self._order:
+            raise KeyError(f"{tree} has {tree.order} nodes; this series has order {self._order}")
+        return self._coeffs[tree._id]
+
+    def __iter__(self) -> Iterator[Tree]:
+        for t in self._coeffs:
+            yield Tree._from_id(t)
+
+    def __len__(self) -> int:
+        return len(self._coeffs)
+
+    # --- properties -------------------------------------------------------
+    @property
+    def order(self) -> int:
+        """The largest number of nodes of the trees this series holds."""
+        return self._order
+
+    @property
+    def empty(self) -> sympy.Expr:
+        """The coefficient of the empty tree."""
+        return self._empty
+
+    @property
+    def is_map(self) -> bool:
+        """True for a map (integrator) series, whose empty-tree coefficient is 1."""
+        return bool(self._empty == 1)
+
+    @property
+    def is_vector_field(self) -> bool:
+        """True for a vector-field series, whose empty-tree coefficient is 0."""
+        return bool(self._empty == 0)
+
+    # --- algebra ------------------------------------------------------------
+    def truncate(self, order: int) -> BSeries:
+        """The same series keeping only the trees with at most ``order`` nodes."""
+        _check_order(order)
+        if order > self._order:
+            raise SeriesError(f"cannot truncate a series of order {self._order} to the higher order {order}")
+        kept = {t: v for t, v in self._coeffs.items() if _table.order(t) <= order}
+        return BSeries._from_ids(kept, order, self._empty)
+
+    def __add__(self, other: object) -> BSeries:
+        if not isinstance(other, BSeries):
+            return NotImplemented
+        order = min(self._order, other._order)
+        coeffs = {
+            t: self._coeffs[t] + other._coeffs[t] for t in self._coeffs if _table.order(t) <= order
+        }
+        return BSeries._from_ids(coeffs, order, self._empty + other._empty)
+
+    def __neg__(self) -> BSeries:
+        return self * -1
+
+    def __sub__(self, other: object) -> BSeries:
+        if not isinstance(other, BSeries):
+            return NotImplemented
+        return self + (-other)
+
+    def __mul__(self, scalar: object) -> BSeries:
+        if isinstance(scalar, BSeries):
+            raise SeriesError("the product of two B-series is ambiguous; use compose or substitute")
+        try:
+            factor = _coefficient(scalar, "a scalar factor")
+        except BeaTypeError:
+            return NotImplemented
+        return BSeries._from_ids(
+            {t: v * factor for t, v in self._coeffs.items()}, self._order, self._empty * factor
+        )
+
+    __rmul__ = __mul__
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BSeries):
+            return NotImplemented
+        if self._order != other._order or sympy.simplify(self._empty - other._empty) != 0:
+            return False
+        return all(
+            v == other._coeffs[t] or sympy.simplify(v - other._coeffs[t]) == 0
+            for t, v in self._coeffs.items()
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # --- output ---------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description (documented in ``docs/conventions.md``)."""
+        return {
+            "kind": "map" if self.is_map else "vector_field" if self.is_vector_field else "other",
+            "order": self._order,
+            "empty": str(self._empty),
+            "coefficients": [
+                {
+                    "levels": list(_table.levels(t)),
+                    "tree": str(Tree._from_id(t)),
+                    "order": _table.order(t),
+                    "symmetry": _table.symmetry(t),
+                    "density": _table.density(t),
+                    "elementary_differential": Tree._from_id(t).elementary_differential,
+                    "coefficient": str(v),
+                }
+                for t, v in self._coeffs.items()
+            ],
+        }
+
+    def _terms(self) -> list[tuple[sympy.Expr, int, Tree]]:
+        shift = 1 if self.is_vector_field else 0
+        return [
+            (sympy.nsimplify(v / _table.symmetry(t)), _table.order(t) - shift, Tree._from_id(t))
+            for t, v in self._coeffs.items()
+            if v != 0
+        ]
+
+    def __str__(self) -> str:
+        parts: list[str] = [] if self._empty == 0 else [str(self._empty)]
+        for coef, power, tree in self._terms():
+            h = "" if power == 0 else "h " if power == 1 else f"h{_superscript(power)} "
+            c = str(coef)
+            if c.startswith("-"):
+                sign, c = "-", c[1:]
+            else:
+                sign = "+"
+            if any(ch in c for ch in "+-") and c not in ("1",):
+                c = f"({c})"
+            body = f"{h}{tree.elementary_differential}" if c == "1" else f"{c} {h}{tree.elementary_differential}"
+            parts.append(f"{sign} {body}" if parts else (body if sign == "+" else f"-{body}"))
+        return " ".join(parts) if parts else "0"
+
+    def __repr__(self) -> str:
+        kind = "map" if self.is_map else "vector field" if self.is_vector_field else f"empty={self._empty}"
+        return f"<BSeries ({kind}) of order {self._order}: {self}>"
+
+    def _sympystr(self, printer: Any) -> str:
+        return str(self)
+
+    def _latex(self, printer: Any = None) -> str:
+        h = sympy.Symbol("h")
+        total = sympy.Integer(0)
+        names: list[str] = []
+        for coef, power, tree in self._terms():
+            symbol = sympy.Symbol(rf"F\left({tree._latex()}\right)")
+            names.append(symbol.name)
+            total += coef * h**power * symbol
+        if self._empty != 0:
+            total += self._empty
+        return sympy.latex(total, order="none")
+
+    def _repr_latex_(self) -> str:
+        return f"${self._latex()}$"
+
+
+def _superscript(n: int) -> str:
+    return "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(d)] for d in str(n))
+
+
+def bseries(method: RungeKutta, order: int) -> BSeries:
+    """The map B-series of a Runge--Kutta method: :math:`a(\\tau) = \\Phi(\\tau)`."""
+    if not isinstance(method, RungeKutta):
+        raise BeaTypeError(f"bseries needs a RungeKutta method, got {method!r}")
+    _check_order(order)
+    ring: Ring = method._ring
+    coeffs = {
+        t: ring.back(method._elementary_weight(t))
+        for n in range(1, order + 1)
+        for t in _table.trees_of_order(n)
+    }
+    return BSeries._from_ids(coeffs, order, sympy.Integer(1))
+
+
+def exact_solution(order: int) -> BSeries:
+    """The B-series of the exact flow, :math:`e(\\tau) = 1/\\gamma(\\tau)`."""
+    _check_order(order)
+    coeffs = {
+        t: sympy.Rational(1, _table.density(t)) for n in range(1, order + 1) for t in _table.trees_of_order(n)
+    }
+    return BSeries._from_ids(coeffs, order, sympy.Integer(1))
+
+
+def _common_order(*series: BSeries) -> int:
+    for s in series:
+        if not isinstance(s, BSeries):
+            raise BeaTypeError(f"expected a BSeries, got {s!r}")
+    return min(s.order for s in series)
+
+
+def compose(a: BSeries, b: BSeries) -> BSeries:
+    """The series of the map "first a, then b": :math:`B(b, B(a, y)) = B(a \\cdot b, y)`.
+
+    :math:`(a\\cdot b)(\\tau) = b(\\emptyset)a(\\tau) + \\sum_{s} b(s) \\prod_{u \\in \\tau\\setminus s} a(u)`,
+    the sum over the non-empty subtrees s containing the root (HLW Theorem III.1.10).
+    ``a`` must be a map series; the result has the smaller of the two orders.
+    """
+    order = _common_order(a, b)
+    if not a.is_map:
+        raise SeriesError(f"compose(a, b) needs a map series a (a[∅] = 1), got a[∅] = {a.empty}")
+    coeffs: dict[int, sympy.Expr] = {}
+    for n in range(1, order + 1):
+        for t in _table.trees_of_order(n):
+            total = b._empty * a._coeffs[t]
+            for s, forest, m in _partitions.root_subtrees(t):
+                term = m * b._coeffs[s]
+                for u in forest:
+                    term *= a._coeffs[u]
+                total += term
+            coeffs[t] = sympy.expand(total)
+    return BSeries._from_ids(coeffs, order, b._empty)
+
+
+def substitute(b: BSeries, a: BSeries) -> BSeries:
+    """Substitute the field series b for the vector field in the series a.
+
+    :math:`B(a, y)` with f replaced by :math:`f_h = B(b)`; coefficient-wise
+    :math:`(b \\star a)(\\tau) = \\sum_{p} a(\\mathrm{skeleton}(p)) \\prod_{u \\in p} b(u)`,
+    the sum over all partitions of :math:`\\tau` obtained by cutting edges
+    (Chartier--Hairer--Vilmart 2010, section 3.2). So
+    ``substitute(modified_equation(a), exact_solution(N)) == a``.
+    """
+    order = _common_order(a, b)
+    if not b.is_vector_field:
+        raise SeriesError(f"substitute(b, a) needs a vector-field series b (b[∅] = 0), got b[∅] = {b.empty}")
+    coeffs: dict[int, sympy.Expr] = {}
+    for n in range(1, order + 1):
+        for t in _table.trees_of_order(n):
+            total = sympy.Integer(0)
+            for skeleton, pieces, m in _partitions.partitions(t):
+                term = m * a._coeffs[skeleton]
+                for u in pieces:
+                    term *= b._coeffs[u]
+                total += term
+            coeffs[t] = sympy.expand(total)
+    return BSeries._from_ids(coeffs, order, a._empty)

@@ -1,0 +1,271 @@
+r"""Rooted trees, the index set of B-series.
+
+A rooted tree is stored as its *canonical level sequence*: the depth of each node
+(root at level 1) in a depth-first traversal, choosing among all traversals the
+lexicographically largest sequence. This is the convention of RootedTrees.jl, so
+``[1, 2, 3, 2]`` is the tree :math:`[[\bullet]\,\bullet]` and ``[1, 2, 2, 3]`` is not
+canonical (it canonicalises to ``[1, 2, 3, 2]``).
+
+For a tree :math:`\tau = [\tau_1, \dots, \tau_k]` (root with children :math:`\tau_i`):
+
+* order :math:`|\tau| = 1 + \sum_i |\tau_i|`,
+* density :math:`\gamma(\tau) = |\tau| \prod_i \gamma(\tau_i)`,
+* symmetry :math:`\sigma(\tau) = \prod_i \sigma(\tau_i)\, \prod_j \mu_j!` where
+  :math:`\mu_j` are the multiplicities of equal children,
+* elementary differential :math:`F(\tau) = f^{(k)}(F(\tau_1), \dots, F(\tau_k))`.
+
+Reference: E. Hairer, C. Lubich, G. Wanner, *Geometric Numerical Integration*,
+2nd ed., Springer 2006, sections III.1 and IX.9.
+
+>>> t = Tree.from_levels([1, 2, 2, 3])
+>>> t
+Tree.from_levels([1, 2, 3, 2])
+>>> t.order, t.symmetry, t.density
+(4, 1, 8)
+>>> print(t)
+[[•] •]
+>>> t.elementary_differential
+"f''(f'f, f)"
+>>> [str(s) for s in trees(3)]
+['[[•]]', '[•²]']
+>>> count_trees(14)
+32973
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from functools import total_ordering
+from typing import Any, final
+
+from bea import _table
+from bea.errors import BeaTypeError, InvalidOrderError, InvalidTreeError
+
+__all__ = ["Tree", "trees", "count_trees", "trees_up_to", "butcher_product"]
+
+
+@final
+@total_ordering
+class Tree:
+    """An immutable, hashable, totally ordered rooted tree.
+
+    Build one with :meth:`Tree.from_levels`, :meth:`Tree.from_children`,
+    :meth:`Tree.leaf` or :func:`trees`. Trees order first by number of nodes, then
+    lexicographically by canonical level sequence (as RootedTrees.jl).
+    """
+
+    __slots__ = ("_id",)
+    _id: int
+
+    def __init__(self) -> None:
+        raise TypeError("build trees with Tree.from_levels, Tree.from_children or Tree.leaf")
+
+    @classmethod
+    def _from_id(cls, ident: int) -> Tree:
+        tree = object.__new__(cls)
+        object.__setattr__(tree, "_id", ident)
+        return tree
+
+    @classmethod
+    def from_levels(cls, levels: Iterable[int]) -> Tree:
+        """The tree with the given level sequence (any valid one; it is canonicalised).
+
+        A valid sequence starts with 1, has every later entry at least 2, and never
+        rises by more than 1 from one entry to the next.
+        """
+        seq = _validated_levels(levels)
+        return cls._from_id(_table.from_levels(seq))
+
+    @classmethod
+    def from_children(cls, children: Iterable[Tree]) -> Tree:
+        """The tree whose root has the given subtrees as children."""
+        kids = list(children)
+        for kid in kids:
+            if not isinstance(kid, Tree):
+                raise BeaTypeError(f"children must be Trees, got {kid!r}")
+        return cls._from_id(_table.from_children([k._id for k in kids]))
+
+    @classmethod
+    def leaf(cls) -> Tree:
+        """The tree with one node, :math:`\\bullet` (elementary differential f)."""
+        return cls._from_id(_table.from_children(()))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Tree is immutable")
+
+    def __reduce__(self) -> tuple[Any, tuple[list[int]]]:
+        return (Tree.from_levels, (list(self.levels),))
+
+    @property
+    def levels(self) -> tuple[int, ...]:
+        """The canonical level sequence (root at level 1)."""
+        return _table.levels(self._id)
+
+    @property
+    def order(self) -> int:
+        """The number of nodes :math:`|\\tau|`."""
+        return _table.order(self._id)
+
+    @property
+    def symmetry(self) -> int:
+        """The symmetry coefficient :math:`\\sigma(\\tau)` (order of the automorphism group)."""
+        return _table.symmetry(self._id)
+
+    @property
+    def density(self) -> int:
+        """The density :math:`\\gamma(\\tau)`; the exact flow has coefficient :math:`1/\\gamma`."""
+        return _table.density(self._id)
+
+    @property
+    def children(self) -> tuple[Tree, ...]:
+        """The subtrees attached to the root, in canonical order."""
+        return tuple(Tree._from_id(c) for c in _table.children(self._id))
+
+    def butcher_product(self, other: Tree) -> Tree:
+        """:math:`\\tau \\circ u`: graft ``other`` onto the root of ``self`` as a new child."""
+        if not isinstance(other, Tree):
+            raise BeaTypeError(f"butcher_product needs a Tree, got {other!r}")
+        return Tree._from_id(_table.from_children(_table.children(self._id) + (other._id,)))
+
+    @property
+    def elementary_differential(self) -> str:
+        """:math:`F(\\tau)` written with f, f', f'', ... e.g. ``f''(f'f, f)``."""
+        return _differential_text(self._id)
+
+    def __hash__(self) -> int:
+        return hash(self._id)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Tree):
+            return NotImplemented
+        return self._id == other._id
+
+    def __lt__(self, other: Tree) -> bool:
+        if not isinstance(other, Tree):
+            return NotImplemented
+        return (self.order, self.levels) < (other.order, other.levels)
+
+    def __repr__(self) -> str:
+        return f"Tree.from_levels({list(self.levels)})"
+
+    def __str__(self) -> str:
+        return _bracket(self._id, latex=False)
+
+    def _sympystr(self, printer: Any) -> str:
+        return str(self)
+
+    def _latex(self, printer: Any = None) -> str:
+        return _bracket(self._id, latex=True)
+
+    def _repr_latex_(self) -> str:
+        return f"${self._latex()}$"
+
+
+def _validated_levels(levels: Iterable[int]) -> tuple[int, ...]:
+    if isinstance(levels, (str, bytes)):
+        raise InvalidTreeError(f"a level sequence must be a sequence of integers, got {levels!r}")
+    try:
+        seq = tuple(levels)
+    except TypeError:
+        raise InvalidTreeError(f"a level sequence must be a sequence of integers, got {levels!r}") from None
+    for lv in seq:
+        if isinstance(lv, bool) or not isinstance(lv, int):
+            raise InvalidTreeError(f"level sequence {list(seq)!r} holds a non-integer entry {lv!r}")
+    if not seq:
+        raise InvalidTreeError("the empty level sequence is not a rooted tree")
+    if seq[0] != 1:
+        raise InvalidTreeError(f"level sequence {list(seq)!r} must start with the root level 1")
+    for i in range(1, len(seq)):
+        if seq[i] < 2:
+            raise InvalidTreeError(
+                f"level sequence {list(seq)!r}: entry {i} is {seq[i]}, but only the root has level 1"
+            )
+        if seq[i] > seq[i - 1] + 1:
+            raise InvalidTreeError(
+                f"level sequence {list(seq)!r}: entry {i} jumps from {seq[i - 1]} to {seq[i]}"
+            )
+    return seq
+
+
+def _bracket(t: int, latex: bool) -> str:
+    kids = _table.children(t)
+    leaf = r"\bullet" if latex else "•"
+    if not kids:
+        return leaf
+    parts = []
+    for c, mult in Counter(kids).items():
+        inner = _bracket(c, latex)
+        if mult == 1:
+            parts.append(inner)
+        elif latex:
+            parts.append(f"{inner}^{{{mult}}}")
+        else:
+            parts.append(inner + "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(d)] for d in str(mult)))
+    if latex:
+        return r"\left[" + r"\,".join(parts) + r"\right]"
+    return "[" + " ".join(parts) + "]"
+
+
+def _differential_text(t: int) -> str:
+    kids = _table.children(t)
+    if not kids:
+        return "f"
+    k = len(kids)
+    head = "f" + "'" * k if k <= 3 else f"f^({k})"
+    args = [_differential_text(c) for c in kids]
+    if k == 1:
+        return head + args[0]
+    return f"{head}({', '.join(args)})"
+
+
+def _check_order(n: object, name: str = "order") -> int:
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise InvalidOrderError(f"{name} must be an integer, got {n!r}")
+    if n < 1:
+        raise InvalidOrderError(f"{name} must be at least 1, got {n}")
+    return n
+
+
+def trees(n: int) -> Iterator[Tree]:
+    """Every rooted tree with exactly ``n`` nodes, once each.
+
+    The order is deterministic: decreasing lexicographic order of canonical level
+    sequences, from the tall tree ``[1, 2, ..., n]`` to the bushy ``[1, 2, ..., 2]``
+    (the order of RootedTrees.jl's iterator).
+    """
+    _check_order(n, "n")
+    for t in _table.trees_of_order(n):
+        yield Tree._from_id(t)
+
+
+def trees_up_to(n: int) -> Iterator[Tree]:
+    """Every rooted tree with at most ``n`` nodes: ``trees(1)``, then ``trees(2)``, ..."""
+    _check_order(n, "n")
+    for k in range(1, n + 1):
+        yield from trees(k)
+
+
+def count_trees(n: int) -> int:
+    """The number of rooted trees with ``n`` nodes (OEIS A000081).
+
+    Computed by the Cayley/Euler recurrence
+    :math:`a_{n+1} = \\frac1n \\sum_{k=1}^n \\big(\\sum_{d\\mid k} d\\,a_d\\big) a_{n-k+1}`,
+    without generating the trees.
+    """
+    _check_order(n, "n")
+    a = [0, 1]
+    for m in range(1, n):
+        total = 0
+        for k in range(1, m + 1):
+            s = sum(d * a[d] for d in range(1, k + 1) if k % d == 0)
+            total += s * a[m - k + 1]
+        a.append(total // m)
+    return a[n]
+
+
+def butcher_product(t: Tree, u: Tree) -> Tree:
+    """The Butcher product :math:`t \\circ u` (graft ``u`` onto the root of ``t``)."""
+    if not isinstance(t, Tree):
+        raise BeaTypeError(f"butcher_product needs Trees, got {t!r}")
+    return t.butcher_product(u)
