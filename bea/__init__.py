@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from bea import methods
 from bea.differentials import elementary_differential, evaluate_field_series, modified_vector_field
+from bea.flows import ModifiedFlow, ModifiedLoss, modified_flow
+from bea.gradient_form import loss_derivative_form
 from bea.methods import RungeKutta
 from bea.modified import modified_equation, modifying_integrator
 from bea.series import BSeries, bseries, compose, exact_solution, substitute
@@ -32,6 +34,10 @@ __all__ = [
     "elementary_differential",
     "evaluate_field_series",
     "modified_vector_field",
+    "modified_flow",
+    "ModifiedFlow",
+    "ModifiedLoss",
+    "loss_derivative_form",
 ]
 
 __version__ = "0.1.0"

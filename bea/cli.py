@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bea", description="Backward error analysis of optimisers and integrators.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    demo = sub.add_parser("demo", help="modified equation of gradient descent and the IGR loss of a 2-parameter model")
+    demo = sub.add_parser("demo", help="the main example: gradient descent's modified flow, IGR, drift check")
     demo.add_argument("--format", choices=("text", "latex", "json"), default="text")
 
     tr = sub.add_parser("trees", help="list the rooted trees with N nodes")

@@ -16,6 +16,8 @@ __all__ = [
     "UnknownMethodError",
     "SeriesError",
     "ExpensiveComputationWarning",
+    "NotAGradientFieldError",
+    "InvalidLossError",
 ]
 
 
@@ -53,3 +55,20 @@ class SeriesError(BeaValueError):
 
 class ExpensiveComputationWarning(UserWarning):
     """A requested computation is expected to take more than about a minute."""
+
+
+class NotAGradientFieldError(BeaValueError):
+    """A modified field term whose Jacobian is not symmetric, so no modified loss exists.
+
+    Attributes ``order`` (the power of h that fails) and ``antisymmetric_part`` (the
+    SymPy matrix :math:`(J - J^T)/2` of that term's Jacobian).
+    """
+
+    def __init__(self, message: str, order: int, antisymmetric_part: object) -> None:
+        super().__init__(message)
+        self.order = order
+        self.antisymmetric_part = antisymmetric_part
+
+
+class InvalidLossError(BeaValueError):
+    """A loss or parameter list that cannot define a modified flow."""

@@ -90,6 +90,9 @@ class BSeries(Mapping[Tree, sympy.Expr]):
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("BSeries is immutable")
 
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("BSeries is immutable")
+
     # --- Mapping protocol -------------------------------------------------
     def __getitem__(self, tree: Tree) -> sympy.Expr:
         if not isinstance(tree, Tree):

@@ -94,6 +94,9 @@ class Tree:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Tree is immutable")
 
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("Tree is immutable")
+
     def __reduce__(self) -> tuple[Any, tuple[list[int]]]:
         return (Tree.from_levels, (list(self.levels),))
 
@@ -173,7 +176,7 @@ def _validated_levels(levels: Iterable[int]) -> tuple[int, ...]:
         if isinstance(lv, bool) or not isinstance(lv, int):
             raise InvalidTreeError(f"level sequence {list(seq)!r} holds a non-integer entry {lv!r}")
     if not seq:
-        raise InvalidTreeError("the empty level sequence is not a rooted tree")
+        raise InvalidTreeError("the empty level sequence [] is not a rooted tree")
     if seq[0] != 1:
         raise InvalidTreeError(f"level sequence {list(seq)!r} must start with the root level 1")
     for i in range(1, len(seq)):
@@ -234,16 +237,14 @@ def trees(n: int) -> Iterator[Tree]:
     sequences, from the tall tree ``[1, 2, ..., n]`` to the bushy ``[1, 2, ..., 2]``
     (the order of RootedTrees.jl's iterator).
     """
-    _check_order(n, "n")
-    for t in _table.trees_of_order(n):
-        yield Tree._from_id(t)
+    _check_order(n, "n")  # validated on the call, not on the first next()
+    return (Tree._from_id(t) for t in _table.trees_of_order(n))
 
 
 def trees_up_to(n: int) -> Iterator[Tree]:
     """Every rooted tree with at most ``n`` nodes: ``trees(1)``, then ``trees(2)``, ..."""
-    _check_order(n, "n")
-    for k in range(1, n + 1):
-        yield from trees(k)
+    _check_order(n, "n")  # validated on the call, not on the first next()
+    return (tree for k in range(1, n + 1) for tree in trees(k))
 
 
 def count_trees(n: int) -> int:

@@ -166,6 +166,9 @@ class RungeKutta:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("RungeKutta is immutable")
 
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("RungeKutta is immutable")
+
     @property
     def stages(self) -> int:
         """The number of stages s."""

@@ -1,0 +1,324 @@
+r"""Modified flows of a concrete loss: what gradient descent (or any RK method) follows.
+
+For a loss :math:`E(\theta)` and a Runge--Kutta method applied to
+:math:`\dot\theta = f(\theta) = -\nabla E(\theta)` with step h, the modified field is
+
+.. math::
+    \tilde f_h = \sum_{k=0}^{p} h^k f_{k+1}, \qquad
+    f_{k+1} = \sum_{|\tau| = k+1} \frac{b(\tau)}{\sigma(\tau)} F(\tau),
+
+with b = ``modified_equation(method)``. For gradient descent the first two terms are
+:math:`-\nabla\big(E + \tfrac h4 \|\nabla E\|^2\big)`, the implicit gradient regulariser
+of Barrett & Dherin (ICLR 2021): :math:`\tilde E = E + \lambda R_{IG}`,
+:math:`R_{IG} = \|\nabla E\|^2/m`, :math:`\lambda = hm/4`.
+
+A term is the gradient of a potential iff its Jacobian is symmetric; beyond order 1
+that usually fails (Hairer--Lubich--Wanner IX.9; ``../shared/math.md``).
+
+>>> import sympy
+>>> a, b, x, y = sympy.symbols("a b x y")
+>>> flow = modified_flow((y - a*b*x)**2 / 2, [a, b], order=1)
+>>> flow.is_gradient(1)
+True
+>>> loss = flow.modified_loss()
+>>> sympy.expand(loss.expr - ((y - a*b*x)**2/2 + flow.h/4 * ((a*x)**2 + (b*x)**2) * (y - a*b*x)**2))
+0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, final
+
+import sympy
+
+from bea import methods
+from bea.differentials import field_series_terms
+from bea.errors import BeaTypeError, InvalidLossError, InvalidOrderError, NotAGradientFieldError
+from bea.methods.rungekutta import RungeKutta
+from bea.modified import modified_equation
+
+__all__ = ["modified_flow", "ModifiedFlow", "ModifiedLoss", "compact", "gradient"]
+
+
+def gradient(expr: sympy.Expr, params: Sequence[sympy.Symbol]) -> sympy.ImmutableMatrix:
+    """:math:`\\nabla E` as a column, in the order of ``params``."""
+    return sympy.ImmutableMatrix([sympy.diff(expr, p) for p in params])
+
+
+def compact(expr: sympy.Expr) -> sympy.Expr:
+    """A canonical compact form: the factored form when it is not larger than the expanded one."""
+    expanded = sympy.expand(expr)
+    try:
+        factored = sympy.factor(expanded)
+    except sympy.PolynomialError:  # pragma: no cover - factor handles non-polynomials symbolically
+        return expanded
+    return factored if sympy.count_ops(factored) <= sympy.count_ops(expanded) else expanded
+
+
+def _is_zero(expr: sympy.Expr) -> bool:
+    expanded = sympy.expand(expr)
+    return bool(expanded == 0 or sympy.simplify(expanded) == 0)
+
+
+@final
+@dataclass(frozen=True)
+class ModifiedLoss:
+    """A modified loss :math:`\\tilde E = \\sum_{k \\le \\text{order}} h^k E_k` with :math:`\\tilde f = -\\nabla\\tilde E`.
+
+    ``potentials[k]`` is :math:`E_k` (``potentials[0]`` is the loss itself). It was
+    verified by differentiating back: :math:`-\\nabla E_k` equals the flow's h^k term.
+    """
+
+    potentials: tuple[sympy.Expr, ...]
+    h: sympy.Symbol
+    order: int
+
+    @property
+    def expr(self) -> sympy.Expr:
+        """:math:`\\tilde E` as one expression in h."""
+        return sympy.Add(*(self.h**k * e for k, e in enumerate(self.potentials)))
+
+    def __str__(self) -> str:
+        return " + ".join(
+            f"({compact(e)})" if k == 0 else f"{self.h}^{k}*({compact(e)})" if k > 1 else f"{self.h}*({compact(e)})"
+            for k, e in enumerate(self.potentials)
+        )
+
+    def _latex(self, printer: Any = None) -> str:
+        parts = [sympy.latex(compact(self.potentials[0]))]
+        for k, e in enumerate(self.potentials[1:], start=1):
+            hk = sympy.latex(self.h**k)
+            parts.append(rf"{hk} \left({sympy.latex(compact(e))}\right)")
+        return r"\tilde E = " + " + ".join(parts)
+
+    def _repr_latex_(self) -> str:
+        return f"${self._latex()}$"
+
+
+@final
+@dataclass(frozen=True)
+class ModifiedFlow:
+    """The modified flow of a method on :math:`f = -\\nabla E`, truncated after :math:`h^p`.
+
+    Build it with :func:`modified_flow`. ``terms[k]`` is the coefficient of h^k (a
+    column), for k = 0..order.
+    """
+
+    loss: sympy.Expr
+    params: tuple[sympy.Symbol, ...]
+    h: sympy.Symbol
+    order: int
+    method: RungeKutta
+    terms: tuple[sympy.ImmutableMatrix, ...]
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def data_symbols(self) -> tuple[sympy.Symbol, ...]:
+        """Free symbols of the loss that are not parameters (data), sorted by name."""
+        return tuple(sorted(self.loss.free_symbols - set(self.params), key=str))
+
+    def field(self, order: int | None = None) -> sympy.ImmutableMatrix:
+        """:math:`\\sum_{k \\le \\text{order}} h^k\\, \\text{terms}[k]` (default: all terms)."""
+        p = self._check_power(self.order if order is None else order)
+        total = sympy.zeros(len(self.params), 1)
+        for k in range(p + 1):
+            total += self.terms[k] * self.h**k
+        return sympy.ImmutableMatrix(total)
+
+    def _check_power(self, k: object) -> int:
+        if isinstance(k, bool) or not isinstance(k, int):
+            raise InvalidOrderError(f"a power of h must be an integer, got {k!r}")
+        if not 0 <= k <= self.order:
+            raise InvalidOrderError(f"power {k} is outside 0..{self.order} held by this flow")
+        return k
+
+    def antisymmetric_part(self, k: int) -> sympy.ImmutableMatrix:
+        """:math:`(J - J^T)/2` of the Jacobian J of term k; zero iff the term is a gradient."""
+        k = self._check_power(k)
+        key = f"antisym{k}"
+        if key not in self._cache:
+            jac = self.terms[k].jacobian(self.params)
+            self._cache[key] = sympy.ImmutableMatrix((jac - jac.T) / 2).applyfunc(
+                lambda e: 0 if _is_zero(e) else sympy.factor(e)
+            )
+        result: sympy.ImmutableMatrix = self._cache[key]
+        return result
+
+    def is_gradient(self, k: int) -> bool:
+        """Exact test: is the h^k term a gradient field (symmetric Jacobian)?"""
+        return bool(self.antisymmetric_part(k).is_zero_matrix)
+
+    @property
+    def gradient_through(self) -> int:
+        """The largest K such that every term h^0..h^K is a gradient."""
+        for k in range(self.order + 1):
+            if not self.is_gradient(k):
+                return k - 1
+        return self.order
+
+    def modified_loss(self, order: int | None = None) -> ModifiedLoss:
+        """The modified loss :math:`\\tilde E` through :math:`h^{\\text{order}}` (default: the flow's order).
+
+        Each potential is found by integrating along one parameter after another and
+        verified by differentiating back. Raises :class:`NotAGradientFieldError`,
+        naming the first power of h whose term is not a gradient and showing its
+        antisymmetric Jacobian part, when no loss exists through ``order``.
+        """
+        p = self._check_power(self.order if order is None else order)
+        for k in range(p + 1):
+            if not self.is_gradient(k):
+                part = self.antisymmetric_part(k)
+                raise NotAGradientFieldError(
+                    f"the h^{k} term of the modified flow is not a gradient field, so no modified loss "
+                    f"exists through h^{p}; (J - J^T)/2 = {part.tolist()}; "
+                    f"modified_loss(order={k - 1}) is the largest that exists",
+                    order=k,
+                    antisymmetric_part=part,
+                )
+        potentials = [self.loss] + [self._potential(k) for k in range(1, p + 1)]
+        return ModifiedLoss(potentials=tuple(potentials), h=self.h, order=p)
+
+    def _potential(self, k: int) -> sympy.Expr:
+        key = f"potential{k}"
+        if key in self._cache:
+            found: sympy.Expr = self._cache[key]
+            return found
+        target = -self.terms[k]  # = grad E_k
+        potential = sympy.Integer(0)
+        for i, p in enumerate(self.params):
+            rest = sympy.expand(target[i] - sympy.diff(potential, p))
+            potential += sympy.integrate(rest, p)
+        potential = compact(potential)
+        residual = gradient(potential, self.params) - target
+        if not all(_is_zero(r) for r in residual):
+            raise InvalidLossError(
+                f"could not integrate the h^{k} term into a potential in closed form (SymPy's integrate failed)"
+            )
+        self._cache[key] = potential
+        return potential
+
+    def igr(self) -> dict[str, sympy.Expr]:
+        """The implicit-gradient-regularisation quantities of Barrett & Dherin (2021).
+
+        ``R_IG`` :math:`= \\|\\nabla E\\|^2/m`, ``lambda`` :math:`= hm/4`, and
+        ``loss`` :math:`= E + \\lambda R_{IG}` (the GD modified loss through h).
+        """
+        m = len(self.params)
+        r_ig = sum((g**2 for g in gradient(self.loss, self.params)), sympy.Integer(0)) / m
+        lam = self.h * m / 4
+        return {"R_IG": r_ig, "lambda": lam, "loss": self.loss + lam * r_ig}
+
+    def size(self, k: int) -> int:
+        """The size (``sympy.count_ops``) of the h^k term in its compact form."""
+        k = self._check_power(k)
+        return int(sum(sympy.count_ops(compact(e)) for e in self.terms[k]))
+
+    def compact_terms(self) -> tuple[sympy.ImmutableMatrix, ...]:
+        """The terms in canonical compact form (factored where that is smaller)."""
+        if "compact" not in self._cache:
+            self._cache["compact"] = tuple(t.applyfunc(compact) for t in self.terms)
+        result: tuple[sympy.ImmutableMatrix, ...] = self._cache["compact"]
+        return result
+
+    def latex(self) -> str:
+        """The flow as an aligned LaTeX block, one line per power of h."""
+        theta = r"\dot{\theta}"
+        rows = []
+        for k, term in enumerate(self.compact_terms()):
+            hk = "" if k == 0 else sympy.latex(self.h**k)
+            rows.append(rf"& {'' if k == 0 else '+ '}{hk} {sympy.latex(term)}")
+        return r"\begin{aligned}" + theta + " = " + r" \\ ".join(rows) + r"\end{aligned}"
+
+    def _latex(self, printer: Any = None) -> str:
+        return self.latex()
+
+    def _repr_latex_(self) -> str:
+        return f"$${self.latex()}$$"
+
+    def __str__(self) -> str:
+        lines = [f"modified flow of {self.method.name} on E = {self.loss}, params {list(self.params)}"]
+        for k, term in enumerate(self.compact_terms()):
+            lines.append(f"  h^{k}: {list(term)}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: loss, params, h, method, order, and per term its components,
+        LaTeX, gradient status and size (schema in ``docs/conventions.md``)."""
+        return {
+            "loss": str(self.loss),
+            "params": [str(p) for p in self.params],
+            "data_symbols": [str(s) for s in self.data_symbols],
+            "h": str(self.h),
+            "method": self.method.name,
+            "order": self.order,
+            "terms": [
+                {
+                    "power": k,
+                    "components": [str(e) for e in term],
+                    "latex": sympy.latex(term),
+                    "is_gradient": self.is_gradient(k),
+                    "size": self.size(k),
+                }
+                for k, term in enumerate(self.compact_terms())
+            ],
+            "gradient_through": self.gradient_through,
+        }
+
+
+def _validate(loss: object, params: object, h: object) -> tuple[sympy.Expr, tuple[sympy.Symbol, ...], sympy.Symbol]:
+    if isinstance(loss, sympy.MatrixBase):
+        if loss.shape != (1, 1):
+            raise InvalidLossError(f"the loss must be a scalar expression, got a matrix of shape {loss.shape}")
+        loss = loss[0, 0]
+    if isinstance(loss, (int, sympy.Rational)) or not isinstance(loss, sympy.Expr):
+        raise BeaTypeError(f"the loss must be a SymPy expression, got {loss!r}")
+    if loss.atoms(sympy.Float):
+        raise BeaTypeError(f"the loss {loss} holds floats; bea is exact: use sympy.Rational")
+    if isinstance(params, sympy.Symbol):
+        params = [params]
+    if not isinstance(params, (list, tuple)) or not params:
+        raise BeaTypeError(f"params must be a non-empty list of SymPy symbols, got {params!r}")
+    for p in params:
+        if not isinstance(p, sympy.Symbol):
+            raise BeaTypeError(f"every parameter must be a SymPy Symbol, got {p!r}")
+    seen: set[sympy.Symbol] = set()
+    for p in params:
+        if p in seen:
+            raise InvalidLossError(f"parameter {p} is listed twice")
+        seen.add(p)
+        if p not in loss.free_symbols:
+            raise InvalidLossError(f"parameter {p} does not occur in the loss {loss}")
+    if h is None:
+        h = sympy.Symbol("h", positive=True)
+    if not isinstance(h, sympy.Symbol):
+        raise BeaTypeError(f"h must be a SymPy Symbol, got {h!r}")
+    if h in loss.free_symbols or any(h.name == s.name for s in loss.free_symbols):
+        raise InvalidLossError(f"the step-size symbol {h} also occurs in the loss; choose another name for h")
+    return loss, tuple(params), h
+
+
+def modified_flow(
+    loss: sympy.Expr,
+    params: Sequence[sympy.Symbol],
+    order: int = 1,
+    method: RungeKutta = methods.explicit_euler,
+    h: sympy.Symbol | None = None,
+) -> ModifiedFlow:
+    """The modified flow of ``method`` on :math:`\\dot\\theta = -\\nabla E`, through :math:`h^{\\text{order}}`.
+
+    ``params`` are the parameter symbols; every other free symbol of ``loss`` is
+    data and stays symbolic. ``order=1`` is the IGR level; ``order=0`` the gradient flow.
+    """
+    loss, ps, hs = _validate(loss, params, h)
+    if isinstance(order, bool) or not isinstance(order, int):
+        raise InvalidOrderError(f"order must be an integer, got {order!r}")
+    if order < 0:
+        raise InvalidOrderError(f"order must be at least 0 (0 = gradient flow), got {order}")
+    if not isinstance(method, RungeKutta):
+        raise BeaTypeError(f"method must be a RungeKutta method (see bea.methods), got {method!r}")
+    f = -gradient(loss, ps)
+    series = modified_equation(method, order + 1)
+    terms = tuple(sympy.ImmutableMatrix(t) for t in field_series_terms(series, f, ps))
+    return ModifiedFlow(loss=loss, params=ps, h=hs, order=order, method=method, terms=terms)

@@ -1,0 +1,153 @@
+r"""The modified field of a method on a gradient flow, for a *generic* loss.
+
+With :math:`f = -g`, :math:`g = \nabla E`, every elementary differential is a
+contraction of derivative tensors of E: :math:`f^{(k)} = -D^{k+1}E`, so
+
+.. math::
+    F(\bullet) = -g, \qquad
+    F([\tau_1,\dots,\tau_k]) = -D^{k+1}E[F(\tau_1), \dots, F(\tau_k)]
+    \quad\Rightarrow\quad F(\tau) = (-1)^{|\tau|}\, C(\tau),
+
+where :math:`C(\tau)` is the contraction with g at the leaves, written with
+:math:`H = D^2E`, :math:`T = D^3E` and :math:`D^kE` beyond. For gradient descent
+
+.. math::
+    \dot\theta = -g - \tfrac h2 Hg - h^2\big(\tfrac13 H^2 g + \tfrac1{12} T[g,g]\big) + O(h^3).
+
+>>> from bea import methods
+>>> form = loss_derivative_form(methods.explicit_euler, 2)
+>>> print(form)
+-g - 1/2 h Hg - h² (1/3 H²g + 1/12 T[g, g])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, final
+
+import sympy
+
+from bea import _table
+from bea.methods.rungekutta import RungeKutta
+from bea.modified import modified_equation
+from bea.series import BSeries
+from bea.trees import Tree
+
+__all__ = ["loss_derivative_form", "LossDerivativeForm", "contraction"]
+
+
+def _chain(t: int) -> tuple[int, int]:
+    """(number of H factors in a straight chain from t, the node where the chain stops)."""
+    count = 0
+    while len(_table.children(t)) == 1:
+        count += 1
+        t = _table.children(t)[0]
+    return count, t
+
+
+def contraction(tree: Tree, latex: bool = False) -> str:
+    """:math:`C(\\tau)`: the derivative-tensor contraction with :math:`F(\\tau) = (-1)^{|\\tau|} C(\\tau)`."""
+    return _contraction(tree._id, latex)
+
+
+def _contraction(t: int, latex: bool) -> str:
+    powers, rest = _chain(t)
+    head = ""
+    if powers:
+        head = "H" if powers == 1 else (f"H^{{{powers}}}" if latex else "H" + _sup(powers))
+    kids = _table.children(rest)
+    if not kids:
+        return head + "g"
+    k = len(kids)
+    args = ", ".join(_contraction(c, latex) for c in kids)
+    if k == 2:
+        tensor = "T"
+    else:
+        tensor = f"\\nabla^{{{k + 1}}}E" if latex else f"D{_sup(k + 1)}E"
+    body = f"{tensor}\\left[{args}\\right]" if latex else f"{tensor}[{args}]"
+    return head + (f"\\,{body}" if latex and head else body)
+
+
+def _sup(n: int) -> str:
+    return "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(d)] for d in str(n))
+
+
+@final
+@dataclass(frozen=True)
+class LossDerivativeForm:
+    """The modified gradient-flow field grouped by powers of h, as tree contractions.
+
+    ``powers[k]`` lists ``(coefficient, tree)`` for the h^k term: the field is
+    :math:`\\sum_k h^k \\sum (\\text{coefficient})\\, C(\\tau)`, with the sign
+    :math:`(-1)^{|\\tau|}` already folded into the coefficient.
+    """
+
+    method: RungeKutta | BSeries
+    order: int
+    powers: tuple[tuple[tuple[sympy.Rational, Tree], ...], ...]
+
+    def __str__(self) -> str:
+        return self._render(latex=False)
+
+    def _latex(self, printer: Any = None) -> str:
+        return self._render(latex=True)
+
+    def _repr_latex_(self) -> str:
+        return f"${self._latex()}$"
+
+    def _render(self, latex: bool) -> str:
+        out: list[str] = []
+        for k, entries in enumerate(self.powers):
+            if not entries:
+                continue
+            h = "" if k == 0 else "h" if k == 1 else (f"h^{{{k}}}" if latex else f"h{_sup(k)}")
+            sign = 1 if entries[0][0] > 0 else -1
+            inner = []
+            for i, (coef, tree) in enumerate(entries):
+                c = coef * sign
+                text = contraction(tree, latex)
+                mag = abs(c)
+                num = "" if mag == 1 else (sympy.latex(mag) if latex else str(mag)) + (" " if not latex else "")
+                op = ("-" if c < 0 else "+") if i else ("-" if c < 0 else "")
+                inner.append(f"{op} {num}{text}".strip() if i else f"{op}{num}{text}")
+            body = " ".join(inner)
+            lead = "-" if sign < 0 else "+"
+            if len(entries) == 1:
+                coef, tree = entries[0]
+                mag = abs(coef)
+                num = "" if mag == 1 else (sympy.latex(mag) if latex else str(mag)) + ("" if latex else " ")
+                piece = f"{num}{h}{' ' if h and not latex else ''}{contraction(tree, latex)}"
+            else:
+                piece = f"{h} \\left({body}\\right)" if latex else f"{h} ({body})"
+            if not out:
+                out.append(piece if lead == "+" else f"-{piece}")
+            else:
+                out.append(f"{lead} {piece}")
+        return " ".join(out) if out else "0"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: per power of h, the trees (levels) with coefficients and contractions."""
+        return {
+            "order": self.order,
+            "powers": [
+                [
+                    {"levels": list(t.levels), "coefficient": str(c), "contraction": contraction(t)}
+                    for c, t in entries
+                ]
+                for entries in self.powers
+            ],
+        }
+
+
+def loss_derivative_form(method: RungeKutta | BSeries, order: int) -> LossDerivativeForm:
+    """The modified field of ``method`` on :math:`-\\nabla E`, through :math:`h^{\\text{order}}`, for any E."""
+    series = modified_equation(method, order + 1)
+    powers = []
+    for n in range(1, order + 2):
+        entries = []
+        for t in _table.trees_of_order(n):
+            b = series._coeffs[t]
+            if b != 0:
+                entries.append((sympy.Rational(b) / _table.symmetry(t) * (-1) ** n, Tree._from_id(t)))
+        powers.append(tuple(entries))
+    return LossDerivativeForm(method=method, order=order, powers=tuple(powers))
