@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up bea in a local virtual environment and run its main job or its checks.
 
-    python3 tasks.py demo    # create .venv, install bea, run `bea demo`
+    python3 tasks.py demo    # create .venv, install bea with its torch backend, run `bea demo`
     python3 tasks.py test    # create .venv, install bea with test tools, run ruff, mypy, pytest
 
 Needs nothing but Python >= 3.11 with venv and pip. Installs are constrained by
@@ -37,7 +37,7 @@ def main(argv: list[str]) -> int:
         print("usage: python3 tasks.py demo|test", file=sys.stderr)
         return 2
     if argv[0] == "demo":
-        setup("")
+        setup("torch")
         run(str(BIN / "bea"), "demo")
     else:
         setup("test,torch")

@@ -37,7 +37,7 @@ def root_subtrees(t: int) -> tuple[tuple[int, tuple[int, ...], int], ...]:
         grown: Counter[tuple[tuple[int, ...], tuple[int, ...]]] = Counter()
         for (kept, forest), m in partial.items():
             for s, f2, m2 in options:
-                new_kept = kept if s is None else tuple(sorted(kept + (s,)))
+                new_kept = kept if s is None else tuple(sorted((*kept, s)))
                 grown[(new_kept, tuple(sorted(forest + f2)))] += m * m2
         partial = grown
     result = tuple(

@@ -38,7 +38,7 @@ def from_children(children: tuple[int, ...] | list[int]) -> int:
     if found is not None:
         return found
     ordered = tuple(sorted(key, key=_levels.__getitem__, reverse=True))
-    levels = (1,) + tuple(lv + 1 for c in ordered for lv in _levels[c])
+    levels = (1, *tuple(lv + 1 for c in ordered for lv in _levels[c]))
     new = len(_levels)
     _levels.append(levels)
     _children.append(ordered)
@@ -115,7 +115,7 @@ def cuts(t: int) -> tuple[tuple[int, int, int], ...]:
         rest.remove(c)
         found[(from_children(rest), c)] += mult
         for root_part, sub, m in cuts(c):
-            found[(from_children(rest + [root_part]), sub)] += m * mult
+            found[(from_children([*rest, root_part]), sub)] += m * mult
     result = tuple((r, s, m) for (r, s), m in found.items())
     _cuts[t] = result
     return result

@@ -1,7 +1,8 @@
 """The ``bea`` command line.
 
-Commands: ``demo``, ``trees N``, ``modified-equation --method NAME --order N``.
-Each takes ``--format text|latex|json``; bad input exits with status 2 and one line.
+Commands: ``demo``, ``trees N``, ``modified-equation --method NAME --order N``, ``derive``
+(:mod:`bea.cli_flows`), ``verify`` (:mod:`bea.cli_numeric`, needs the torch extra). Each takes
+``--format``; bad input exits with status 2 and one line on stderr, a failed check with 1.
 """
 
 from __future__ import annotations
@@ -10,17 +11,17 @@ import argparse
 import json
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sympy
 
-from bea import methods
+from bea import cli_demo, cli_flows, cli_numeric, methods
 from bea.errors import BeaError
 from bea.modified import modified_equation
 from bea.trees import trees
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 
 class _UsageError(Exception):
@@ -46,9 +47,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bea", description="Backward error analysis of optimisers and integrators.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    demo = sub.add_parser("demo", help="the main example: gradient descent's modified flow, IGR, drift check")
-    demo.add_argument("--format", choices=("text", "latex", "json"), default="text")
-
     tr = sub.add_parser("trees", help="list the rooted trees with N nodes")
     tr.add_argument("n", type=_positive_int, metavar="N")
     tr.add_argument("--format", choices=("text", "latex", "json"), default="text")
@@ -62,10 +60,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _extend(sub: Any) -> None:
-    """Hook for commands defined in other modules (derive, verify, ...)."""
-    from bea import cli_flows
-
+    """Register the commands defined in other modules: demo, derive, verify."""
+    cli_demo.add_command(sub)
     cli_flows.add_commands(sub)
+    cli_numeric.add_commands(sub)
+
+
+def _handler(command: str) -> Callable[[argparse.Namespace], tuple[str, int]]:
+    """The function that runs ``command``, returning the text to print and the exit status."""
+    plain: dict[str, Callable[[argparse.Namespace], str]] = {
+        "trees": _cmd_trees,
+        "modified-equation": _cmd_modified_equation,
+        **cli_flows.HANDLERS,
+    }
+    if command in plain:
+        run = plain[command]
+        return lambda args: (run(args), 0)
+    if command == "demo":
+        return cli_demo.demo
+    return cli_numeric.HANDLERS[command]
 
 
 def _tree_rows(n: int) -> list[dict[str, Any]]:
@@ -112,7 +125,7 @@ def _cmd_modified_equation(args: argparse.Namespace) -> str:
         data = {"method": method.name, **series.to_dict()}
         return json.dumps(data, indent=2)
     if args.format == "latex":
-        return sympy.latex(series)
+        return str(sympy.latex(series))
     lines = [f"modified equation of {method.name}, trees with at most {args.order} nodes", ""]
     width = max(len(str(list(t.levels))) for t in series)
     for t in series:
@@ -126,17 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
-        handler = {
-            "trees": _cmd_trees,
-            "modified-equation": _cmd_modified_equation,
-        }.get(args.command)
-        if handler is None:
-            from bea import cli_flows
-
-            handler = cli_flows.HANDLERS[args.command]
+        handler = _handler(args.command)
         with warnings.catch_warnings():
             warnings.simplefilter("default")
-            output = handler(args)
+            output, status = handler(args)
     except (_UsageError, BeaError) as error:
         print(f"bea: error: {error}", file=sys.stderr)
         return 2
@@ -144,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("bea: interrupted", file=sys.stderr)
         return 130
     print(output)
-    return 0
+    return status
 
 
 if __name__ == "__main__":  # pragma: no cover

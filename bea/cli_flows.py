@@ -1,9 +1,9 @@
-"""CLI commands built on modified flows of concrete losses: ``derive`` and ``demo``.
+"""CLI command built on modified flows of concrete losses: ``derive``.
 
 ``bea derive --loss "(y - a*b*x)^2/2" --params a b [--subs x=1 y=0.6] --order 3``
 prints each term by power of h, whether it is a gradient, and the modified loss
 through the highest order at which it exists. Without ``--loss`` it prints the
-loss-derivative form (g, H, T, ...). ``bea demo`` runs the main example.
+loss-derivative form (g, H, T, ...).
 """
 
 from __future__ import annotations
@@ -13,22 +13,19 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import sympy
-
 from bea import methods
 from bea.errors import BeaValueError
 from bea.flows import ModifiedFlow, compact, modified_flow
 from bea.gradient_form import loss_derivative_form
 
-__all__ = ["add_commands", "HANDLERS", "derive_report"]
+__all__ = ["HANDLERS", "add_commands", "derive_report"]
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], str]] = {}
 
-TWO_PARAM_LOSS = "(y - a*b*x)^2/2"
 
 
 def add_commands(sub: Any) -> None:
-    """Register ``derive`` (and the extended ``demo`` options) on the ``bea`` sub-parsers."""
+    """Register ``derive`` on the ``bea`` sub-parsers."""
     derive = sub.add_parser("derive", help="modified flow and modified loss of a method on a given loss")
     derive.add_argument("--loss", help='the loss, e.g. "(y - a*b*x)^2/2" (safe parser: no Python is run)')
     derive.add_argument("--params", nargs="+", help="parameter names; other names in the loss are data")
@@ -37,7 +34,6 @@ def add_commands(sub: Any) -> None:
     derive.add_argument("--method", default="gd", help=f"one of: {', '.join(sorted(methods.NAMES))}")
     derive.add_argument("--format", choices=("text", "latex", "json"), default="text")
     HANDLERS["derive"] = _cmd_derive
-    HANDLERS["demo"] = _cmd_demo
 
 
 def _nonneg_int(text: str) -> int:
@@ -132,28 +128,3 @@ def _cmd_derive(args: argparse.Namespace) -> str:
     loss, params = _parse_inputs(args.loss, args.params, args.subs)
     flow = modified_flow(loss, list(params), order=args.order, method=method)
     return derive_report(flow, args.format)
-
-
-def _cmd_demo(args: argparse.Namespace) -> str:
-    a, b, x, y = sympy.symbols("a b x y")
-    form = loss_derivative_form(methods.explicit_euler, 3)
-    flow = modified_flow((y - a * b * x) ** 2 / 2, [a, b], order=1)
-    if args.format == "json":
-        return json.dumps(
-            {"gd_modified_equation": {**form.to_dict(), "text": str(form)}, "two_parameter": json.loads(
-                derive_report(flow, "json"))},
-            indent=2,
-        )
-    if args.format == "latex":
-        return r"\dot\theta = " + form._latex() + "\n\n" + derive_report(flow, "latex")
-    lines = [
-        "1. Gradient descent theta <- theta - h grad E follows, to O(h^4), the modified flow",
-        f"   dtheta/dt = {form}",
-        "   (g = grad E, H = Hessian, T = third derivative tensor)",
-        "",
-        "2. The two-parameter model E = (y - a*b*x)^2/2: through h^1 gradient descent follows",
-        "   the gradient flow of the IGR modified loss",
-        f"   E~ = {flow.modified_loss()}",
-        f"   = E * (1 + (h/2) x^2 (a^2 + b^2)): R_IG = {compact(flow.igr()['R_IG'])}, lambda = h*m/4 = h/2",
-    ]
-    return "\n".join(lines)

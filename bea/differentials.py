@@ -38,11 +38,11 @@ from bea.series import BSeries
 from bea.trees import Tree, _check_order
 
 __all__ = [
+    "ElementaryDifferentials",
     "elementary_differential",
     "evaluate_field_series",
     "field_series_terms",
     "modified_vector_field",
-    "ElementaryDifferentials",
 ]
 
 
@@ -83,7 +83,7 @@ class ElementaryDifferentials:
     times faster than expanding expressions; results are the same exact values.
     """
 
-    __slots__ = ("f", "y", "_derivs", "_cache", "_poly")
+    __slots__ = ("_cache", "_derivs", "_poly", "f", "y")
 
     def __init__(self, f: object, y: object) -> None:
         self.f = _column(f)
@@ -142,10 +142,7 @@ class ElementaryDifferentials:
             deriv = self._derivative(tuple(sorted(index)))
             for i in range(m):
                 result[i] = result[i] + deriv[i] * weight
-        if self._poly is not None:
-            result = [self._poly(r) for r in result]
-        else:
-            result = [sympy.expand(r) for r in result]
+        result = [self._poly(r) for r in result] if self._poly is not None else [sympy.expand(r) for r in result]
         self._cache[t] = result
         return result
 

@@ -1,23 +1,27 @@
 """The small hierarchy of errors and warnings that bea raises.
 
-Every error is a ``ValueError`` or ``TypeError`` subclass, so callers that already
-catch those keep working, and its message names the offending value.
+Every error is a ``ValueError`` or ``TypeError`` subclass (``MissingExtraError``, an
+``ImportError``, excepted), so callers that already catch those keep working, and its
+message names the offending value.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "BeaError",
-    "BeaValueError",
     "BeaTypeError",
-    "InvalidTreeError",
-    "InvalidTableauError",
-    "InvalidOrderError",
-    "UnknownMethodError",
-    "SeriesError",
+    "BeaValueError",
     "ExpensiveComputationWarning",
-    "NotAGradientFieldError",
     "InvalidLossError",
+    "InvalidOrderError",
+    "InvalidTableauError",
+    "InvalidTreeError",
+    "MissingExtraError",
+    "NonSmoothWarning",
+    "NotAGradientFieldError",
+    "ParseError",
+    "SeriesError",
+    "UnknownMethodError",
 ]
 
 
@@ -53,6 +57,27 @@ class SeriesError(BeaValueError):
     """B-series that cannot be combined (wrong kind, mismatched orders, ...)."""
 
 
+class ParseError(BeaValueError):
+    """Text that :mod:`bea.parsing` refuses to turn into a SymPy object.
+
+    ``position`` is the 0-based index in ``text`` where the problem was found
+    (``len(text)`` for "unexpected end of input"); the message names it and the
+    offending token.
+    """
+
+    def __init__(self, message: str, *, position: int, text: str) -> None:
+        super().__init__(message)
+        self.position = position
+        self.text = text
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_parse_error, (str(self), self.position, self.text))
+
+
+def _rebuild_parse_error(message: str, position: int, text: str) -> ParseError:
+    return ParseError(message, position=position, text=text)
+
+
 class ExpensiveComputationWarning(UserWarning):
     """A requested computation is expected to take more than about a minute."""
 
@@ -72,3 +97,11 @@ class NotAGradientFieldError(BeaValueError):
 
 class InvalidLossError(BeaValueError):
     """A loss or parameter list that cannot define a modified flow."""
+
+
+class MissingExtraError(BeaError, ImportError):
+    """A command needs an optional extra (the torch backend) that is not installed."""
+
+
+class NonSmoothWarning(UserWarning):
+    """A loss uses a non-smooth function (abs, max, min); backward error analysis assumes a smooth loss."""

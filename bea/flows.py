@@ -39,7 +39,7 @@ from bea.errors import BeaTypeError, InvalidLossError, InvalidOrderError, NotAGr
 from bea.methods.rungekutta import RungeKutta
 from bea.modified import modified_equation
 
-__all__ = ["modified_flow", "ModifiedFlow", "ModifiedLoss", "compact", "gradient"]
+__all__ = ["ModifiedFlow", "ModifiedLoss", "compact", "gradient", "modified_flow"]
 
 
 def gradient(expr: sympy.Expr, params: Sequence[sympy.Symbol]) -> sympy.ImmutableMatrix:
@@ -65,7 +65,9 @@ def _is_zero(expr: sympy.Expr) -> bool:
 @final
 @dataclass(frozen=True)
 class ModifiedLoss:
-    """A modified loss :math:`\\tilde E = \\sum_{k \\le \\text{order}} h^k E_k` with :math:`\\tilde f = -\\nabla\\tilde E`.
+    """A modified loss :math:`\\tilde E = \\sum_{k \\le \\text{order}} h^k E_k`.
+
+    It satisfies :math:`\\tilde f = -\\nabla\\tilde E` through ``order``.
 
     ``potentials[k]`` is :math:`E_k` (``potentials[0]`` is the loss itself). It was
     verified by differentiating back: :math:`-\\nabla E_k` equals the flow's h^k term.
@@ -272,7 +274,7 @@ def _validate(loss: object, params: object, h: object) -> tuple[sympy.Expr, tupl
         if loss.shape != (1, 1):
             raise InvalidLossError(f"the loss must be a scalar expression, got a matrix of shape {loss.shape}")
         loss = loss[0, 0]
-    if isinstance(loss, (int, sympy.Rational)) or not isinstance(loss, sympy.Expr):
+    if not isinstance(loss, sympy.Expr) or isinstance(loss, sympy.Rational):
         raise BeaTypeError(f"the loss must be a SymPy expression, got {loss!r}")
     if loss.atoms(sympy.Float):
         raise BeaTypeError(f"the loss {loss} holds floats; bea is exact: use sympy.Rational")

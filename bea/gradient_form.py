@@ -33,7 +33,7 @@ from bea.modified import modified_equation
 from bea.series import BSeries
 from bea.trees import Tree
 
-__all__ = ["loss_derivative_form", "LossDerivativeForm", "contraction"]
+__all__ = ["LossDerivativeForm", "contraction", "loss_derivative_form"]
 
 
 def _chain(t: int) -> tuple[int, int]:
@@ -60,10 +60,7 @@ def _contraction(t: int, latex: bool) -> str:
         return head + "g"
     k = len(kids)
     args = ", ".join(_contraction(c, latex) for c in kids)
-    if k == 2:
-        tensor = "T"
-    else:
-        tensor = f"\\nabla^{{{k + 1}}}E" if latex else f"D{_sup(k + 1)}E"
+    tensor = "T" if k == 2 else f"\\nabla^{{{k + 1}}}E" if latex else f"D{_sup(k + 1)}E"
     body = f"{tensor}\\left[{args}\\right]" if latex else f"{tensor}[{args}]"
     return head + (f"\\,{body}" if latex and head else body)
 

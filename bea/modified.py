@@ -8,7 +8,8 @@ the exact flow of b is :math:`\exp(\partial_b)\,\mathrm{id}`, so
 
 .. math::
     a(\tau) = \sum_{k \ge 1} c_k(\tau), \qquad c_1 = b, \qquad
-    c_k(\tau) = \frac1k \sum_{\text{edges } e \text{ of } \tau} c_{k-1}(\tau_e^{\mathrm{root}})\, b(\tau_e^{\mathrm{cut}}),
+    c_k(\tau) = \frac1k \sum_{\text{edges } e \text{ of } \tau}
+        c_{k-1}(\tau_e^{\mathrm{root}})\, b(\tau_e^{\mathrm{cut}}),
 
 where cutting the edge e splits :math:`\tau` into the part that holds the root and
 the subtree below e. Only :math:`c_1(\tau) = b(\tau)` involves :math:`b(\tau)`

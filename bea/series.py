@@ -15,7 +15,7 @@ A series *of order N* holds a coefficient for every tree with at most N nodes
 >>> a.is_map, a.order, a[Tree.leaf()]
 (True, 3, 1)
 >>> print(exact_solution(3))
-1 + h f + 1/2 h² f'f + 1/3 h³ f'f'f + 1/6 h³ f''(f, f)
+1 + h f + 1/2 h² f'f + 1/6 h³ f'f'f + 1/6 h³ f''(f, f)
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ from bea.errors import BeaTypeError, SeriesError
 from bea.methods.rungekutta import RungeKutta
 from bea.trees import Tree, _check_order
 
-__all__ = ["BSeries", "bseries", "exact_solution", "compose", "substitute"]
+__all__ = ["BSeries", "bseries", "compose", "exact_solution", "substitute"]
 
 
 def _coefficient(value: object, where: str) -> sympy.Expr:
-    if isinstance(value, float) or isinstance(value, (str, bytes)) or value is None:
+    if isinstance(value, (float, str, bytes)) or value is None:
         raise BeaTypeError(f"coefficient of {where} must be an exact SymPy value, got {value!r}")
     expr = sympy.sympify(value)
     if not isinstance(expr, sympy.Expr):
@@ -59,7 +59,11 @@ class BSeries(Mapping[Tree, sympy.Expr]):
         The coefficient of the empty tree: 1 for a map series, 0 for a field series.
     """
 
-    __slots__ = ("_coeffs", "_order", "_empty")
+    __slots__ = ("_coeffs", "_empty", "_order")
+
+    _coeffs: dict[int, Any]
+    _order: int
+    _empty: sympy.Expr
 
     def __init__(self, coefficients: Mapping[Tree, object], order: int, empty: object = 0) -> None:
         _check_order(order)
@@ -241,7 +245,7 @@ class BSeries(Mapping[Tree, sympy.Expr]):
             total += coef * h**power * symbol
         if self._empty != 0:
             total += self._empty
-        return sympy.latex(total, order="none")
+        return str(sympy.latex(total, order="none"))
 
     def _repr_latex_(self) -> str:
         return f"${self._latex()}$"

@@ -42,7 +42,7 @@ from typing import Any, final
 from bea import _table
 from bea.errors import BeaTypeError, InvalidOrderError, InvalidTreeError
 
-__all__ = ["Tree", "trees", "count_trees", "trees_up_to", "butcher_product"]
+__all__ = ["Tree", "butcher_product", "count_trees", "trees", "trees_up_to"]
 
 
 @final
@@ -129,7 +129,7 @@ class Tree:
         """:math:`\\tau \\circ u`: graft ``other`` onto the root of ``self`` as a new child."""
         if not isinstance(other, Tree):
             raise BeaTypeError(f"butcher_product needs a Tree, got {other!r}")
-        return Tree._from_id(_table.from_children(_table.children(self._id) + (other._id,)))
+        return Tree._from_id(_table.from_children((*_table.children(self._id), other._id)))
 
     @property
     def elementary_differential(self) -> str:

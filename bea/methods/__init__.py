@@ -17,21 +17,21 @@ from bea.methods.implicit import gauss_legendre_2, implicit_euler, implicit_midp
 from bea.methods.rungekutta import RungeKutta
 
 __all__ = [
+    "CATALOGUE",
+    "NAMES",
     "RungeKutta",
     "by_name",
-    "NAMES",
-    "CATALOGUE",
     "explicit_euler",
-    "implicit_euler",
     "explicit_midpoint",
-    "heun",
-    "ralston",
-    "kutta3",
-    "ssprk33",
-    "rk4",
-    "implicit_midpoint",
-    "trapezoid",
     "gauss_legendre_2",
+    "heun",
+    "implicit_euler",
+    "implicit_midpoint",
+    "kutta3",
+    "ralston",
+    "rk4",
+    "ssprk33",
+    "trapezoid",
 ]
 
 CATALOGUE: tuple[RungeKutta, ...] = (

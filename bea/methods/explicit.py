@@ -11,7 +11,7 @@ from sympy import Rational as R
 
 from bea.methods.rungekutta import RungeKutta
 
-__all__ = ["explicit_euler", "explicit_midpoint", "heun", "ralston", "kutta3", "ssprk33", "rk4"]
+__all__ = ["explicit_euler", "explicit_midpoint", "heun", "kutta3", "ralston", "rk4", "ssprk33"]
 
 explicit_euler = RungeKutta([[0]], [1], name="explicit_euler")
 """Explicit Euler, :math:`y_1 = y_0 + h f(y_0)`; order 1. On :math:`f = -\\nabla E`: gradient descent."""

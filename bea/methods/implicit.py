@@ -12,7 +12,7 @@ from sympy import sqrt
 
 from bea.methods.rungekutta import RungeKutta
 
-__all__ = ["implicit_euler", "implicit_midpoint", "trapezoid", "gauss_legendre_2"]
+__all__ = ["gauss_legendre_2", "implicit_euler", "implicit_midpoint", "trapezoid"]
 
 implicit_euler = RungeKutta([[1]], [1], name="implicit_euler")
 """Implicit Euler, :math:`y_1 = y_0 + h f(y_1)`; order 1. On :math:`f=-\\nabla E`: the proximal point method."""

@@ -36,7 +36,7 @@ __all__ = ["RungeKutta"]
 
 
 def _exact(value: object, where: str, rationalize_floats: bool) -> sympy.Expr:
-    if isinstance(value, bool) or isinstance(value, (str, bytes)) or value is None:
+    if isinstance(value, (bool, str, bytes)) or value is None:
         raise BeaTypeError(f"tableau entry {where} must be a number, got {value!r}")
     if isinstance(value, float):
         if not rationalize_floats:
@@ -103,12 +103,16 @@ class RungeKutta:
     consistent (:math:`\\sum_i b_i = 1`).
     """
 
-    __slots__ = ("A", "b", "c", "name", "_weights", "_ring", "_fastA", "_fastb")
+    __slots__ = ("A", "_fastA", "_fastb", "_ring", "_weights", "b", "c", "name")
 
     A: tuple[tuple[sympy.Expr, ...], ...]
     b: tuple[sympy.Expr, ...]
     c: tuple[sympy.Expr, ...]
     name: str
+    _ring: Ring
+    _fastA: tuple[tuple[Any, ...], ...]
+    _fastb: tuple[Any, ...]
+    _weights: dict[int, tuple[Any, ...]]
 
     def __init__(
         self,

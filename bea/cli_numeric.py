@@ -1,0 +1,89 @@
+"""CLI commands that need the torch backend: ``verify``, and the drift part of ``demo``.
+
+The argument parsers live here (plain argparse, so ``import bea.cli`` never imports torch);
+the work is done by :mod:`numeric.cli_verify`, imported only when a command runs. Without
+the ``torch`` extra these commands fail with one clear line (:class:`~bea.errors.MissingExtraError`).
+
+``bea verify`` exits with status 0 when every order's fitted slope is within the tolerance
+of its expected value, 1 when the check ran but failed, and 2 for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from bea import methods
+from bea.errors import MissingExtraError
+
+__all__ = ["HANDLERS", "add_commands", "load_backend"]
+
+#: A command returns the text to print and the exit status.
+Handler = Callable[[argparse.Namespace], tuple[str, int]]
+
+HANDLERS: dict[str, Handler] = {}
+
+_EXTRA_MODULES = ("torch", "torchdiffeq", "matplotlib", "tqdm")
+
+
+def load_backend() -> ModuleType:
+    """Import :mod:`numeric.cli_verify`, or raise :class:`MissingExtraError` naming the missing package."""
+    try:
+        from numeric import cli_verify
+    except ModuleNotFoundError as error:
+        missing = (error.name or "").split(".")[0]
+        if missing in _EXTRA_MODULES:
+            raise MissingExtraError(
+                f"this command needs the torch extra ({missing} is not installed): "
+                "pip install -c constraints.txt -e '.[torch]'"
+            ) from None
+        raise
+    return cli_verify
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
+    return value
+
+
+def _order(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+    return value
+
+
+def add_commands(sub: Any) -> None:
+    """Register ``verify`` on the ``bea`` sub-parsers object ``sub``."""
+    p = sub.add_parser("verify", help="drift check: the method vs its truncated modified flows, slopes per order")
+    p.add_argument("--loss", required=True, help='the loss, e.g. "(y - a*b*x)^2/2" (safe parser)')
+    p.add_argument("--params", nargs="+", required=True, help="parameter names; other names are data")
+    p.add_argument("--subs", nargs="*", default=[], help="data values, e.g. x=1 y=0.6")
+    p.add_argument("--init", nargs="+", required=True, help="start, e.g. a=2.8 b=3.5 (every parameter)")
+    p.add_argument("--h", nargs="+", type=positive_float, default=[0.01, 0.005, 0.0025, 0.00125],
+                   help="step sizes (time must be a multiple of each)")
+    p.add_argument("--time", type=positive_float, default=1.0, help="total time T = n h")
+    p.add_argument("--orders", nargs="+", type=_order, default=[0, 1, 2, 3], help="truncation orders r")
+    p.add_argument("--method", default="gd", help=f"one of: {', '.join(sorted(methods.NAMES))}")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    p.add_argument("--tolerance", type=positive_float, default=0.15, help="allowed |slope - expected|")
+    p.add_argument("--plot", default=None, help="save a log-log plot to this path (PNG, PDF, SVG)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    HANDLERS["verify"] = _cmd_verify
+
+
+def _cmd_verify(args: argparse.Namespace) -> tuple[str, int]:
+    report = load_backend().verify(args)
+    text = report.to_json() if args.format == "json" else report.table()
+    return text, 0 if report.passed else 1

@@ -1,0 +1,327 @@
+r"""Drift checks: does the truncated modified flow track the method at the predicted rate?
+
+For a method :math:`\Phi_h` applied to :math:`f = -\nabla E` (gradient descent = explicit Euler)
+and the modified field truncated after :math:`h^r`, :math:`\tilde f_h^{[r]} = \sum_{k \le r} h^k f_{k+1}`,
+backward error analysis predicts for a fixed time :math:`T = nh` (Hairer--Lubich--Wanner,
+*Geometric Numerical Integration*, 2nd ed., Thm IX.1.2 and §IX.7)
+
+.. math::
+    \|\theta_n - \varphi^{[r]}_T(\theta_0)\| = O(h^{q}),\qquad
+    q = \min\{k > r : f_{k+1} \ne 0\},
+
+so q = r + 1 for gradient descent, and for a method of order p (whose terms
+:math:`f_2..f_p` vanish) q = max(r, p - 1) + 1 generically. :func:`expected_slope` reads q off the exact
+coefficients ``bea.modified_equation(method)``. :func:`drift_check` measures the error for
+several h, fits the slope of log(error) against log(h) by least squares and compares it with q.
+
+The series is asymptotic: it describes the method only while :math:`h\,\lambda_{\max}` is small
+(λ_max: largest |eigenvalue| of the Hessian :math:`\nabla^2E = -f'`). The check warns
+(:class:`~numeric.errors.ModifiedSeriesWarning`) when :math:`\max h \cdot \lambda_{\max}(\theta_0) \ge 1`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import sys
+import time as _time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import sympy
+import torch
+from torch import Tensor
+
+from bea import methods as _methods
+from bea.methods import RungeKutta
+from bea.modified import modified_equation
+from numeric.codegen import CompiledField, FlowLike, compile_field
+from numeric.devices import as_tensor, resolve_device, resolve_dtype
+from numeric.drift_report import DriftReport, OrderResult, fit_slope
+from numeric.errors import ConvergenceError, ModifiedSeriesWarning, NumericTypeError, ShapeError
+from numeric.integrate import DEFAULT_TOL, integrate_flow
+from numeric.trajectories import _jacobian, as_field, run_method
+
+__all__ = [
+    "DriftReport",
+    "FieldFactory",
+    "OrderResult",
+    "autodiff_fields",
+    "drift_check",
+    "expected_slope",
+    "flow_fields",
+    "spectral_radius",
+]
+
+#: (h, r) ↦ θ ↦ field truncated through h^r at step h. r = 0 must give f itself.
+FieldFactory = Callable[[float, int], Callable[[Tensor], Tensor]]
+
+
+@functools.lru_cache(maxsize=64)
+def expected_slope(method: RungeKutta, order: int, search: int = 6) -> int:
+    """q = the smallest k > ``order`` with a nonzero h^k term in the modified equation of ``method``.
+
+    >>> expected_slope(_methods.explicit_euler, 2), expected_slope(_methods.explicit_midpoint, 0)
+    (3, 2)
+    """
+    series = modified_equation(method, order + 1 + search)
+    for k in range(order + 1, order + 1 + search):
+        if any(series[t] != 0 for t in series if t.order == k + 1):
+            return k
+    return order + 1
+
+
+class flow_fields:
+    """The factory (h, r) ↦ compiled field of a ModifiedFlow, with data ``subs`` bound.
+
+    Each order is compiled once (codegen caches), each h only binds a value. The factory
+    accepts a 1-D tensor of step sizes for batched integration (rows of θ ↔ entries of h).
+    """
+
+    batched_h = True
+
+    def __init__(self, flow: FlowLike, subs: Mapping[Any, Any] | None = None) -> None:
+        self.flow = flow
+        self.subs = dict(subs or {})
+        self._compiled: dict[int, CompiledField] = {}
+
+    def __call__(self, h: Any, r: int) -> CompiledField:
+        if r not in self._compiled:
+            if r > self.flow.order:
+                raise NumericTypeError(f"order {r} exceeds the flow's order {self.flow.order}")
+            self._compiled[r] = compile_field(self.flow, order=r, subs=self.subs)
+        return self._compiled[r].bind(**{self.flow.h.name: h})
+
+
+def autodiff_fields(
+    loss_fn: Callable[..., Tensor], params_or_model: Any = None, method: RungeKutta = _methods.explicit_euler,
+    **kwargs: Any,
+) -> FieldFactory:
+    """The factory (h, r) ↦ ``numeric.autodiff.ModifiedField(loss_fn, params_or_model, order=r, h=h, method=...)``."""
+    from numeric.autodiff import ModifiedField  # optional: written separately
+
+    cache: dict[int, Any] = {}
+
+    def factory(h: float, r: int) -> Any:
+        if r not in cache:
+            cache[r] = ModifiedField(loss_fn, params_or_model, order=r, h=h, method=method, **kwargs)
+        return cache[r].with_h(float(h))
+
+    return factory
+
+
+def spectral_radius(field: Callable[[Tensor], Any], theta: Tensor, iterations: int = 50) -> float:
+    """max |λ| of the Jacobian f'(θ) (= the Hessian's largest |eigenvalue| for f = −∇E).
+
+    Exact eigenvalues for m ≤ 256 (Jacobian by autograd, else central differences); power
+    iteration on finite-difference Jacobian--vector products for larger m.
+    """
+    f = as_field(field, theta)
+    m = theta.shape[0]
+    jac = _jacobian(f, theta) if m <= 256 else None
+
+    def jvp(v: Tensor) -> Tensor:
+        eps = 1e-6 * (1.0 + float(theta.abs().max())) if theta.dtype == torch.float64 else 1e-3
+        return (f(theta + eps * v) - f(theta - eps * v)) / (2 * eps)
+
+    if jac is None and m <= 256:
+        eye = torch.eye(m, dtype=theta.dtype, device=theta.device)
+        jac = torch.stack([jvp(eye[i]) for i in range(m)], dim=1)
+    if jac is not None:
+        return float(torch.linalg.eigvals(jac.detach().cpu().to(torch.float64)).abs().max())
+    v = torch.randn(m, dtype=theta.dtype, device=theta.device, generator=None)
+    v = v / torch.linalg.vector_norm(v)
+    norm = 0.0
+    for _ in range(iterations):
+        w = jvp(v)
+        norm = float(torch.linalg.vector_norm(w))
+        if not norm > 0 or not math.isfinite(norm):
+            break
+        v = w / norm
+    return norm
+
+
+def _theta0_vector(theta0: Any, params: Sequence[sympy.Symbol] | None) -> Any:
+    if not isinstance(theta0, Mapping):
+        return theta0
+    if params is None:
+        raise NumericTypeError("theta0 given by name needs a ModifiedFlow (to know the parameter order)")
+    values = {(k.name if isinstance(k, sympy.Symbol) else str(k)): v for k, v in theta0.items()}
+    names = [p.name for p in params]
+    missing = [n for n in names if n not in values]
+    extra = [n for n in values if n not in names]
+    if missing or extra:
+        raise ShapeError(f"theta0 must give every parameter {names} once; missing {missing}, unknown {extra}")
+    return [float(values[n]) for n in names]
+
+
+def _steps(time: float, h: float) -> int:
+    n = round(time / h)
+    if n < 1 or abs(n * h - time) > 1e-9 * max(time, h):
+        raise NumericTypeError(f"time {time} is not a positive integer multiple of h = {h}")
+    return n
+
+
+def _resolve_method(method: RungeKutta | str | None, fields: Any) -> RungeKutta:
+    flow_method = getattr(fields, "method", None) if isinstance(fields, FlowLike) else None
+    if isinstance(method, str):
+        method = _methods.by_name(method)
+    if method is None:
+        method = flow_method if isinstance(flow_method, RungeKutta) else _methods.explicit_euler
+    if not isinstance(method, RungeKutta):
+        raise NumericTypeError(f"method must be a RungeKutta method or a catalogue name, got {method!r}")
+    if flow_method is not None and flow_method != method:
+        raise NumericTypeError(f"method {method.name} differs from the flow's method {flow_method.name}")
+    return method
+
+
+def drift_check(
+    fields: FlowLike | FieldFactory,
+    theta0: Any,
+    hs: Sequence[float],
+    *,
+    time: float = 1.0,
+    orders: Sequence[int] = (0, 1, 2, 3),
+    method: RungeKutta | str | None = None,
+    subs: Mapping[Any, Any] | None = None,
+    step_field: Callable[[Tensor], Any] | None = None,
+    tolerance: float = 0.15,
+    device: str | torch.device | None = None,
+    dtype: torch.dtype | str | None = None,
+    rtol: float = DEFAULT_TOL,
+    atol: float = DEFAULT_TOL,
+    check_integration: bool = True,
+    progress: bool = False,
+) -> DriftReport:
+    r"""Errors :math:`\|\theta_n - \varphi^{[r]}_T(\theta_0)\|` for each order r and step h, and fitted slopes.
+
+    ``fields``: a ``bea.ModifiedFlow`` (data bound by ``subs``; re-derived if its order is
+    below ``max(orders)``) or a factory ``(h, r) -> field`` (:func:`flow_fields`,
+    :func:`autodiff_fields`, or your own). ``theta0``: a vector, or ``{name: value}`` for a flow.
+    ``step_field``: the field or loss the method is run on (default: the factory's r = 0 field).
+    ``check_integration``: integrate each flow twice (tolerances 10x apart) and record the
+    difference; warns if it is not 100x below the smallest measured error.
+    """
+    start = _time.perf_counter()
+    dev = resolve_device(device)
+    dt = resolve_dtype(dtype)
+    meth = _resolve_method(method, fields)
+    hs = tuple(float(h) for h in hs)
+    if not hs or any(not (math.isfinite(h) and h > 0) for h in hs):
+        raise NumericTypeError(f"hs must be positive step sizes, got {hs!r}")
+    orders = tuple(orders)
+    if not orders or any(isinstance(r, bool) or not isinstance(r, int) or r < 0 for r in orders):
+        raise NumericTypeError(f"orders must be non-negative integers, got {orders!r}")
+    params = None
+    if isinstance(fields, FlowLike):
+        flow = fields
+        params = flow.params
+        if flow.order < max(orders):
+            from bea.flows import modified_flow
+
+            loss = flow.loss  # type: ignore[attr-defined]
+            flow = modified_flow(loss, list(flow.params), order=max(orders), method=meth, h=flow.h)
+        factory: Any = flow_fields(flow, subs)
+    elif callable(fields):
+        if subs:
+            raise NumericTypeError("subs applies to a ModifiedFlow; bind data inside your factory")
+        factory = fields
+    else:
+        raise NumericTypeError(f"fields must be a ModifiedFlow or a factory (h, r) -> field, got {fields!r}")
+    theta = as_tensor(_theta0_vector(theta0, params), dtype=dt, device=dev, name="theta0")
+    if theta.ndim != 1 or (params is not None and theta.shape[0] != len(params)):
+        expected = "a 1-D vector" if params is None else f"{len(params)} values for {[p.name for p in params]}"
+        raise ShapeError(f"theta0 must be {expected}, got shape {tuple(theta.shape)}")
+    steps = {h: _steps(time, h) for h in hs}
+    notes: list[str] = []
+
+    base = step_field if step_field is not None else factory(hs[0], 0)
+    try:
+        lam: float | None = spectral_radius(base, theta)
+    except Exception as exc:  # the check must not die on a field torch cannot differentiate
+        lam = None
+        notes.append(f"could not estimate lambda_max: {exc}")
+    if lam is not None and max(hs) * lam >= 1:
+        msg = (f"h * lambda_max = {max(hs) * lam:.3g} >= 1 at theta0 (h = {max(hs):g}, lambda_max = {lam:.4g}): "
+               "the modified series is not expected to describe the method")
+        warnings.warn(msg, ModifiedSeriesWarning, stacklevel=2)
+        notes.append(msg)
+
+    from tqdm import tqdm  # type: ignore[import-untyped]
+
+    bar = tqdm(total=len(hs) * (1 + len(orders)), file=sys.stderr, disable=not progress, desc="drift check")
+    finals: dict[float, Tensor] = {}
+    diverged: list[tuple[float, int, str]] = []
+    for h in hs:
+        run_on = step_field if step_field is not None else factory(h, 0)
+        try:
+            traj = run_method(run_on, theta, h, steps[h], meth, record=False, device=dev, dtype=dt)
+        except ConvergenceError as exc:
+            diverged.append((h, 0, f"implicit solver failed: {exc}"))
+        else:
+            if traj.diverged:
+                diverged.append((h, int(traj.diverged_at or 0), str(traj.reason)))
+            else:
+                finals[h] = traj.final
+        bar.update(1)
+
+    integ: dict[str, Any] = {"time": float(time), "rtol": rtol, "atol": atol, "device": dev, "dtype": dt}
+    results: list[OrderResult] = []
+    worst_integration = 0.0
+    for r in orders:
+        flows, est = _flows(factory, theta, hs, r, integ, check_integration, bar)
+        worst_integration = max(worst_integration, est)
+        errors = tuple(
+            None if h not in finals or not bool(torch.isfinite(flows[h]).all())
+            else float(torch.linalg.vector_norm(finals[h] - flows[h]))
+            for h in hs
+        )
+        slope = fit_slope(hs, errors)
+        q = expected_slope(meth, r)
+        if slope is None:
+            notes.append(f"order {r}: fewer than 2 usable step sizes, slope invalid")
+        usable = [e for e in errors if e is not None and e > 0]
+        if check_integration and usable and min(usable) < 100 * est:
+            notes.append(f"order {r}: smallest error {min(usable):.2e} is within 100x of the integration "
+                         f"error estimate {est:.1e}; lower rtol/atol")
+        passed = slope is not None and abs(slope - q) <= tolerance
+        results.append(OrderResult(r, q, slope, errors, passed))
+    bar.close()
+    return DriftReport(
+        method=meth.name, hs=hs, time=float(time), theta0=tuple(float(v) for v in theta.cpu()),
+        device=str(dev), dtype=str(dt).removeprefix("torch."), tolerance=tolerance, orders=tuple(results),
+        warnings=tuple(notes), diverged=tuple(diverged), lambda_max=lam, rtol=rtol, atol=atol,
+        integration_error=worst_integration if check_integration else None,
+        elapsed_s=_time.perf_counter() - start,
+    )
+
+
+def _flows(
+    factory: Any, theta: Tensor, hs: tuple[float, ...], r: int, integ: dict[str, Any], check: bool, bar: Any
+) -> tuple[dict[float, Tensor], float]:
+    """φ_T of the order-r field for every h (batched over h when the factory allows), and an error estimate."""
+    tol_pairs = [(integ["rtol"], integ["atol"])] + ([(integ["rtol"] / 10, integ["atol"] / 10)] if check else [])
+    kw = {"device": integ["device"], "dtype": integ["dtype"]}
+    time_ = integ["time"]
+    runs: list[dict[float, Tensor]] = []
+    for rt, at in tol_pairs:
+        out: dict[float, Tensor] = {}
+        if getattr(factory, "batched_h", False) and len(hs) > 1:
+            hvec = torch.tensor(hs, dtype=theta.dtype, device=theta.device)
+            batch = integrate_flow(factory(hvec, r), theta.expand(len(hs), -1), time_, rtol=rt, atol=at, **kw)
+            if bool(torch.isfinite(batch).all()):
+                out = dict(zip(hs, batch.unbind(0), strict=True))
+        for h in hs:
+            if h not in out:
+                out[h] = integrate_flow(factory(h, r), theta, time_, rtol=rt, atol=at, **kw)
+        runs.append(out)
+    bar.update(len(hs))
+    if not check:
+        return runs[0], 0.0
+    est = max(
+        (float(torch.linalg.vector_norm(runs[0][h] - runs[1][h])) for h in hs
+         if bool(torch.isfinite(runs[0][h]).all() and torch.isfinite(runs[1][h]).all())),
+        default=0.0,
+    )
+    return runs[1], est

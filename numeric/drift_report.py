@@ -1,0 +1,200 @@
+r"""The result of :func:`numeric.drift.drift_check`: errors, fitted slopes, text, JSON, plots.
+
+JSON schema (``DriftReport.to_dict()``; ``to_json()`` is its ``json.dumps``), version ``bea.drift/1``::
+
+    {
+      "schema": "bea.drift/1",
+      "method": str,                  # e.g. "explicit_euler" (gradient descent)
+      "hs": [float, ...],             # step sizes, in the order given
+      "time": float,                  # T = n·h, the same for every h
+      "theta0": [float, ...],         # start
+      "device": str, "dtype": str,    # e.g. "cpu", "float64"
+      "tolerance": float,             # pass if |slope - expected_slope| <= tolerance
+      "passed": bool,                 # every order passed
+      "lambda_max": float | null,     # largest |eigenvalue| of the Hessian (Jacobian of f) at theta0
+      "h_lambda_max": float | null,   # max(hs) · lambda_max; >= 1 triggers a warning
+      "orders": [{
+          "order": int,               # r: the modified field is kept through h^r (0 = gradient flow)
+          "expected_slope": int,      # r + 1 for GD; see numeric.drift.expected_slope
+          "slope": float | null,      # least-squares slope of log(error) vs log(h); null if < 2 usable h
+          "errors": [float | null],   # ||theta_n - phi_T||_2, one per h; null where the method diverged
+          "passed": bool
+      }, ...],
+      "integration": {"rtol": float, "atol": float, "estimated_error": float | null},
+      "warnings": [str, ...],
+      "diverged": [{"h": float, "step": int, "reason": str}, ...],
+      "elapsed_s": float
+    }
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["SCHEMA", "DriftReport", "OrderResult", "fit_slope"]
+
+SCHEMA = "bea.drift/1"
+
+
+def fit_slope(hs: Sequence[float], errors: Sequence[float | None]) -> float | None:
+    """Least-squares slope of log(error) against log(h) over the usable points (finite, > 0).
+
+    >>> round(fit_slope([0.1, 0.05, 0.025], [1e-2, 2.5e-3, 6.25e-4]), 12)
+    2.0
+    """
+    pts = [(math.log(h), math.log(e)) for h, e in zip(hs, errors, strict=True)
+           if e is not None and math.isfinite(e) and e > 0]
+    if len({x for x, _ in pts}) < 2:
+        return None
+    mx = sum(x for x, _ in pts) / len(pts)
+    my = sum(y for _, y in pts) / len(pts)
+    sxx = sum((x - mx) ** 2 for x, _ in pts)
+    return sum((x - mx) * (y - my) for x, y in pts) / sxx
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    """One truncation order r: errors per h, fitted and expected slope, verdict."""
+
+    order: int
+    expected_slope: int
+    slope: float | None
+    errors: tuple[float | None, ...]
+    passed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``orders`` entry of the JSON schema."""
+        return {"order": self.order, "expected_slope": self.expected_slope, "slope": self.slope,
+                "errors": list(self.errors), "passed": self.passed}
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """Discrete trajectory vs flows of the truncated modified fields; see the module docstring."""
+
+    method: str
+    hs: tuple[float, ...]
+    time: float
+    theta0: tuple[float, ...]
+    device: str
+    dtype: str
+    tolerance: float
+    orders: tuple[OrderResult, ...]
+    warnings: tuple[str, ...] = ()
+    diverged: tuple[tuple[float, int, str], ...] = ()
+    lambda_max: float | None = None
+    rtol: float = 1e-13
+    atol: float = 1e-13
+    integration_error: float | None = None
+    elapsed_s: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        """Whether every order's slope is within ``tolerance`` of the expected one."""
+        return all(o.passed for o in self.orders)
+
+    @property
+    def slopes(self) -> dict[int, float | None]:
+        """order → fitted slope."""
+        return {o.order: o.slope for o in self.orders}
+
+    def __getitem__(self, order: int) -> OrderResult:
+        for o in self.orders:
+            if o.order == order:
+                return o
+        raise KeyError(order)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (schema ``bea.drift/1`` in the module docstring)."""
+        hl = None if self.lambda_max is None else max(self.hs) * self.lambda_max
+        return {
+            "schema": SCHEMA, "method": self.method, "hs": list(self.hs), "time": self.time,
+            "theta0": list(self.theta0), "device": self.device, "dtype": self.dtype, "tolerance": self.tolerance,
+            "passed": self.passed, "lambda_max": self.lambda_max, "h_lambda_max": hl,
+            "orders": [o.to_dict() for o in self.orders],
+            "integration": {"rtol": self.rtol, "atol": self.atol, "estimated_error": self.integration_error},
+            "warnings": list(self.warnings),
+            "diverged": [{"h": h, "step": step, "reason": reason} for h, step, reason in self.diverged],
+            "elapsed_s": self.elapsed_s,
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """:meth:`to_dict` as JSON text (NaN never appears: missing values are ``null``)."""
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def _rows(self) -> tuple[list[str], list[list[str]]]:
+        head = ["order r", "expected", "slope", "passed"] + [f"err h={h:g}" for h in self.hs]
+        rows = []
+        for o in self.orders:
+            slope = "invalid" if o.slope is None else f"{o.slope:.3f}"
+            errs = ["diverged" if e is None else f"{e:.3e}" for e in o.errors]
+            rows.append([str(o.order), str(o.expected_slope), slope, "yes" if o.passed else "NO", *errs])
+        return head, rows
+
+    def table(self) -> str:
+        """A text table: one row per order, with the error at each h."""
+        head, rows = self._rows()
+        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+        fmt = "  ".join(f"{{:>{w}}}" for w in widths)
+        lines = [
+            f"drift check: {self.method}, T = {self.time:g}, theta0 = {list(self.theta0)}, "
+            f"{self.device}/{self.dtype}, tolerance {self.tolerance:g}",
+            fmt.format(*head), *(fmt.format(*r) for r in rows),
+        ]
+        if self.lambda_max is not None:
+            lines.append(f"lambda_max at theta0 = {self.lambda_max:.4g}, max h * lambda_max = "
+                         f"{max(self.hs) * self.lambda_max:.3g}")
+        if self.integration_error is not None:
+            lines.append(f"estimated flow integration error <= {self.integration_error:.1e} "
+                         f"(rtol = atol = {self.rtol:g})")
+        lines += [f"diverged: h = {h:g} at step {step}: {reason}" for h, step, reason in self.diverged]
+        lines += [f"warning: {w}" for w in self.warnings]
+        lines.append(f"{'PASSED' if self.passed else 'FAILED'} in {self.elapsed_s:.2f} s")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def plot(self, path: str | None = None) -> Any:
+        """A log-log figure of error vs h, one line per order with its dashed reference slope.
+
+        Uses matplotlib's Agg backend (no display needed); saved to ``path`` if given.
+        Returns the :class:`matplotlib.figure.Figure`.
+        """
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(6, 4.5))
+        ax = fig.subplots()
+        for o in self.orders:
+            pts = [(h, e) for h, e in zip(self.hs, o.errors, strict=True) if e is not None and e > 0]
+            if not pts:
+                continue
+            xs, ys = zip(*sorted(pts), strict=True)
+            slope = "invalid" if o.slope is None else f"{o.slope:.2f}"
+            (line,) = ax.loglog(xs, ys, "o-", label=f"r = {o.order} (slope {slope})")
+            ref = [ys[-1] * (x / xs[-1]) ** o.expected_slope for x in xs]
+            ax.loglog(xs, ref, "--", color=line.get_color(), alpha=0.5, label=f"h^{o.expected_slope}")
+        ax.set_xlabel("step size h")
+        ax.set_ylabel(r"$\|\theta_n - \varphi_T\|$")
+        ax.set_title(f"drift of {self.method} from its truncated modified flows, T = {self.time:g}")
+        ax.legend(fontsize="small")
+        ax.grid(True, which="both", alpha=0.3)
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path, dpi=120)
+        return fig
+
+    def _repr_html_(self) -> str:
+        head, rows = self._rows()
+        cells = "".join(f"<th>{html.escape(c)}</th>" for c in head)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+        notes = "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings)
+        verdict = "PASSED" if self.passed else "FAILED"
+        return (f"<div><b>drift check</b>: {html.escape(self.method)}, T = {self.time:g}, "
+                f"{html.escape(self.device)}/{html.escape(self.dtype)} &mdash; <b>{verdict}</b>"
+                f"<table><tr>{cells}</tr>{body}</table>" + (f"<ul>{notes}</ul>" if notes else "") + "</div>")

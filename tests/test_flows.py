@@ -1,0 +1,295 @@
+"""Modified flows of concrete losses, each fact checked by an independent route.
+
+Route (a) is bea's: tree coefficients times elementary differentials. Route (b),
+written here without trees, matches the Lie series of the modified field with the
+Taylor expansion of one step of the method, power by power in h.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import sympy
+
+from bea import methods
+from bea.errors import BeaTypeError, InvalidLossError, InvalidOrderError, NotAGradientFieldError
+from bea.flows import modified_flow
+
+h = sympy.Symbol("h")
+
+
+def _truncate(expr: sympy.Expr, n: int) -> sympy.Expr:
+    """Drop every power of h above n."""
+    poly = sympy.Poly(sympy.expand(expr), h)
+    return sympy.Add(*(c * h**k for (k,), c in poly.terms() if k <= n))
+
+
+class _Truncated:
+    """Arithmetic on vectors of polynomials in (h, params) truncated above h^n.
+
+    Uses SymPy's sparse polynomial ring when every entry is polynomial, and
+    expressions (with series truncation) otherwise.
+    """
+
+    def __init__(self, params, n, polynomial):  # type: ignore[no-untyped-def]
+        self.n = n
+        self.params = list(params)
+        self.ring = None
+        if polynomial:
+            self.ring, *_ = sympy.polys.rings.ring([h, *params], sympy.QQ)
+
+    def convert(self, expr):  # type: ignore[no-untyped-def]
+        return self.ring.from_expr(expr) if self.ring is not None else sympy.expand(expr)
+
+    def cut(self, value):  # type: ignore[no-untyped-def]
+        if self.ring is None:
+            return _truncate(value, self.n)
+        return self.ring({m: c for m, c in value.items() if m[0] <= self.n})
+
+    def diff(self, value, i):  # type: ignore[no-untyped-def]
+        if self.ring is None:
+            return sympy.diff(value, self.params[i])
+        return value.diff(self.ring.gens[i + 1])
+
+    def subs(self, value, point):  # type: ignore[no-untyped-def]
+        if self.ring is None:
+            return value.xreplace(dict(zip(self.params, point, strict=True)))
+        return value.compose([(self.ring.gens[i + 1], point[i]) for i in range(len(point))])
+
+    def back(self, value):  # type: ignore[no-untyped-def]
+        return value.as_expr() if self.ring is not None else value
+
+
+def _rk_step_series(method, f, ar):  # type: ignore[no-untyped-def]
+    """Taylor expansion in h of one RK step on the field f, through h^n (fixed-point on stages)."""
+    s, m = method.stages, len(f)
+    hh = ar.convert(h)
+    y = [ar.convert(p) for p in ar.params]
+    A = [[ar.convert(x) for x in row] for row in method.A]
+    bw = [ar.convert(x) for x in method.b]
+    stages = [list(y) for _ in range(s)]
+    for _ in range(ar.n + 1):
+        values = [[ar.cut(ar.subs(fi, stage)) for fi in f] for stage in stages]
+        stages = [
+            [ar.cut(y[c] + hh * sum((A[i][j] * values[j][c] for j in range(s)), ar.convert(0))) for c in range(m)]
+            for i in range(s)
+        ]
+    values = [[ar.cut(ar.subs(fi, stage)) for fi in f] for stage in stages]
+    return [ar.cut(y[c] + hh * sum((bw[i] * values[i][c] for i in range(s)), ar.convert(0))) for c in range(m)]
+
+
+def _lie_series(field, ar):  # type: ignore[no-untyped-def]
+    """exp(h L) y through h^n for the (already h-dependent) field."""
+    hh = ar.convert(h)
+    m = len(field)
+    result = [ar.convert(p) for p in ar.params]
+    current = list(result)
+    for j in range(1, ar.n + 1):
+        current = [ar.cut(sum((ar.diff(current[c], i) * field[i] for i in range(m)), ar.convert(0))) for c in range(m)]
+        scale = ar.convert(sympy.Rational(1, sympy.factorial(j))) * hh**j
+        result = [ar.cut(result[c] + current[c] * scale) for c in range(m)]
+    return result
+
+
+def _direct_modified_terms(method, loss, params, p):  # type: ignore[no-untyped-def]
+    """Route (b): solve exp(h L_{f_h}) id = step, order by order, with no trees."""
+    polynomial = loss.is_polynomial(*loss.free_symbols)
+    ar = _Truncated(params, p + 1, polynomial)
+    f = [ar.convert(-sympy.diff(loss, q)) for q in params]
+    step = _rk_step_series(method, f, ar)
+    hh = ar.convert(h)
+    terms = [f]
+    for k in range(1, p + 1):
+        field = [sum((t[c] * hh**j for j, t in enumerate(terms)), ar.convert(0)) for c in range(len(f))]
+        lie = _lie_series(field, ar)
+        # the unknown h^k term enters the h^(k+1) coefficient with factor 1
+        mismatch = [sympy.expand(ar.back(step[c] - lie[c])).coeff(h, k + 1) for c in range(len(f))]
+        terms.append([ar.convert(e) for e in mismatch])
+    return [sympy.Matrix([ar.back(e) for e in t]) for t in terms]
+
+
+def _random_polynomial(rng: random.Random, params, degree):  # type: ignore[no-untyped-def]
+    """A random polynomial of the given degree in which every parameter occurs."""
+    monomials = sorted(
+        (m for m in sympy.itermonomials(params, degree) if sympy.Poly(m, *params).total_degree() >= 2), key=str
+    )
+    while True:
+        chosen = rng.sample(monomials, k=min(len(params) + 2, len(monomials)))
+        loss = sum(rng.choice([-2, -1, 1, 2, 3]) * m for m in chosen) / rng.choice([1, 2, 3])
+        if loss.free_symbols == set(params):
+            return loss
+
+
+@pytest.mark.parametrize("seed,nparams", [(0, 1), (1, 2), (2, 3), (3, 4)])
+def test_tree_route_matches_direct_lie_matching_polynomial(seed: int, nparams: int) -> None:
+    rng = random.Random(seed)
+    params = sympy.symbols(f"p0:{nparams}")
+    loss = _random_polynomial(rng, params, 3 if nparams <= 2 else 2)
+    p = 5 if nparams <= 2 else 3
+    flow = modified_flow(loss, list(params), order=p, h=h)
+    direct = _direct_modified_terms(methods.explicit_euler, loss, params, p)
+    for k in range(p + 1):
+        assert (flow.terms[k] - direct[k]).applyfunc(sympy.expand).is_zero_matrix, k
+
+
+@pytest.mark.parametrize(
+    "method", [methods.explicit_midpoint, methods.implicit_euler, methods.heun], ids=lambda m: m.name
+)
+def test_tree_route_matches_direct_lie_matching_other_methods(method) -> None:  # type: ignore[no-untyped-def]
+    a, b = sympy.symbols("a b")
+    loss = a**4 / 4 + a**2 * b**2 / 2 + b**3 / 3 + a * b
+    flow = modified_flow(loss, [a, b], order=3, method=method, h=h)
+    direct = _direct_modified_terms(method, loss, (a, b), 3)
+    for k in range(4):
+        assert (flow.terms[k] - direct[k]).applyfunc(sympy.expand).is_zero_matrix, k
+
+
+def test_tree_route_matches_direct_lie_matching_transcendental() -> None:
+    a, b = sympy.symbols("a b")
+    loss = sympy.log(1 + sympy.exp(a * b)) + sympy.sin(a) * b**2 / 2
+    flow = modified_flow(loss, [a, b], order=3, h=h)
+    direct = _direct_modified_terms(methods.explicit_euler, loss, (a, b), 3)
+    for k in range(4):
+        difference = (flow.terms[k] - direct[k]).applyfunc(sympy.simplify)
+        assert difference.is_zero_matrix, k
+
+
+def test_transcendental_one_parameter_through_h5() -> None:
+    (t,) = sympy.symbols("t0:1")
+    loss = sympy.cos(t) + t**2 / 2
+    flow = modified_flow(loss, [t], order=5, h=h)
+    direct = _direct_modified_terms(methods.explicit_euler, loss, (t,), 5)
+    for k in range(6):
+        assert sympy.simplify(flow.terms[k][0] - direct[k][0]) == 0, k
+
+
+def test_gd_order_one_is_the_igr_loss() -> None:
+    a, b, x, y = sympy.symbols("a b x y")
+    loss = (y - a * b * x) ** 2 / 2
+    flow = modified_flow(loss, [a, b], order=1, h=h)
+    grad = sympy.Matrix([sympy.diff(loss, a), sympy.diff(loss, b)])
+    igr = loss + h / 4 * (grad.T * grad)[0]
+    assert sympy.expand(flow.modified_loss().expr - igr) == 0
+    # field = -grad(E + h/4 |grad E|^2)
+    expected = -sympy.Matrix([sympy.diff(igr, q) for q in (a, b)])
+    assert (flow.field() - expected).applyfunc(sympy.expand).is_zero_matrix
+    quantities = flow.igr()
+    assert sympy.expand(quantities["R_IG"] - (grad.T * grad)[0] / 2) == 0
+    assert quantities["lambda"] == h / 2
+    # the closed form of shared/math.md: ||grad E||^2 = 2 x^2 (a^2 + b^2) E
+    assert sympy.expand((grad.T * grad)[0] - 2 * x**2 * (a**2 + b**2) * loss) == 0
+
+
+def _log_series(A: sympy.Matrix, order: int) -> list[sympy.Matrix]:
+    """Coefficient of h^k of (1/h) log(I - hA) theta's matrix: -A^(k+1)/(k+1)."""
+    return [-(A ** (k + 1)) / (k + 1) for k in range(order + 1)]
+
+
+def test_quadratic_symbolic_2x2_closed_form_through_h10() -> None:
+    p, q = sympy.symbols("p q")
+    a11, a12, a22 = sympy.symbols("a11 a12 a22")
+    A = sympy.Matrix([[a11, a12], [a12, a22]])
+    theta = sympy.Matrix([p, q])
+    loss = sympy.expand((theta.T * A * theta)[0] / 2)
+    flow = modified_flow(loss, [p, q], order=10, h=h)
+    for k, coefficient in enumerate(_log_series(A, 10)):
+        assert (flow.terms[k] - coefficient * theta).applyfunc(sympy.expand).is_zero_matrix, k
+    assert flow.gradient_through == 10
+    modified = flow.modified_loss()
+    for k in range(11):  # E_k = theta^T A^(k+1) theta / (2(k+1))
+        expected = (theta.T * A ** (k + 1) * theta)[0] / (2 * (k + 1))
+        assert sympy.expand(modified.potentials[k] - expected) == 0, k
+
+
+def test_quadratic_numeric_4x4_closed_form_through_h10() -> None:
+    rng = random.Random(7)
+    n = 4
+    B = sympy.Matrix(n, n, lambda i, j: rng.randint(-3, 3))
+    A = B.T * B + sympy.eye(n)
+    params = sympy.symbols(f"w0:{n}")
+    theta = sympy.Matrix(params)
+    loss = sympy.expand((theta.T * A * theta)[0] / 2)
+    flow = modified_flow(loss, list(params), order=10, h=h)
+    for k, coefficient in enumerate(_log_series(A, 10)):
+        assert (flow.terms[k] - coefficient * theta).applyfunc(sympy.expand).is_zero_matrix, k
+    assert flow.gradient_through == 10
+
+
+def test_one_dimensional_losses_are_gradients_at_every_order() -> None:
+    t = sympy.Symbol("t")
+    for loss in (t**4 / 4 - t**2, sympy.exp(t) - t, sympy.log(1 + t**2)):
+        flow = modified_flow(loss, [t], order=4, h=h)
+        assert flow.gradient_through == 4
+        # the potential differentiates back to the field
+        modified = flow.modified_loss()
+        assert sympy.simplify(-sympy.diff(modified.expr, t) - flow.field()[0]) == 0
+
+
+def test_quartic_order_one_is_gradient_order_two_is_not() -> None:
+    x, y = sympy.symbols("x y")
+    loss = x**4 / 4 + x**2 * y**2 / 2 + y**3 / 3 + x * y
+    flow = modified_flow(loss, [x, y], order=2, h=h)
+    assert flow.is_gradient(0) and flow.is_gradient(1)
+    assert not flow.is_gradient(2)
+    assert flow.gradient_through == 1
+    with pytest.raises(NotAGradientFieldError) as info:
+        flow.modified_loss()
+    assert info.value.order == 2
+    assert "h^2" in str(info.value)
+    assert not info.value.antisymmetric_part.is_zero_matrix
+    # the antisymmetric part is (J - J^T)/2 of the h^2 term, checked directly
+    jac = flow.terms[2].jacobian([x, y])
+    assert sympy.expand(info.value.antisymmetric_part[0, 1] - (jac[0, 1] - jac[1, 0]) / 2) == 0
+    assert flow.modified_loss(1).order == 1
+
+
+def test_gd_h2_term_is_h_squared_g_plus_third_derivative() -> None:
+    """shared/math.md: theta' = -g - h/2 Hg - h^2 (H^2 g/3 + T[g,g]/12) + O(h^3)."""
+    x, y = sympy.symbols("x y")
+    loss = x**4 / 4 + x**2 * y**2 / 2 + y**3 / 3 + x * y
+    params = [x, y]
+    g = sympy.Matrix([sympy.diff(loss, q) for q in params])
+    H = sympy.hessian(loss, params)
+    T = [[[sympy.diff(loss, i, j, k) for k in params] for j in params] for i in params]
+    Tgg = sympy.Matrix([sum(T[i][j][k] * g[j] * g[k] for j in range(2) for k in range(2)) for i in range(2)])
+    flow = modified_flow(loss, params, order=2, h=h)
+    assert (flow.terms[1] + H * g / 2).applyfunc(sympy.expand).is_zero_matrix
+    assert (flow.terms[2] + H * H * g / 3 + Tgg / 12).applyfunc(sympy.expand).is_zero_matrix
+
+
+def test_output_is_canonical_and_serialisable() -> None:
+    import json
+
+    a, b, x, y = sympy.symbols("a b x y")
+    first = modified_flow((y - a * b * x) ** 2 / 2, [a, b], order=2, h=h)
+    second = modified_flow((y - a * b * x) ** 2 / 2, [a, b], order=2, h=h)
+    assert str(first) == str(second)
+    assert first.latex() == second.latex()
+    data = json.loads(json.dumps(first.to_dict()))
+    assert data["order"] == 2 and len(data["terms"]) == 3
+    assert [t["is_gradient"] for t in data["terms"]][:2] == [True, True]
+    assert all(t["size"] > 0 for t in data["terms"])
+    assert first._repr_latex_().startswith("$$")
+    assert first.data_symbols == (x, y)
+
+
+def test_bad_input() -> None:
+    a, b, c = sympy.symbols("a b c")
+    loss = (a * b - 1) ** 2
+    with pytest.raises(InvalidLossError, match="c"):
+        modified_flow(loss, [a, c])
+    with pytest.raises(InvalidLossError, match="twice"):
+        modified_flow(loss, [a, a])
+    with pytest.raises(InvalidLossError, match="scalar"):
+        modified_flow(sympy.Matrix([loss, loss]), [a, b])
+    with pytest.raises(BeaTypeError, match="Symbol"):
+        modified_flow(loss, [a, "b"])
+    with pytest.raises(InvalidOrderError, match="-1"):
+        modified_flow(loss, [a, b], order=-1)
+    with pytest.raises(InvalidLossError, match="step-size"):
+        modified_flow(loss + h, [a, b], h=h)
+    with pytest.raises(BeaTypeError):
+        modified_flow(loss, [a, b], method="gd")  # type: ignore[arg-type]
+    with pytest.raises(BeaTypeError, match="float"):
+        modified_flow(0.5 * a**2 * b, [a, b])
