@@ -40,7 +40,7 @@ def main(argv: list[str]) -> int:
         setup("torch")
         run(str(BIN / "bea"), "demo")
     else:
-        setup("test,torch")
+        setup("test,torch,docs")
         run(str(BIN / "ruff"), "check", "bea", "numeric", "tests", "benchmarks", "tasks.py")
         run(str(BIN / "mypy"))
         run(str(BIN / "python"), "-m", "pytest", "-q")
