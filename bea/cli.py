@@ -1,7 +1,8 @@
 """The ``bea`` command line.
 
 Commands: ``demo``, ``trees N``, ``modified-equation --method NAME --order N``, ``derive``
-(:mod:`bea.cli_flows`), ``verify`` (:mod:`bea.cli_numeric`, needs the torch extra). Each takes
+(:mod:`bea.cli_flows`), ``verify`` (:mod:`bea.cli_numeric`, needs the torch extra), ``reproduce
+two-param|digits`` (:mod:`bea.cli_reproduce`, needs the torch extra). Each takes
 ``--format``; bad input exits with status 2 and one line on stderr, a failed check with 1.
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 
 import sympy
 
-from bea import cli_demo, cli_flows, cli_numeric, methods
+from bea import cli_demo, cli_flows, cli_numeric, cli_reproduce, methods
 from bea.errors import BeaError
 from bea.modified import modified_equation
 from bea.trees import trees
@@ -60,10 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _extend(sub: Any) -> None:
-    """Register the commands defined in other modules: demo, derive, verify."""
+    """Register the commands defined in other modules: demo, derive, verify, reproduce."""
     cli_demo.add_command(sub)
     cli_flows.add_commands(sub)
     cli_numeric.add_commands(sub)
+    cli_reproduce.add_commands(sub)
 
 
 def _handler(command: str) -> Callable[[argparse.Namespace], tuple[str, int]]:
@@ -78,6 +80,8 @@ def _handler(command: str) -> Callable[[argparse.Namespace], tuple[str, int]]:
         return lambda args: (run(args), 0)
     if command == "demo":
         return cli_demo.demo
+    if command in cli_reproduce.HANDLERS:
+        return cli_reproduce.HANDLERS[command]
     return cli_numeric.HANDLERS[command]
 
 

@@ -24,7 +24,6 @@ Matrix([[3*h**2*y**4/2 - h*y**3 + y**2]])
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from typing import Any, final
 
@@ -83,7 +82,7 @@ class ElementaryDifferentials:
     times faster than expanding expressions; results are the same exact values.
     """
 
-    __slots__ = ("_cache", "_derivs", "_poly", "f", "y")
+    __slots__ = ("_cache", "_derivs", "_poly", "_zero", "f", "y")
 
     def __init__(self, f: object, y: object) -> None:
         self.f = _column(f)
@@ -100,6 +99,7 @@ class ElementaryDifferentials:
             self._poly = ring_
         self._derivs: dict[tuple[int, ...], list[Any]] = {(): base}
         self._cache: dict[int, list[Any]] = {}
+        self._zero: dict[tuple[int, ...], bool] = {}
 
     def _derivative(self, index: tuple[int, ...]) -> list[Any]:
         found = self._derivs.get(index)
@@ -124,6 +124,13 @@ class ElementaryDifferentials:
             return value.as_expr()
         return value
 
+    def _is_zero(self, index: tuple[int, ...]) -> bool:
+        found = self._zero.get(index)
+        if found is None:
+            found = all(not d for d in self._derivative(index))
+            self._zero[index] = found
+        return found
+
     def _of(self, t: int) -> list[Any]:
         found = self._cache.get(t)
         if found is not None:
@@ -131,17 +138,24 @@ class ElementaryDifferentials:
         kids = [self._of(c) for c in _table.children(t)]
         m = len(self.y)
         result: list[Any] = [0] * m
-        for index in itertools.product(range(m), repeat=len(kids)):
-            weight: Any = 1
-            for child, j in zip(kids, index, strict=True):
-                weight = child[j] * weight
-                if not weight:
-                    break
-            if not weight:
-                continue
-            deriv = self._derivative(tuple(sorted(index)))
-            for i in range(m):
-                result[i] = result[i] + deriv[i] * weight
+
+        # Depth-first over the indices j_1, j_2, ... of the children, pruned where the partial
+        # derivative of f is identically zero (then so are all its further derivatives) or the
+        # child's component vanishes: a polynomial field of degree d never goes past depth d.
+        def visit(depth: int, index: tuple[int, ...], weight: Any) -> None:
+            if self._is_zero(index):
+                return
+            if depth == len(kids):
+                deriv = self._derivative(index)
+                for i in range(m):
+                    result[i] = result[i] + deriv[i] * weight
+                return
+            child = kids[depth]
+            for j in range(m):
+                if child[j]:
+                    visit(depth + 1, tuple(sorted((*index, j))), child[j] * weight)
+
+        visit(0, (), 1)
         result = [self._poly(r) for r in result] if self._poly is not None else [sympy.expand(r) for r in result]
         self._cache[t] = result
         return result

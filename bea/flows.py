@@ -149,7 +149,19 @@ class ModifiedFlow:
         return result
 
     def is_gradient(self, k: int) -> bool:
-        """Exact test: is the h^k term a gradient field (symmetric Jacobian)?"""
+        """Exact test: is the h^k term a gradient field (symmetric Jacobian)?
+
+        On a simply connected domain a field is a gradient iff its Jacobian is
+        symmetric (Poincaré's lemma). For gradient descent the h^1 term
+        :math:`-\\tfrac12 Hg = -\\nabla \\tfrac14\\|g\\|^2` always is one; the h^2 term
+        :math:`-\\tfrac13 H^2g - \\tfrac1{12}T[g,g]` in general is not:
+
+        >>> import sympy
+        >>> a, b = sympy.symbols("a b")
+        >>> flow = modified_flow(a**4/4 + a*b + b**2, [a, b], order=2)
+        >>> flow.is_gradient(1), flow.is_gradient(2), flow.gradient_through
+        (True, False, 1)
+        """
         return bool(self.antisymmetric_part(k).is_zero_matrix)
 
     @property
@@ -167,6 +179,13 @@ class ModifiedFlow:
         verified by differentiating back. Raises :class:`NotAGradientFieldError`,
         naming the first power of h whose term is not a gradient and showing its
         antisymmetric Jacobian part, when no loss exists through ``order``.
+
+        >>> import sympy
+        >>> a, b = sympy.symbols("a b")
+        >>> flow = modified_flow((1 - a*b)**2 / 2, [a, b], order=1)
+        >>> loss = flow.modified_loss()
+        >>> sympy.factor(loss.potentials[1])  # (1/4)||grad E||^2
+        (a**2 + b**2)*(a*b - 1)**2/4
         """
         p = self._check_power(self.order if order is None else order)
         for k in range(p + 1):
@@ -225,8 +244,19 @@ class ModifiedFlow:
         return result
 
     def latex(self) -> str:
-        """The flow as an aligned LaTeX block, one line per power of h."""
-        theta = r"\dot{\theta}"
+        r"""The flow as an aligned LaTeX block, one line per power of h.
+
+        >>> import sympy
+        >>> x = sympy.Symbol("x")
+        >>> code = modified_flow(x**2 / 2, [x], order=1).latex()
+        >>> print(code.replace(r" \\ ", "\n"))
+        \begin{aligned}\dot{x} = &  \left[\begin{matrix}- x\end{matrix}\right]
+        & + h \left[\begin{matrix}- \frac{x}{2}\end{matrix}\right]\end{aligned}
+        """
+        if len(self.params) == 1:
+            theta = rf"\dot{{{sympy.latex(self.params[0])}}}"
+        else:
+            theta = r"\frac{d}{dt}" + str(sympy.latex(sympy.Matrix(self.params)))
         rows = []
         for k, term in enumerate(self.compact_terms()):
             hk = "" if k == 0 else sympy.latex(self.h**k)
@@ -312,6 +342,19 @@ def modified_flow(
 
     ``params`` are the parameter symbols; every other free symbol of ``loss`` is
     data and stays symbolic. ``order=1`` is the IGR level; ``order=0`` the gradient flow.
+    ``order=p`` keeps the terms :math:`h^0, \\dots, h^p`, so it uses the trees with at
+    most p + 1 nodes (``modified_equation(method, p + 1)``).
+
+    The h^k term is :math:`f_{k+1} = \\sum_{|\\tau| = k+1} \\frac{b(\\tau)}{\\sigma(\\tau)} F(\\tau)`
+    for :math:`f = -\\nabla E`. In one dimension, for :math:`E = x^4/4`:
+
+    >>> import sympy
+    >>> x = sympy.Symbol("x")
+    >>> flow = modified_flow(x**4 / 4, [x], order=2)
+    >>> flow.terms
+    (Matrix([[-x**3]]), Matrix([[-3*x**5/2]]), Matrix([[-7*x**7/2]]))
+    >>> print(flow.modified_loss())
+    (x**4/4) + h*(x**6/4) + h^2*(7*x**8/16)
     """
     loss, ps, hs = _validate(loss, params, h)
     if isinstance(order, bool) or not isinstance(order, int):

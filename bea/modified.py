@@ -91,6 +91,17 @@ def modified_equation(method_or_series: RungeKutta | BSeries, order: int) -> BSe
     Returns the vector-field series b with
     :math:`f_h = \\sum_\\tau h^{|\\tau|-1} \\frac{b(\\tau)}{\\sigma(\\tau)} F(\\tau)`,
     whose exact time-h flow matches the method's step through :math:`h^{\\text{order}}`.
+    ``order`` is the largest tree order, so the field holds the terms
+    :math:`h^0, \\dots, h^{\\text{order}-1}` (the h^k term uses the trees with k + 1 nodes).
+
+    For a method of order p the terms :math:`h^1..h^{p-1}` vanish: the explicit midpoint
+    rule (p = 2) starts at h²:
+
+    >>> from bea import methods
+    >>> print(modified_equation(methods.explicit_midpoint, 3))
+    f - 1/6 h² f'f'f - 1/24 h² f''(f, f)
+    >>> print(modified_equation(methods.implicit_euler, 3))  # the proximal point method
+    f + 1/2 h f'f + 1/3 h² f'f'f + 1/12 h² f''(f, f)
     """
     _check_order(order)
     _warn_if_expensive(order, MODIFIED_EQUATION_WARN_ORDER, "modified_equation")
@@ -121,6 +132,12 @@ def modifying_integrator(method_or_series: RungeKutta | BSeries, order: int) -> 
     Solves :math:`(\\tilde b \\star a)(\\tau) = 1/\\gamma(\\tau)` tree by tree: the
     partition that cuts no edge contributes :math:`a(\\bullet)\\,\\tilde b(\\tau)`, every
     other partition involves only smaller trees. Requires :math:`a(\\bullet) \\ne 0`.
+
+    Explicit Euler applied to :math:`\\tilde f` is exact (to the given order) for:
+
+    >>> from bea import methods
+    >>> print(modifying_integrator(methods.explicit_euler, 3))
+    f + 1/2 h f'f + 1/6 h² f'f'f + 1/6 h² f''(f, f)
     """
     _check_order(order)
     _warn_if_expensive(order, SUBSTITUTION_WARN_ORDER, "modifying_integrator")

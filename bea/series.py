@@ -25,7 +25,7 @@ from typing import Any, final
 
 import sympy
 
-from bea import _partitions, _table
+from bea import _partitions, _table, drawing
 from bea._arith import Ring
 from bea.errors import BeaTypeError, SeriesError
 from bea.methods.rungekutta import RungeKutta
@@ -49,13 +49,17 @@ def _coefficient(value: object, where: str) -> sympy.Expr:
 class BSeries(Mapping[Tree, sympy.Expr]):
     """An immutable B-series of a given order: a coefficient for every tree up to it.
 
+    >>> from bea import Tree
+    >>> print(BSeries({Tree.leaf(): 1, Tree.from_levels([1, 2]): sympy.Rational(-1, 2)}, 2))
+    f - 1/2 h f'f
+
     Parameters
     ----------
-    coefficients:
+    coefficients
         Mapping from :class:`Tree` to exact values; trees that are absent get 0.
-    order:
+    order
         The series holds every tree with at most ``order`` nodes.
-    empty:
+    empty
         The coefficient of the empty tree: 1 for a map series, 0 for a field series.
     """
 
@@ -236,19 +240,46 @@ class BSeries(Mapping[Tree, sympy.Expr]):
         return str(self)
 
     def _latex(self, printer: Any = None) -> str:
-        h = sympy.Symbol("h")
-        total = sympy.Integer(0)
-        names: list[str] = []
+        r"""The series as :math:`\sum_\tau c\, h^k F(\tau)` with :math:`c = b(\tau)/\sigma(\tau)`,
+        in increasing powers of h (the hook behind ``sympy.latex(series)``).
+
+        >>> import sympy
+        >>> from bea import methods
+        >>> sympy.latex(bseries(methods.explicit_euler, 2))
+        '1 + h F\\left(\\bullet\\right)'
+        """
+        parts: list[str] = [] if self._empty == 0 else [str(sympy.latex(self._empty))]
         for coef, power, tree in self._terms():
-            symbol = sympy.Symbol(rf"F\left({tree._latex()}\right)")
-            names.append(symbol.name)
-            total += coef * h**power * symbol
-        if self._empty != 0:
-            total += self._empty
-        return str(sympy.latex(total, order="none"))
+            h = "" if power == 0 else "h" if power == 1 else f"h^{{{power}}}"
+            body = " ".join(x for x in (h, rf"F\left({tree._latex()}\right)") if x)
+            negative = coef.could_extract_minus_sign()
+            size = -coef if negative else coef
+            c = str(sympy.latex(size))
+            if size != 1:
+                c = rf"\left({c}\right)" if isinstance(size, sympy.Add) else c
+                body = f"{c} {body}"
+            if not parts:
+                parts.append(f"-{body}" if negative else body)
+            else:
+                parts.append(f"{'-' if negative else '+'} {body}")
+        return " ".join(parts) if parts else "0"
 
     def _repr_latex_(self) -> str:
         return f"${self._latex()}$"
+
+    def table(self) -> drawing.TreeTable:
+        """The coefficients tree by tree, with pictures of the trees (HTML in Jupyter, text in ``print``).
+
+        >>> from bea import methods
+        >>> print(bseries(methods.explicit_midpoint, 3).table())
+        levels     sigma  gamma  tree   F(tree)    coefficient
+        [1]            1      1  •      f          1
+        [1, 2]         1      2  [•]    f'f        1/2
+        [1, 2, 3]      1      6  [[•]]  f'f'f      0
+        [1, 2, 2]      2      3  [•²]   f''(f, f)  1/4
+        """
+        items = list(self)
+        return drawing.tree_table(items, coefficient=[self[t] for t in items])
 
 
 def _superscript(n: int) -> str:
@@ -256,7 +287,21 @@ def _superscript(n: int) -> str:
 
 
 def bseries(method: RungeKutta, order: int) -> BSeries:
-    """The map B-series of a Runge--Kutta method: :math:`a(\\tau) = \\Phi(\\tau)`."""
+    """The map B-series of a Runge--Kutta method: :math:`a(\\tau) = \\Phi(\\tau)`.
+
+    For a tableau (A, b, c) the elementary weight is
+    :math:`\\Phi(\\tau) = \\sum_i b_i \\Phi_i(\\tau)` with :math:`\\Phi_i(\\bullet) = 1` and
+    :math:`\\Phi_i([\\tau_1..\\tau_k]) = \\prod_j \\sum_l a_{il}\\Phi_l(\\tau_j)`, so one step is
+    :math:`y + \\sum_\\tau h^{|\\tau|} \\frac{\\Phi(\\tau)}{\\sigma(\\tau)} F(\\tau)(y)`
+    (Hairer--Lubich--Wanner, Theorem III.1.4). The method has order p iff
+    :math:`\\Phi(\\tau) = 1/\\gamma(\\tau)` for every tree with at most p nodes.
+
+    >>> from bea import methods
+    >>> print(bseries(methods.explicit_euler, 3))
+    1 + h f
+    >>> print(bseries(methods.rk4, 3) - exact_solution(3))
+    0
+    """
     if not isinstance(method, RungeKutta):
         raise BeaTypeError(f"bseries needs a RungeKutta method, got {method!r}")
     _check_order(order)
@@ -270,7 +315,14 @@ def bseries(method: RungeKutta, order: int) -> BSeries:
 
 
 def exact_solution(order: int) -> BSeries:
-    """The B-series of the exact flow, :math:`e(\\tau) = 1/\\gamma(\\tau)`."""
+    """The B-series of the exact flow, :math:`e(\\tau) = 1/\\gamma(\\tau)`.
+
+    The Taylor series of the exact solution of :math:`y' = f(y)`:
+    :math:`y(h) = y + \\sum_\\tau \\frac{h^{|\\tau|}}{\\gamma(\\tau)\\sigma(\\tau)} F(\\tau)(y)`.
+
+    >>> print(exact_solution(3))
+    1 + h f + 1/2 h² f'f + 1/6 h³ f'f'f + 1/6 h³ f''(f, f)
+    """
     _check_order(order)
     coeffs = {
         t: sympy.Rational(1, _table.density(t)) for n in range(1, order + 1) for t in _table.trees_of_order(n)
@@ -291,6 +343,13 @@ def compose(a: BSeries, b: BSeries) -> BSeries:
     :math:`(a\\cdot b)(\\tau) = b(\\emptyset)a(\\tau) + \\sum_{s} b(s) \\prod_{u \\in \\tau\\setminus s} a(u)`,
     the sum over the non-empty subtrees s containing the root (HLW Theorem III.1.10).
     ``a`` must be a map series; the result has the smaller of the two orders.
+
+    Two steps of size h of the exact flow are one step of size 2h, coefficient
+    :math:`2^{|\\tau|}/\\gamma(\\tau)`:
+
+    >>> e = exact_solution(3)
+    >>> [str(v) for v in compose(e, e).values()]
+    ['2', '2', '4/3', '8/3']
     """
     order = _common_order(a, b)
     if not a.is_map:
@@ -316,6 +375,11 @@ def substitute(b: BSeries, a: BSeries) -> BSeries:
     the sum over all partitions of :math:`\\tau` obtained by cutting edges
     (Chartier--Hairer--Vilmart 2010, section 3.2). So
     ``substitute(modified_equation(a), exact_solution(N)) == a``.
+
+    >>> from bea import bseries, exact_solution, methods, modified_equation, substitute
+    >>> a = bseries(methods.explicit_midpoint, 4)
+    >>> substitute(modified_equation(a, 4), exact_solution(4)) == a
+    True
     """
     order = _common_order(a, b)
     if not b.is_vector_field:

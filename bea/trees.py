@@ -34,12 +34,13 @@ Tree.from_levels([1, 2, 3, 2])
 
 from __future__ import annotations
 
+import html
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from functools import total_ordering
 from typing import Any, final
 
-from bea import _table
+from bea import _table, drawing
 from bea.errors import BeaTypeError, InvalidOrderError, InvalidTreeError
 
 __all__ = ["Tree", "butcher_product", "count_trees", "trees", "trees_up_to"]
@@ -73,13 +74,20 @@ class Tree:
 
         A valid sequence starts with 1, has every later entry at least 2, and never
         rises by more than 1 from one entry to the next.
+
+        >>> Tree.from_levels([1, 2, 2, 3])  # f''(f, f'f): canonicalised
+        Tree.from_levels([1, 2, 3, 2])
         """
         seq = _validated_levels(levels)
         return cls._from_id(_table.from_levels(seq))
 
     @classmethod
     def from_children(cls, children: Iterable[Tree]) -> Tree:
-        """The tree whose root has the given subtrees as children."""
+        """The tree whose root has the given subtrees as children.
+
+        >>> print(Tree.from_children([Tree.leaf(), Tree.from_levels([1, 2])]))
+        [[•] •]
+        """
         kids = list(children)
         for kid in kids:
             if not isinstance(kid, Tree):
@@ -164,6 +172,33 @@ class Tree:
     def _repr_latex_(self) -> str:
         return f"${self._latex()}$"
 
+    # --- pictures (bea.drawing) -------------------------------------------
+    def _repr_svg_(self) -> str:
+        """A small SVG picture, root at the bottom (pure Python, no matplotlib)."""
+        return drawing.tree_svg(self)
+
+    def _repr_html_(self) -> str:
+        """The picture with F(τ) below it: how Jupyter shows a tree."""
+        return (
+            '<div style="display:inline-block;text-align:center">'
+            f"{drawing.tree_svg(self)}<br><code>{html.escape(self.elementary_differential)}</code></div>"
+        )
+
+    def svg(self, scale: float = 1.0) -> str:
+        """The SVG picture as a string (``scale`` multiplies its size); see :func:`bea.drawing.tree_svg`.
+
+        >>> Tree.from_levels([1, 2]).svg().count("<circle")
+        2
+        """
+        return drawing.tree_svg(self, scale=scale)
+
+    def draw(self, ax: Any = None, **style: Any) -> Any:
+        """Draw the tree with matplotlib on ``ax`` (a new Figure if None) and return the Figure.
+
+        ``style``: ``color``, ``node_size``. matplotlib is imported only here.
+        """
+        return drawing.draw_tree(self, ax, **style)
+
 
 def _validated_levels(levels: Iterable[int]) -> tuple[int, ...]:
     if isinstance(levels, (str, bytes)):
@@ -236,13 +271,22 @@ def trees(n: int) -> Iterator[Tree]:
     The order is deterministic: decreasing lexicographic order of canonical level
     sequences, from the tall tree ``[1, 2, ..., n]`` to the bushy ``[1, 2, ..., 2]``
     (the order of RootedTrees.jl's iterator).
+
+    >>> [list(t.levels) for t in trees(4)]
+    [[1, 2, 3, 4], [1, 2, 3, 3], [1, 2, 3, 2], [1, 2, 2, 2]]
+    >>> [t.elementary_differential for t in trees(4)]
+    ["f'f'f'f", "f'f''(f, f)", "f''(f'f, f)", "f'''(f, f, f)"]
     """
     _check_order(n, "n")  # validated on the call, not on the first next()
     return (Tree._from_id(t) for t in _table.trees_of_order(n))
 
 
 def trees_up_to(n: int) -> Iterator[Tree]:
-    """Every rooted tree with at most ``n`` nodes: ``trees(1)``, then ``trees(2)``, ..."""
+    """Every rooted tree with at most ``n`` nodes: ``trees(1)``, then ``trees(2)``, ...
+
+    >>> [str(t) for t in trees_up_to(3)]
+    ['•', '[•]', '[[•]]', '[•²]']
+    """
     _check_order(n, "n")  # validated on the call, not on the first next()
     return (tree for k in range(1, n + 1) for tree in trees(k))
 
@@ -253,6 +297,9 @@ def count_trees(n: int) -> int:
     Computed by the Cayley/Euler recurrence
     :math:`a_{n+1} = \\frac1n \\sum_{k=1}^n \\big(\\sum_{d\\mid k} d\\,a_d\\big) a_{n-k+1}`,
     without generating the trees.
+
+    >>> [count_trees(n) for n in range(1, 11)]
+    [1, 1, 2, 4, 9, 20, 48, 115, 286, 719]
     """
     _check_order(n, "n")
     a = [0, 1]

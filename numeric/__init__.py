@@ -5,8 +5,12 @@ Needs the optional ``torch`` extra: ``pip install -c constraints.txt -e .[torch]
 
 from __future__ import annotations
 
+from numeric.autodiff import ModifiedField, field_plan
 from numeric.codegen import CompiledField, compile_field
 from numeric.drift import DriftReport, autodiff_fields, drift_check, expected_slope, flow_fields
+from numeric.egr import DoubleBackprop, FiniteDifference, egr_gradient, egr_step
+from numeric.flatness import Robustness, SlopeRecorder, gradient_norm, perturbation_robustness
+from numeric.igr import igr_loss, igr_rate, r_ig, r_ig_module
 from numeric.integrate import integrate_flow
 from numeric.trajectories import Trajectory, gradient_descent, run_method
 
@@ -14,15 +18,29 @@ compile = compile_field
 
 __all__ = [
     "CompiledField",
+    "DoubleBackprop",
     "DriftReport",
+    "FiniteDifference",
+    "ModifiedField",
+    "Robustness",
+    "SlopeRecorder",
     "Trajectory",
     "autodiff_fields",
     "compile",
     "compile_field",
     "drift_check",
+    "egr_gradient",
+    "egr_step",
     "expected_slope",
+    "field_plan",
     "flow_fields",
     "gradient_descent",
+    "gradient_norm",
+    "igr_loss",
+    "igr_rate",
     "integrate_flow",
+    "perturbation_robustness",
+    "r_ig",
+    "r_ig_module",
     "run_method",
 ]

@@ -200,6 +200,9 @@ def _evaluate(
 class ModifiedField:
     r"""θ ↦ :math:`f_h(\theta) = \sum_{k=0}^{p} h^k f_{k+1}(\theta)` for a method applied to :math:`-\nabla E`.
 
+    Calling the field returns a detached tensor of θ's shape, dtype and device; the
+    trainable parameters of a module are flattened in ``named_parameters()`` order.
+
     Parameters
     ----------
     loss_fn
@@ -217,9 +220,6 @@ class ModifiedField:
     device, dtype
         Used for inputs that are not tensors and by :meth:`parameters`. Floating tensor
         inputs keep their dtype; they keep their device unless ``device`` is given.
-
-    Calling the field returns a detached tensor of θ's shape, dtype and device; the
-    trainable parameters of a module are flattened in ``named_parameters()`` order.
     """
 
     def __init__(

@@ -160,16 +160,21 @@ class DriftReport:
     def __str__(self) -> str:
         return self.table()
 
-    def plot(self, path: str | None = None) -> Any:
+    def plot(self, path: str | None = None, ax: Any = None) -> Any:
         """A log-log figure of error vs h, one line per order with its dashed reference slope.
 
-        Uses matplotlib's Agg backend (no display needed); saved to ``path`` if given.
-        Returns the :class:`matplotlib.figure.Figure`.
+        Draws on ``ax`` if given (e.g. a panel of your own figure), else on a new
+        :class:`matplotlib.figure.Figure` (no pyplot, no display needed); saved to ``path``
+        if given. Returns the Figure.
         """
         from matplotlib.figure import Figure
 
-        fig = Figure(figsize=(6, 4.5))
-        ax = fig.subplots()
+        own = ax is None
+        if own:
+            fig = Figure(figsize=(6, 4.5))
+            ax = fig.subplots()
+        else:
+            fig = ax.figure
         for o in self.orders:
             pts = [(h, e) for h, e in zip(self.hs, o.errors, strict=True) if e is not None and e > 0]
             if not pts:
@@ -178,16 +183,28 @@ class DriftReport:
             slope = "invalid" if o.slope is None else f"{o.slope:.2f}"
             (line,) = ax.loglog(xs, ys, "o-", label=f"r = {o.order} (slope {slope})")
             ref = [ys[-1] * (x / xs[-1]) ** o.expected_slope for x in xs]
-            ax.loglog(xs, ref, "--", color=line.get_color(), alpha=0.5, label=f"h^{o.expected_slope}")
+            ax.loglog(xs, ref, "--", color=line.get_color(), alpha=0.5, label=f"$h^{{{o.expected_slope}}}$")
         ax.set_xlabel("step size h")
         ax.set_ylabel(r"$\|\theta_n - \varphi_T\|$")
         ax.set_title(f"drift of {self.method} from its truncated modified flows, T = {self.time:g}")
         ax.legend(fontsize="small")
         ax.grid(True, which="both", alpha=0.3)
-        fig.tight_layout()
+        if own:
+            fig.tight_layout()
         if path is not None:
             fig.savefig(path, dpi=120)
         return fig
+
+    def _latex(self, printer: Any = None) -> str:
+        """The table as a LaTeX array (the hook behind ``sympy.latex(report)``)."""
+        head, rows = self._rows()
+        escape = str.maketrans({"_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#"})
+
+        def cell(text: str) -> str:
+            return r"\text{" + text.translate(escape) + "}"
+
+        lines = [" & ".join(cell(c) for c in head)] + [" & ".join(cell(c) for c in r) for r in rows]
+        return r"\begin{array}{" + "r" * len(head) + "}" + r" \\ ".join(lines) + r"\end{array}"
 
     def _repr_html_(self) -> str:
         head, rows = self._rows()

@@ -11,6 +11,7 @@ from bea.errors import BeaTypeError, BeaValueError
 __all__ = [
     "ConvergenceError",
     "DeviceError",
+    "HyperparameterError",
     "ModifiedSeriesWarning",
     "NumericTypeError",
     "ShapeError",
@@ -21,6 +22,13 @@ __all__ = [
 
 class DeviceError(BeaValueError):
     """An unknown device string, or a device (CUDA, MPS) that is not available here."""
+
+
+class HyperparameterError(BeaValueError):
+    """A step size, penalty weight, finite-difference step, noise scale or count out of its range.
+
+    E.g. h ≤ 0 or NaN, μ < 0, a non-positive number of parameters or draws, an unknown EGR mode name.
+    """
 
 
 class ShapeError(BeaValueError):

@@ -19,53 +19,48 @@ from bea.flows import modified_flow
 h = sympy.Symbol("h")
 
 
-def _truncate(expr: sympy.Expr, n: int) -> sympy.Expr:
-    """Drop every power of h above n."""
-    poly = sympy.Poly(sympy.expand(expr), h)
-    return sympy.Add(*(c * h**k for (k,), c in poly.terms() if k <= n))
-
-
 class _Truncated:
-    """Arithmetic on vectors of polynomials in (h, params) truncated above h^n.
+    """Polynomials in (h, z, extra generators) over QQ, truncated by weight deg_h + deg_z > n.
 
-    Uses SymPy's sparse polynomial ring when every entry is polynomial, and
-    expressions (with series truncation) otherwise.
+    The dynamics run in the shift variables z (theta = point + z); the extra generators are
+    constants (the point, sin/cos/sigmoid values there). Only the terms at z = 0 are read off,
+    and the weight truncation is exact for them: every z-derivative in a Lie series comes with
+    a factor h. SymPy's sparse polynomial ring: no trees, no bea code.
     """
 
-    def __init__(self, params, n, polynomial):  # type: ignore[no-untyped-def]
+    def __init__(self, zs, n, extra=()):  # type: ignore[no-untyped-def]
         self.n = n
-        self.params = list(params)
-        self.ring = None
-        if polynomial:
-            self.ring, *_ = sympy.polys.rings.ring([h, *params], sympy.QQ)
+        self.m = len(zs)
+        self.ring, *_ = sympy.polys.rings.ring([h, *zs, *extra], sympy.QQ)
 
     def convert(self, expr):  # type: ignore[no-untyped-def]
-        return self.ring.from_expr(expr) if self.ring is not None else sympy.expand(expr)
+        return self.ring.from_expr(expr)
 
-    def cut(self, value):  # type: ignore[no-untyped-def]
-        if self.ring is None:
-            return _truncate(value, self.n)
-        return self.ring({m: c for m, c in value.items() if m[0] <= self.n})
+    def cut(self, value, budget=None):  # type: ignore[no-untyped-def]
+        budget = self.n if budget is None else budget
+        return self.ring({e: c for e, c in value.items() if sum(e[: self.m + 1]) <= budget})
 
     def diff(self, value, i):  # type: ignore[no-untyped-def]
-        if self.ring is None:
-            return sympy.diff(value, self.params[i])
         return value.diff(self.ring.gens[i + 1])
 
     def subs(self, value, point):  # type: ignore[no-untyped-def]
-        if self.ring is None:
-            return value.xreplace(dict(zip(self.params, point, strict=True)))
         return value.compose([(self.ring.gens[i + 1], point[i]) for i in range(len(point))])
 
-    def back(self, value):  # type: ignore[no-untyped-def]
-        return value.as_expr() if self.ring is not None else value
+    def coefficient(self, value, k):  # type: ignore[no-untyped-def]
+        """The coefficient of h^k, as a ring element."""
+        return self.ring({(0, *e[1:]): c for e, c in value.items() if e[0] == k})
+
+    def at_zero(self, value):  # type: ignore[no-untyped-def]
+        """The value at z = 0, as a SymPy expression in the extra generators."""
+        kept = self.ring({e: c for e, c in value.items() if not any(e[1 : self.m + 1])})
+        return kept.as_expr()
 
 
 def _rk_step_series(method, f, ar):  # type: ignore[no-untyped-def]
-    """Taylor expansion in h of one RK step on the field f, through h^n (fixed-point on stages)."""
+    """Taylor expansion in h of one RK step on the field f (fixed-point iteration on the stages)."""
     s, m = method.stages, len(f)
     hh = ar.convert(h)
-    y = [ar.convert(p) for p in ar.params]
+    y = list(ar.ring.gens[1 : m + 1])
     A = [[ar.convert(x) for x in row] for row in method.A]
     bw = [ar.convert(x) for x in method.b]
     stages = [list(y) for _ in range(s)]
@@ -80,23 +75,29 @@ def _rk_step_series(method, f, ar):  # type: ignore[no-untyped-def]
 
 
 def _lie_series(field, ar):  # type: ignore[no-untyped-def]
-    """exp(h L) y through h^n for the (already h-dependent) field."""
+    """exp(h L) z through weight n for the (already h-dependent) field; L^j z is cut at n - j."""
     hh = ar.convert(h)
     m = len(field)
-    result = [ar.convert(p) for p in ar.params]
+    result = list(ar.ring.gens[1 : m + 1])
     current = list(result)
     for j in range(1, ar.n + 1):
-        current = [ar.cut(sum((ar.diff(current[c], i) * field[i] for i in range(m)), ar.convert(0))) for c in range(m)]
+        current = [
+            ar.cut(sum((ar.diff(current[c], i) * field[i] for i in range(m)), ar.convert(0)), ar.n - j)
+            for c in range(m)
+        ]
         scale = ar.convert(sympy.Rational(1, sympy.factorial(j))) * hh**j
         result = [ar.cut(result[c] + current[c] * scale) for c in range(m)]
     return result
 
 
-def _direct_modified_terms(method, loss, params, p):  # type: ignore[no-untyped-def]
-    """Route (b): solve exp(h L_{f_h}) id = step, order by order, with no trees."""
-    polynomial = loss.is_polynomial(*loss.free_symbols)
-    ar = _Truncated(params, p + 1, polynomial)
-    f = [ar.convert(-sympy.diff(loss, q)) for q in params]
+def _direct_modified_terms(method, shifted_loss, zs, p, extra):  # type: ignore[no-untyped-def]
+    """Route (b): solve exp(h L_{f_h}) id = step, order by order, with no trees.
+
+    ``shifted_loss`` is E(point + z), a polynomial in ``zs`` and the ``extra`` symbols of degree
+    at least p + 1 in z; returns the h^k terms (k = 0..p) of the modified field at z = 0.
+    """
+    ar = _Truncated(zs, p + 1, extra)
+    f = [ar.cut(ar.convert(-sympy.diff(shifted_loss, z))) for z in zs]
     step = _rk_step_series(method, f, ar)
     hh = ar.convert(h)
     terms = [f]
@@ -104,9 +105,61 @@ def _direct_modified_terms(method, loss, params, p):  # type: ignore[no-untyped-
         field = [sum((t[c] * hh**j for j, t in enumerate(terms)), ar.convert(0)) for c in range(len(f))]
         lie = _lie_series(field, ar)
         # the unknown h^k term enters the h^(k+1) coefficient with factor 1
-        mismatch = [sympy.expand(ar.back(step[c] - lie[c])).coeff(h, k + 1) for c in range(len(f))]
-        terms.append([ar.convert(e) for e in mismatch])
-    return [sympy.Matrix([ar.back(e) for e in t]) for t in terms]
+        terms.append([ar.coefficient(step[c] - lie[c], k + 1) for c in range(len(f))])
+    return [sympy.Matrix([ar.at_zero(e) for e in t]) for t in terms]
+
+
+def _direct_polynomial(method, loss, params, p):  # type: ignore[no-untyped-def]
+    """Route (b) on a polynomial loss, at the symbolic point ``params``."""
+    zs = sympy.symbols(f"z0:{len(params)}")
+    shifted = sympy.expand(loss.xreplace({q: q + z for q, z in zip(params, zs, strict=True)}))
+    return _direct_modified_terms(method, shifted, zs, p, extra=tuple(params))
+
+
+# Transcendental losses, route (b): expand E(theta + z) in z to a polynomial whose coefficients are
+# polynomials in the symbols S = sin, C = cos, s = sigmoid at theta (derivative rules by hand:
+# sin' = cos, cos' = -sin, softplus' = sigmoid, sigmoid' = sigmoid - sigmoid^2), run the polynomial
+# route in z, and read the terms off at z = 0.
+S, C, SIG = sympy.symbols("S C sigma")
+
+
+def _sin_shift(z, degree):  # type: ignore[no-untyped-def]
+    """sin(theta + z) through z^degree, with S = sin(theta), C = cos(theta)."""
+    return sum(
+        (S * (-1) ** (k // 2) if k % 2 == 0 else C * (-1) ** (k // 2)) * z**k / sympy.factorial(k)
+        for k in range(degree + 1)
+    )
+
+
+def _cos_shift(z, degree):  # type: ignore[no-untyped-def]
+    """cos(theta + z) through z^degree."""
+    return sum(
+        (C * (-1) ** (k // 2) if k % 2 == 0 else -S * (-1) ** (k // 2)) * z**k / sympy.factorial(k)
+        for k in range(degree + 1)
+    )
+
+
+def _softplus_shift(delta, degree):  # type: ignore[no-untyped-def]
+    """softplus(w + delta) - softplus(w) through delta^degree, with sigma = sigmoid(w)."""
+    total, derivative = sympy.Integer(0), SIG
+    for k in range(1, degree + 1):
+        total += derivative * delta**k / sympy.factorial(k)
+        derivative = sympy.expand(sympy.diff(derivative, SIG) * (SIG - SIG**2))
+    return total
+
+
+def _keep_degree(expr, zs, degree):  # type: ignore[no-untyped-def]
+    poly = sympy.Poly(sympy.expand(expr), *zs)
+    return sum(c * sympy.Mul(*(z**e for z, e in zip(zs, m, strict=True))) for m, c in poly.terms() if sum(m) <= degree)
+
+
+def _at_point(expr, replacements):  # type: ignore[no-untyped-def]
+    """Route (a)'s exact expression with sin, cos, exp at the point replaced by plain symbols."""
+    out = expr
+    for old, new in replacements:
+        out = out.subs(old, new)
+    assert not out.has(sympy.sin, sympy.cos, sympy.exp, sympy.log), out
+    return out
 
 
 def _random_polynomial(rng: random.Random, params, degree):  # type: ignore[no-untyped-def]
@@ -128,7 +181,7 @@ def test_tree_route_matches_direct_lie_matching_polynomial(seed: int, nparams: i
     loss = _random_polynomial(rng, params, 3 if nparams <= 2 else 2)
     p = 5 if nparams <= 2 else 3
     flow = modified_flow(loss, list(params), order=p, h=h)
-    direct = _direct_modified_terms(methods.explicit_euler, loss, params, p)
+    direct = _direct_polynomial(methods.explicit_euler, loss, params, p)
     for k in range(p + 1):
         assert (flow.terms[k] - direct[k]).applyfunc(sympy.expand).is_zero_matrix, k
 
@@ -140,7 +193,7 @@ def test_tree_route_matches_direct_lie_matching_other_methods(method) -> None:  
     a, b = sympy.symbols("a b")
     loss = a**4 / 4 + a**2 * b**2 / 2 + b**3 / 3 + a * b
     flow = modified_flow(loss, [a, b], order=3, method=method, h=h)
-    direct = _direct_modified_terms(method, loss, (a, b), 3)
+    direct = _direct_polynomial(method, loss, (a, b), 3)
     for k in range(4):
         assert (flow.terms[k] - direct[k]).applyfunc(sympy.expand).is_zero_matrix, k
 
@@ -148,20 +201,34 @@ def test_tree_route_matches_direct_lie_matching_other_methods(method) -> None:  
 def test_tree_route_matches_direct_lie_matching_transcendental() -> None:
     a, b = sympy.symbols("a b")
     loss = sympy.log(1 + sympy.exp(a * b)) + sympy.sin(a) * b**2 / 2
-    flow = modified_flow(loss, [a, b], order=3, h=h)
-    direct = _direct_modified_terms(methods.explicit_euler, loss, (a, b), 3)
-    for k in range(4):
-        difference = (flow.terms[k] - direct[k]).applyfunc(sympy.simplify)
-        assert difference.is_zero_matrix, k
+    p = 3
+    flow = modified_flow(loss, [a, b], order=p, h=h)
+    z1, z2 = sympy.symbols("z1 z2")
+    degree = p + 2
+    shifted = _softplus_shift(a * z2 + b * z1 + z1 * z2, degree) + _sin_shift(z1, degree) * (b + z2) ** 2 / 2
+    shifted = _keep_degree(shifted, (z1, z2), degree)
+    direct = _direct_modified_terms(methods.explicit_euler, shifted, (z1, z2), p, extra=(a, b, S, C, SIG))
+    e, sn, cs = sympy.symbols("e sn cs")
+    route_b = {S: sn, C: cs, SIG: e / (1 + e)}
+    route_a = [(sympy.exp(a * b), e), (sympy.sin(a), sn), (sympy.cos(a), cs)]
+    for k in range(p + 1):
+        for c in range(2):
+            difference = _at_point(flow.terms[k][c], route_a) - direct[k][c].xreplace(route_b)
+            assert sympy.cancel(difference) == 0, (k, c)
 
 
-def test_transcendental_one_parameter_through_h5() -> None:
-    (t,) = sympy.symbols("t0:1")
+@pytest.mark.parametrize("method", [methods.explicit_euler, methods.explicit_midpoint], ids=lambda m: m.name)
+def test_transcendental_one_parameter_through_h5(method) -> None:  # type: ignore[no-untyped-def]
+    t, z = sympy.symbols("t z")
     loss = sympy.cos(t) + t**2 / 2
-    flow = modified_flow(loss, [t], order=5, h=h)
-    direct = _direct_modified_terms(methods.explicit_euler, loss, (t,), 5)
-    for k in range(6):
-        assert sympy.simplify(flow.terms[k][0] - direct[k][0]) == 0, k
+    p = 5
+    flow = modified_flow(loss, [t], order=p, method=method, h=h)
+    shifted = _cos_shift(z, p + 2) + (t + z) ** 2 / 2
+    direct = _direct_modified_terms(method, shifted, (z,), p, extra=(t, S, C))
+    sn, cs = sympy.symbols("sn cs")
+    for k in range(p + 1):
+        route_a = _at_point(flow.terms[k][0], [(sympy.sin(t), sn), (sympy.cos(t), cs)])
+        assert sympy.expand(route_a - direct[k][0].xreplace({S: sn, C: cs})) == 0, k
 
 
 def test_gd_order_one_is_the_igr_loss() -> None:

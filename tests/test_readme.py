@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import doctest
+import re
 from pathlib import Path
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
+def _python_blocks(text: str) -> str:
+    """The contents of the README's ```python fenced blocks, each ended by a blank line."""
+    return "\n\n".join(re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL))
+
+
 def test_readme_examples_run() -> None:
-    text = README.read_text(encoding="utf-8")
+    text = _python_blocks(README.read_text(encoding="utf-8"))
     parser = doctest.DocTestParser()
     test = parser.get_doctest(text, {}, "README", str(README), 0)
     assert test.examples, "the README has no Python example"

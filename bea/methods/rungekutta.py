@@ -88,19 +88,23 @@ def _as_vector(v: object, name: str) -> list[object]:
 class RungeKutta:
     """An s-stage Runge--Kutta method with exact coefficients.
 
-    Parameters
-    ----------
-    A, b, c:
-        The Butcher tableau. Entries are made exact SymPy numbers; ``c`` defaults to
-        the row sums of ``A`` and, when given, must equal them.
-    name:
-        A label used in printing.
-    rationalize_floats:
-        Floats are rejected unless this is True, in which case each is replaced by
-        the simplest rational that equals it (``sympy.nsimplify``).
-
     The tableau is checked: A square, b and c of matching length, and the method
     consistent (:math:`\\sum_i b_i = 1`).
+
+    >>> heun = RungeKutta([[0, 0], [1, 0]], [sympy.Rational(1, 2), sympy.Rational(1, 2)], name="heun")
+    >>> heun.c, heun.order_of_accuracy()
+    ((0, 1), 2)
+
+    Parameters
+    ----------
+    A, b, c
+        The Butcher tableau. Entries are made exact SymPy numbers; ``c`` defaults to
+        the row sums of ``A`` and, when given, must equal them.
+    name
+        A label used in printing.
+    rationalize_floats
+        Floats are rejected unless this is True, in which case each is replaced by
+        the simplest rational that equals it (``sympy.nsimplify``).
     """
 
     __slots__ = ("A", "_fastA", "_fastb", "_ring", "_weights", "b", "c", "name")
@@ -217,7 +221,12 @@ class RungeKutta:
         return ring.normal(sum((self._fastb[i] * g[i] for i in range(self.stages)), ring.integer(0)))
 
     def elementary_weight(self, tree: Tree) -> sympy.Expr:
-        """:math:`\\Phi(\\tau) = b^T g(\\tau)`, the method's B-series coefficient of ``tree``."""
+        """:math:`\\Phi(\\tau) = b^T g(\\tau)`, the method's B-series coefficient of ``tree``.
+
+        >>> from bea import Tree, methods
+        >>> methods.explicit_midpoint.elementary_weight(Tree.from_levels([1, 2, 2]))  # exact flow: 1/3
+        1/4
+        """
         if not isinstance(tree, Tree):
             raise BeaTypeError(f"elementary_weight needs a Tree, got {tree!r}")
         return self._ring.back(self._elementary_weight(tree._id))
@@ -226,6 +235,11 @@ class RungeKutta:
         """The largest p with :math:`\\Phi(\\tau) = 1/\\gamma(\\tau)` for all :math:`|\\tau| \\le p`.
 
         An s-stage method has order at most 2s, which bounds the search.
+
+        >>> from bea import methods
+        >>> [m.order_of_accuracy() for m in (methods.explicit_euler, methods.heun, methods.rk4,
+        ...                                  methods.gauss_legendre_2)]
+        [1, 2, 4, 4]
         """
         ring: Ring = self._ring
         for p in range(1, 2 * self.stages + 2):

@@ -1,0 +1,97 @@
+"""The ``bea reproduce`` command: the experiments of Barrett & Dherin (ICLR 2021), reproduced.
+
+``bea reproduce two-param [--quick] [--out DIR] [--lrs H ...] [--mus MU ...]``
+    the two-parameter model (paths of GD and of its modified flows, end points over a sweep of h,
+    the same with explicit regularisation); about 10 s.
+
+``bea reproduce digits [--quick] [--device cpu|cuda] [--out DIR] [--resume] [--lrs ...] [--mus ...]
+[--widths ...] [--seeds ...] [--threads N] [--limit N]``
+    MLPs on scikit-learn's bundled digits over a sweep of learning rates and of μ; about 10 minutes
+    on two CPU cores (``--quick``: well under a minute). Results are written as each run finishes;
+    ``--resume`` continues an interrupted sweep.
+
+Each writes its JSON and PNG figures into ``DIR`` (default ``./reproduction``) and prints a short
+table (``--format json``: a JSON summary). The argument parser lives here, so ``import bea`` never
+imports torch; the work is done by :mod:`numeric.reproduce.cli`, imported only when the command
+runs. Bad input (a negative learning rate, an invalid μ, an option that does not apply to the
+experiment) exits with status 2 and one line; an unknown experiment name likewise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from bea.errors import MissingExtraError
+
+__all__ = ["EXPERIMENTS", "HANDLERS", "add_commands", "load_backend"]
+
+#: A command returns the text to print and the exit status.
+Handler = Callable[[argparse.Namespace], tuple[str, int]]
+
+HANDLERS: dict[str, Handler] = {}
+
+#: The experiments ``bea reproduce`` knows.
+EXPERIMENTS = ("two-param", "digits")
+
+_EXTRA_MODULES = ("torch", "torchdiffeq", "matplotlib", "tqdm", "sklearn", "scipy")
+
+
+def load_backend() -> ModuleType:
+    """Import :mod:`numeric.reproduce.cli`, or raise :class:`MissingExtraError` naming the missing package."""
+    try:  # by name: the backend is typed on its own, strict mypy stays on bea/
+        cli = importlib.import_module("numeric.reproduce.cli")
+    except ModuleNotFoundError as error:
+        missing = (error.name or "").split(".")[0]
+        if missing in _EXTRA_MODULES:
+            raise MissingExtraError(
+                f"this command needs the torch extra ({missing} is not installed): "
+                "pip install -c constraints.txt -e '.[torch]'"
+            ) from None
+        raise
+    return cli
+
+
+def _number(text: str) -> float:
+    """A float as typed; range checks (h > 0, μ >= 0) are made by the experiment, with one clear line."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def add_commands(sub: Any) -> None:
+    """Register ``reproduce`` on the ``bea`` sub-parsers object ``sub``."""
+    p = sub.add_parser("reproduce", help="reproduce the IGR paper's experiments (two-param, digits)")
+    p.add_argument("experiment", choices=EXPERIMENTS, help="which experiment: two-param or digits")
+    p.add_argument("--out", default="reproduction", help="folder for the JSON and PNG files (default ./reproduction)")
+    p.add_argument("--quick", action="store_true", help="a small variant (seconds): fewer rates, seeds and steps")
+    p.add_argument("--lrs", nargs="+", type=_number, default=None, metavar="H", help="learning rates of the sweep")
+    p.add_argument("--mus", nargs="+", type=_number, default=None, metavar="MU",
+                   help="explicit-regularisation weights mu >= 0")
+    p.add_argument("--widths", nargs="+", type=_integer, default=None, help="digits: hidden widths")
+    p.add_argument("--seeds", nargs="+", type=_integer, default=None, help="digits: seeds")
+    p.add_argument("--device", default=None, help="digits: cpu (default), cuda or cuda:N")
+    p.add_argument("--threads", type=_integer, default=None, help="digits: torch threads (default 1)")
+    p.add_argument("--resume", action="store_true", help="digits: continue the sweep found in --out")
+    p.add_argument("--limit", type=_integer, default=None, metavar="N", help="digits: stop after N new runs")
+    p.add_argument("--no-figures", action="store_true", help="write the JSON only")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    HANDLERS["reproduce"] = _cmd_reproduce
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> tuple[str, int]:
+    backend = load_backend()
+    text, status = backend.reproduce(args)
+    return str(text), int(status)
