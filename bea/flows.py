@@ -34,6 +34,7 @@ from typing import Any, final
 import sympy
 
 from bea import methods
+from bea._factor import factor_rational_polynomial
 from bea.differentials import field_series_terms
 from bea.errors import BeaTypeError, InvalidLossError, InvalidOrderError, NotAGradientFieldError
 from bea.methods.rungekutta import RungeKutta
@@ -50,10 +51,12 @@ def gradient(expr: sympy.Expr, params: Sequence[sympy.Symbol]) -> sympy.Immutabl
 def compact(expr: sympy.Expr) -> sympy.Expr:
     """A canonical compact form: the factored form when it is not larger than the expanded one."""
     expanded = sympy.expand(expr)
-    try:
-        factored = sympy.factor(expanded)
-    except sympy.PolynomialError:  # pragma: no cover - factor handles non-polynomials symbolically
-        return expanded
+    factored = factor_rational_polynomial(expanded)  # FLINT: ~30x faster than sympy.factor
+    if factored is None:
+        try:
+            factored = sympy.factor(expanded)
+        except sympy.PolynomialError:  # pragma: no cover - factor handles non-polynomials symbolically
+            return expanded
     return factored if sympy.count_ops(factored) <= sympy.count_ops(expanded) else expanded
 
 
