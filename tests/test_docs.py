@@ -11,7 +11,6 @@ import importlib.util
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -43,12 +42,10 @@ def test_every_page_is_in_the_navigation() -> None:
 @pytest.mark.skipif(bool(_missing()), reason=f"the docs extra is not installed (missing: {', '.join(_missing())})")
 def test_site_builds_strict(tmp_path: Path) -> None:
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "BEA_DOCS_EXECUTE": "false"}
-    start = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
-    elapsed = time.perf_counter() - start
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-6000:]
     assert "WARNING" not in log, log[-6000:]
@@ -58,4 +55,3 @@ def test_site_builds_strict(tmp_path: Path) -> None:
         assert (site / page).is_file(), page
     api = (site / "api" / "bea" / "index.html").read_text(encoding="utf-8")
     assert "modified_equation" in api and 'class="arithmatex"' in api and ":math:" not in api
-    assert elapsed < 120, f"docs build took {elapsed:.0f} s"

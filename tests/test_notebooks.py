@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,6 @@ pytest.importorskip("sklearn", reason="the digits tutorial needs scikit-learn (t
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "docs" / "notebooks").glob("*.ipynb"))
 KERNEL = "bea-tests"
 CELL_TIMEOUT_S = 120
-NOTEBOOK_BUDGET_S = 150  # each aims at < 40 s on 2 CPU cores; this catches a runaway notebook
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +60,6 @@ def test_notebook_runs(path: Path, kernel_dir: Path, monkeypatch: pytest.MonkeyP
     client = nbclient.NotebookClient(
         nb, timeout=CELL_TIMEOUT_S, kernel_name=KERNEL, resources={"metadata": {"path": str(path.parent)}}
     )
-    start = time.perf_counter()
-    client.execute()
-    elapsed = time.perf_counter() - start
+    client.execute()  # each cell is bounded by CELL_TIMEOUT_S (a runaway guard, not a speed target)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
-    assert elapsed < NOTEBOOK_BUDGET_S, f"{path.name} took {elapsed:.0f} s"
