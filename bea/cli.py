@@ -45,6 +45,19 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``bea`` argument parser, with every sub-command registered (torch is not imported).
+
+    ``modified-equation --order N`` keeps the trees with at most N nodes, i.e. the modified
+    field :math:`f_h = \\sum_{|\\tau| \\le N} h^{|\\tau|-1} \\frac{b(\\tau)}{\\sigma(\\tau)} F(\\tau)`
+    through :math:`h^{N-1}`; ``derive --order p`` counts powers of h (``docs/conventions.md``).
+    Bad input raises a usage error that :func:`main` reports with exit status 2.
+
+    >>> args = build_parser().parse_args(["modified-equation", "--method", "rk4", "--order", "5"])
+    >>> args.command, args.method, args.order, args.format
+    ('modified-equation', 'rk4', 5, 'text')
+
+    Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., section IX.9.
+    """
     parser = _Parser(prog="bea", description="Backward error analysis of optimisers and integrators.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -139,7 +152,20 @@ def _cmd_modified_equation(args: argparse.Namespace) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (2 for bad input, with one line on stderr)."""
+    """Run the CLI; returns the exit status (2 for bad input, with one line on stderr).
+
+    ``bea trees N`` lists the rooted trees τ with N nodes, their symmetry σ(τ), density γ(τ)
+    (the exact flow has B-series coefficients 1/γ) and elementary differential F(τ):
+
+    >>> main(["trees", "3"])
+    levels     sigma   gamma  tree / F(tree)
+    [1, 2, 3]      1       6  [[•]]  f'f'f
+    [1, 2, 2]      2       3  [•²]  f''(f, f)
+    2 trees with 3 nodes
+    0
+
+    Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., section III.1.
+    """
     try:
         parser = build_parser()
         args = parser.parse_args(argv)

@@ -41,7 +41,18 @@ def add_command(sub: Any) -> None:
 
 
 def two_parameter_flow(order: int = 3) -> ModifiedFlow:
-    """Gradient descent's modified flow of E = (y - a b x)^2/2 at x = 1, y = 3/5, through h^order."""
+    """Gradient descent's modified flow of E = (y - a b x)^2/2 at x = 1, y = 3/5, through h^order.
+
+    Through h the modified loss is the IGR loss :math:`E + \\tfrac h4\\|\\nabla E\\|^2
+    = E\\,(1 + \\tfrac h2(a^2 + b^2))`; the h^2 term is not a gradient:
+
+    >>> print(two_parameter_flow(1).modified_loss())
+    ((5*a*b - 3)**2/50) + h*((a**2 + b**2)*(5*a*b - 3)**2/100)
+    >>> two_parameter_flow(2).gradient_through
+    1
+
+    Reference: Barrett & Dherin, *Implicit Gradient Regularization*, ICLR 2021, section 3.
+    """
     a, b = sympy.symbols("a b")
     loss = (sympy.Rational(3, 5) - a * b) ** 2 / 2
     return modified_flow(loss, [a, b], order=order, method=methods.explicit_euler)

@@ -65,7 +65,23 @@ def _parse_inputs(loss_text: str, params_text: list[str] | None, subs_text: list
 
 
 def derive_report(flow: ModifiedFlow, fmt: str) -> str:
-    """Render a flow with its gradient checks and modified loss, as text, LaTeX or JSON."""
+    """Render a flow with its gradient checks and modified loss, as text, LaTeX or JSON.
+
+    The modified loss :math:`\\tilde E = \\sum_k h^k E_k` is given through the highest power
+    of h whose term is a gradient; for gradient descent the IGR quantities
+    :math:`R_{IG} = \\|\\nabla E\\|^2/m`, :math:`\\lambda = hm/4` follow. For :math:`E = x^4/4`:
+
+    >>> import json, sympy
+    >>> x = sympy.Symbol("x")
+    >>> flow = modified_flow(x**4 / 4, [x], order=1)
+    >>> data = json.loads(derive_report(flow, "json"))
+    >>> data["modified_loss"]["expr"], data["igr"]["R_IG"], data["gradient_through"]
+    ('h*x**6/4 + x**4/4', 'x**6', 1)
+    >>> "E~ = (x**4/4) + h*(x**6/4)" in derive_report(flow, "text")
+    True
+
+    Reference: Barrett & Dherin, *Implicit Gradient Regularization*, ICLR 2021.
+    """
     through = flow.gradient_through
     mloss = flow.modified_loss(through) if through >= 0 else None
     is_gd = flow.method == methods.explicit_euler

@@ -29,7 +29,21 @@ _EXTRA_MODULES = ("torch", "torchdiffeq", "matplotlib", "tqdm")
 
 
 def load_backend() -> ModuleType:
-    """Import :mod:`numeric.cli_verify`, or raise :class:`MissingExtraError` naming the missing package."""
+    """Import :mod:`numeric.cli_verify`, or raise :class:`MissingExtraError` naming the missing package.
+
+    The backend measures the drift :math:`\\|\\theta_n - \\varphi^{(r)}_{nh}(\\theta_0)\\| = O(h^q)`
+    between a method and its modified flows truncated after :math:`h^r`. Which branch runs
+    depends on whether the ``torch`` extra is installed, so the example accepts both:
+
+    >>> try:
+    ...     backend = load_backend()
+    ... except MissingExtraError:  # without the torch extra
+    ...     backend = None
+    >>> backend is None or backend.__name__ == "numeric.cli_verify"
+    True
+
+    Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., chapter IX.
+    """
     try:
         from numeric import cli_verify
     except ModuleNotFoundError as error:

@@ -80,6 +80,18 @@ class ElementaryDifferentials:
     f is a polynomial in the state variables (coefficients may hold other
     symbols), the work is done on :class:`sympy.Poly` objects, which is several
     times faster than expanding expressions; results are the same exact values.
+
+    For the harmonic oscillator :math:`f(u, v) = (v, -u)`: :math:`f'f = -(u, v)`, and
+    :math:`f'' = 0` kills every tree with a branching node:
+
+    >>> import sympy
+    >>> from bea import Tree
+    >>> u, v = sympy.symbols("u v")
+    >>> F = ElementaryDifferentials([v, -u], [u, v])
+    >>> F(Tree.from_levels([1, 2])).T, F(Tree.from_levels([1, 2, 2])).T
+    (Matrix([[-u, -v]]), Matrix([[0, 0]]))
+
+    Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., Definition III.1.2.
     """
 
     __slots__ = ("_cache", "_derivs", "_poly", "_zero", "f", "y")
@@ -162,14 +174,34 @@ class ElementaryDifferentials:
 
 
 def elementary_differential(tree: Tree, f: object, y: object) -> sympy.Matrix:
-    """:math:`F(\\tau)(y)` for the field ``f`` (a SymPy column) in the state symbols ``y``."""
+    """:math:`F(\\tau)(y)` for the field ``f`` (a SymPy column) in the state symbols ``y``.
+
+    For :math:`f = y^2`: :math:`F([\\bullet^2]) = f''(f, f) = 2 \\cdot y^2 \\cdot y^2`.
+
+    >>> import sympy
+    >>> from bea import Tree
+    >>> y = sympy.Symbol("y")
+    >>> elementary_differential(Tree.from_levels([1, 2, 2]), [y**2], [y])
+    Matrix([[2*y**4]])
+
+    Reference: Hairer--Lubich--Wanner, Definition III.1.2.
+    """
     return ElementaryDifferentials(f, y)(tree)
 
 
 def field_series_terms(series: BSeries, f: object, y: object) -> list[sympy.Matrix]:
     """The coefficients of :math:`h^0, h^1, \\dots, h^{N-1}` of a field series on ``f``.
 
-    Term k is :math:`\\sum_{|\\tau| = k+1} \\frac{b(\\tau)}{\\sigma(\\tau)} F(\\tau)`.
+    Term k is :math:`\\sum_{|\\tau| = k+1} \\frac{b(\\tau)}{\\sigma(\\tau)} F(\\tau)`. Explicit Euler
+    on :math:`y' = \\lambda y` gives the Taylor coefficients of :math:`\\log(1 + h\\lambda)\\,y/h`:
+
+    >>> import sympy
+    >>> from bea import methods, modified_equation
+    >>> y, lam = sympy.symbols("y lambda")
+    >>> field_series_terms(modified_equation(methods.explicit_euler, 4), [lam * y], [y])
+    [Matrix([[lambda*y]]), Matrix([[-lambda**2*y/2]]), Matrix([[lambda**3*y/3]]), Matrix([[-lambda**4*y/4]])]
+
+    Reference: Hairer--Lubich--Wanner, section IX.9.
     """
     if not isinstance(series, BSeries):
         raise BeaTypeError(f"expected a BSeries, got {series!r}")
@@ -199,7 +231,16 @@ def field_series_terms(series: BSeries, f: object, y: object) -> list[sympy.Matr
 
 
 def evaluate_field_series(series: BSeries, f: object, y: object, h: sympy.Symbol) -> sympy.Matrix:
-    """:math:`\\sum_\\tau h^{|\\tau|-1} \\frac{b(\\tau)}{\\sigma(\\tau)} F(\\tau)` as a Matrix, collected in h."""
+    """:math:`\\sum_\\tau h^{|\\tau|-1} \\frac{b(\\tau)}{\\sigma(\\tau)} F(\\tau)` as a Matrix, collected in h.
+
+    >>> import sympy
+    >>> from bea import methods, modified_equation
+    >>> y, lam, h = sympy.symbols("y lambda h")
+    >>> evaluate_field_series(modified_equation(methods.explicit_euler, 3), [lam * y], [y], h)
+    Matrix([[h**2*lambda**3*y/3 - h*lambda**2*y/2 + lambda*y]])
+
+    Reference: Hairer--Lubich--Wanner, section IX.9.
+    """
     if not isinstance(h, sympy.Symbol):
         raise BeaTypeError(f"h must be a SymPy symbol, got {h!r}")
     terms = field_series_terms(series, f, y)
@@ -215,7 +256,16 @@ def modified_vector_field(
     """The modified field of ``method`` on ``f`` from the trees with at most ``order`` nodes.
 
     That is the truncation through :math:`h^{\\text{order}-1}`: its exact time-h flow
-    agrees with one step of the method up to :math:`O(h^{\\text{order}+1})`.
+    agrees with one step of the method up to :math:`O(h^{\\text{order}+1})`. The implicit
+    midpoint rule turns the oscillator :math:`(v, -u)` at frequency :math:`(2/h)\\arctan(h/2)`:
+
+    >>> import sympy
+    >>> from bea import methods
+    >>> u, v, h = sympy.symbols("u v h")
+    >>> modified_vector_field(methods.implicit_midpoint, [v, -u], [u, v], h, 5).T
+    Matrix([[h**4*v/80 - h**2*v/12 + v, -h**4*u/80 + h**2*u/12 - u]])
+
+    Reference: Hairer--Lubich--Wanner, sections IX.1 and IX.9.
     """
     _check_order(order)
     return evaluate_field_series(modified_equation(method, order), f, y, h)

@@ -38,7 +38,16 @@ SVG_DX, SVG_DY, SVG_RADIUS = 14.0, 16.0, 3.5
 
 
 def tree_edges(tree: Tree) -> tuple[tuple[int, int], ...]:
-    """The edges (parent, child) as indices into the level sequence, in depth-first order."""
+    """The edges (parent, child) as indices into the level sequence, in depth-first order.
+
+    Node i's parent is the last earlier node one level up. For :math:`[[\\bullet^2]]`:
+
+    >>> from bea import Tree
+    >>> tree_edges(Tree.from_levels([1, 2, 3, 3]))
+    ((0, 1), (1, 2), (1, 3))
+
+    Reference: Beyer & Hedetniemi, *Constant time generation of rooted trees*, SIAM J. Comput. 9 (1980).
+    """
     levels = tree.levels
     stack: list[int] = []  # stack[d] = the last node seen at level d + 1
     edges = []
@@ -51,7 +60,14 @@ def tree_edges(tree: Tree) -> tuple[tuple[int, int], ...]:
 
 
 def tree_layout(tree: Tree) -> tuple[tuple[float, int], ...]:
-    """(x, y) of every node, in level-sequence order: y = level - 1 (root at 0), leaves at x = 0, 1, 2, ..."""
+    """(x, y) of every node, in level-sequence order: y = level - 1 (root at 0), leaves at x = 0, 1, 2, ...
+
+    >>> from bea import Tree
+    >>> tree_layout(Tree.from_levels([1, 2, 2]))  # [•²]: two leaves, the root between them
+    ((0.5, 0), (0.0, 1), (1.0, 1))
+
+    Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., section III.1.
+    """
     levels = tree.levels
     children: list[list[int]] = [[] for _ in levels]
     for parent, child in tree_edges(tree):
@@ -92,6 +108,15 @@ def tree_svg(tree: Tree, *, scale: float = 1.0, title: str | None = None) -> str
 
     ``title`` becomes the SVG ``<title>`` (a tooltip); by default the bracket notation and F(τ).
     Strokes and fills use ``currentColor``, so the picture follows the text colour where inlined.
+
+    >>> from bea import Tree
+    >>> svg = tree_svg(Tree.from_levels([1, 2]), title="f'f")
+    >>> svg[:63]
+    '<svg xmlns="http://www.w3.org/2000/svg" width="14" height="30" '
+    >>> svg.count("<circle"), svg.count("<line"), "<title>f&#x27;f</title>" in svg
+    (2, 1, True)
+
+    Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., section III.1.
     """
     return trees_svg([tree], scale=scale, titles=None if title is None else [title])
 
@@ -99,7 +124,15 @@ def tree_svg(tree: Tree, *, scale: float = 1.0, title: str | None = None) -> str
 def trees_svg(
     trees: Iterable[Tree], *, scale: float = 1.0, titles: Sequence[str] | None = None, labels: bool = False
 ) -> str:
-    """One SVG picture with ``trees`` side by side, bottoms aligned (``labels``: the bracket notation below)."""
+    """One SVG picture with ``trees`` side by side, bottoms aligned (``labels``: the bracket notation below).
+
+    >>> from bea import trees
+    >>> svg = trees_svg(trees(3), labels=True)  # [[•]] and [•²]
+    >>> svg.count("<g>"), svg.count("<text"), svg.count("<circle")
+    (2, 2, 6)
+
+    Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., section III.1.
+    """
     items = list(trees)
     if not items:
         raise ValueError("trees_svg needs at least one tree")
@@ -185,6 +218,16 @@ class TreeTable:
 
     ``columns`` maps a column name to one value per tree; :func:`tree_table` adds the
     level sequence, σ, γ, the bracket notation and F(τ) in front.
+
+    >>> from bea import Tree
+    >>> table = TreeTable((Tree.leaf(),), {"b": (1,)})
+    >>> print(table)
+    levels  sigma  gamma  tree  F(tree)  b
+    [1]         1      1  •     f        1
+    >>> table._repr_html_().startswith("<table><thead><tr><th>picture</th>")
+    True
+
+    Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., section III.1.
     """
 
     trees: tuple[Tree, ...]
@@ -220,7 +263,19 @@ class TreeTable:
 
 
 def tree_table(trees: Iterable[Tree], **columns: Sequence[object]) -> TreeTable:
-    """A :class:`TreeTable` of ``trees``; every keyword adds a column (one value per tree)."""
+    """A :class:`TreeTable` of ``trees``; every keyword adds a column (one value per tree).
+
+    The modified equation of explicit Euler has :math:`b([[\\bullet]]) = 1/3`, :math:`b([\\bullet^2]) = 1/6`:
+
+    >>> import sympy
+    >>> from bea import trees
+    >>> print(tree_table(trees(3), b=[sympy.Rational(1, 3), sympy.Rational(1, 6)]))
+    levels     sigma  gamma  tree   F(tree)    b
+    [1, 2, 3]      1      6  [[•]]  f'f'f      1/3
+    [1, 2, 2]      2      3  [•²]   f''(f, f)  1/6
+
+    Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., section IX.9.
+    """
     items = tuple(trees)
     for name, values in columns.items():
         if len(values) != len(items):

@@ -13,7 +13,7 @@ of Barrett & Dherin (ICLR 2021): :math:`\tilde E = E + \lambda R_{IG}`,
 :math:`R_{IG} = \|\nabla E\|^2/m`, :math:`\lambda = hm/4`.
 
 A term is the gradient of a potential iff its Jacobian is symmetric; beyond order 1
-that usually fails (Hairer--Lubich--Wanner IX.9; ``../shared/math.md``).
+that usually fails (Hairer--Lubich--Wanner IX.9).
 
 >>> import sympy
 >>> a, b, x, y = sympy.symbols("a b x y")
@@ -44,12 +44,24 @@ __all__ = ["ModifiedFlow", "ModifiedLoss", "compact", "gradient", "modified_flow
 
 
 def gradient(expr: sympy.Expr, params: Sequence[sympy.Symbol]) -> sympy.ImmutableMatrix:
-    """:math:`\\nabla E` as a column, in the order of ``params``."""
+    """:math:`\\nabla E` as a column, in the order of ``params``.
+
+    >>> import sympy
+    >>> a, b = sympy.symbols("a b")
+    >>> gradient(a**2 * b, [a, b]).T
+    Matrix([[2*a*b, a**2]])
+    """
     return sympy.ImmutableMatrix([sympy.diff(expr, p) for p in params])
 
 
 def compact(expr: sympy.Expr) -> sympy.Expr:
-    """A canonical compact form: the factored form when it is not larger than the expanded one."""
+    """A canonical compact form: the factored form when it is not larger than the expanded one.
+
+    >>> import sympy
+    >>> a, b = sympy.symbols("a b")
+    >>> compact(a**2*b**2 - 2*a*b + 1), compact(a**2 + b**2 + 1)
+    ((a*b - 1)**2, a**2 + b**2 + 1)
+    """
     expanded = sympy.expand(expr)
     factored = factor_rational_polynomial(expanded)  # FLINT: ~30x faster than sympy.factor
     if factored is None:
@@ -73,7 +85,14 @@ class ModifiedLoss:
     It satisfies :math:`\\tilde f = -\\nabla\\tilde E` through ``order``.
 
     ``potentials[k]`` is :math:`E_k` (``potentials[0]`` is the loss itself). It was
-    verified by differentiating back: :math:`-\\nabla E_k` equals the flow's h^k term.
+    verified by differentiating back: :math:`-\\nabla E_k` equals the flow's h^k term. For
+    :math:`E = x^2/2`, :math:`\\tilde E = \\tfrac12 x^2 (1 + \\tfrac h2 + \\tfrac{h^2}3 + \\dots)`:
+
+    >>> import sympy
+    >>> x = sympy.Symbol("x")
+    >>> loss = modified_flow(x**2 / 2, [x], order=2).modified_loss()
+    >>> loss.potentials, loss.order
+    ((x**2/2, x**2/4, x**2/6), 2)
     """
 
     potentials: tuple[sympy.Expr, ...]
@@ -108,7 +127,14 @@ class ModifiedFlow:
     """The modified flow of a method on :math:`f = -\\nabla E`, truncated after :math:`h^p`.
 
     Build it with :func:`modified_flow`. ``terms[k]`` is the coefficient of h^k (a
-    column), for k = 0..order.
+    column), for k = 0..order. For :math:`E = x^2/2` the series is :math:`\\log(1 - h)\\,x/h`:
+
+    >>> import sympy
+    >>> x = sympy.Symbol("x")
+    >>> modified_flow(x**2 / 2, [x], order=2).field()
+    Matrix([[-h**2*x/3 - h*x/2 - x]])
+
+    Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., section IX.1.
     """
 
     loss: sympy.Expr

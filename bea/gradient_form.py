@@ -46,7 +46,16 @@ def _chain(t: int) -> tuple[int, int]:
 
 
 def contraction(tree: Tree, latex: bool = False) -> str:
-    """:math:`C(\\tau)`: the derivative-tensor contraction with :math:`F(\\tau) = (-1)^{|\\tau|} C(\\tau)`."""
+    """:math:`C(\\tau)`: the derivative-tensor contraction with :math:`F(\\tau) = (-1)^{|\\tau|} C(\\tau)`.
+
+    >>> from bea import Tree, trees
+    >>> [contraction(t) for t in trees(4)]
+    ['H³g', 'HT[g, g]', 'T[Hg, g]', 'D⁴E[g, g, g]']
+    >>> print(contraction(Tree.from_levels([1, 2, 3, 2]), latex=True))
+    T\\left[Hg, g\\right]
+
+    Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., section III.1.
+    """
     return _contraction(tree._id, latex)
 
 
@@ -77,6 +86,15 @@ class LossDerivativeForm:
     ``powers[k]`` lists ``(coefficient, tree)`` for the h^k term: the field is
     :math:`\\sum_k h^k \\sum (\\text{coefficient})\\, C(\\tau)`, with the sign
     :math:`(-1)^{|\\tau|}` already folded into the coefficient.
+
+    >>> from bea import methods
+    >>> form = loss_derivative_form(methods.explicit_euler, 1)
+    >>> form.powers
+    (((-1, Tree.from_levels([1])),), ((-1/2, Tree.from_levels([1, 2])),))
+    >>> print(form)
+    -g - 1/2 h Hg
+
+    Reference: Barrett & Dherin, *Implicit Gradient Regularization*, ICLR 2021.
     """
 
     method: RungeKutta | BSeries
@@ -137,7 +155,16 @@ class LossDerivativeForm:
 
 
 def loss_derivative_form(method: RungeKutta | BSeries, order: int) -> LossDerivativeForm:
-    """The modified field of ``method`` on :math:`-\\nabla E`, through :math:`h^{\\text{order}}`, for any E."""
+    """The modified field of ``method`` on :math:`-\\nabla E`, through :math:`h^{\\text{order}}`, for any E.
+
+    The explicit midpoint rule has order 2, so its h^1 term vanishes:
+
+    >>> from bea import methods
+    >>> print(loss_derivative_form(methods.explicit_midpoint, 2))
+    -g + h² (1/6 H²g + 1/24 T[g, g])
+
+    Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., section IX.9.
+    """
     series = modified_equation(method, order + 1)
     powers = []
     for n in range(1, order + 2):

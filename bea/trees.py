@@ -54,6 +54,14 @@ class Tree:
     Build one with :meth:`Tree.from_levels`, :meth:`Tree.from_children`,
     :meth:`Tree.leaf` or :func:`trees`. Trees order first by number of nodes, then
     lexicographically by canonical level sequence (as RootedTrees.jl).
+
+    >>> t = Tree.from_children([Tree.leaf(), Tree.leaf()])  # [•²], F = f''(f, f)
+    >>> t, t.order, t.symmetry, t.density
+    (Tree.from_levels([1, 2, 2]), 3, 2, 3)
+    >>> sorted([t, Tree.leaf(), Tree.from_levels([1, 2, 3])])
+    [Tree.from_levels([1]), Tree.from_levels([1, 2, 2]), Tree.from_levels([1, 2, 3])]
+
+    Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., section III.1.
     """
 
     __slots__ = ("_id",)
@@ -313,7 +321,17 @@ def count_trees(n: int) -> int:
 
 
 def butcher_product(t: Tree, u: Tree) -> Tree:
-    """The Butcher product :math:`t \\circ u` (graft ``u`` onto the root of ``t``)."""
+    """The Butcher product :math:`t \\circ u` (graft ``u`` onto the root of ``t``).
+
+    Orders add, and :math:`\\gamma(t \\circ u) = \\gamma(t)\\,\\gamma(u)\\,|t \\circ u| / |t|`:
+
+    >>> butcher_product(Tree.from_levels([1, 2]), Tree.leaf())
+    Tree.from_levels([1, 2, 2])
+    >>> butcher_product(Tree.leaf(), Tree.from_levels([1, 2])).density
+    6
+
+    Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., section III.1.
+    """
     if not isinstance(t, Tree):
         raise BeaTypeError(f"butcher_product needs Trees, got {t!r}")
     return t.butcher_product(u)

@@ -128,7 +128,15 @@ def _cached_plan(method: RungeKutta, order: int) -> FieldPlan:
 
 
 def field_plan(method: RungeKutta | BSeries, order: int) -> FieldPlan:
-    """The evaluation plan of the modified field of ``method`` through :math:`h^{order}` (cached)."""
+    """The evaluation plan of the modified field of ``method`` through :math:`h^{order}` (cached).
+
+    Only trees with :math:`b(\\tau) \\ne 0` are evaluated; for the explicit midpoint rule, 5 of the 8 trees
+    with at most 4 nodes:
+
+    >>> from bea import methods
+    >>> [list(t.levels) for t, _, _ in field_plan(methods.explicit_midpoint, 3).terms]
+    [[1], [1, 2, 2], [1, 2, 3], [1, 2, 3, 3], [1, 2, 3, 4]]
+    """
     if isinstance(order, bool) or not isinstance(order, int):
         raise InvalidOrderError(f"order must be a non-negative integer, got {order!r}")
     if order < 0:
@@ -201,7 +209,14 @@ class ModifiedField:
     r"""θ ↦ :math:`f_h(\theta) = \sum_{k=0}^{p} h^k f_{k+1}(\theta)` for a method applied to :math:`-\nabla E`.
 
     Calling the field returns a detached tensor of θ's shape, dtype and device; the
-    trainable parameters of a module are flattened in ``named_parameters()`` order.
+    trainable parameters of a module are flattened in ``named_parameters()`` order. Gradient
+    descent on :math:`E = \|\theta\|^2/2` has :math:`f_h = -(1 + h/2 + h^2/3 + \dots)\,\theta`:
+
+    >>> field = ModifiedField(lambda t: 0.5 * (t**2).sum(), order=1, h=0.5)
+    >>> field([2.0]), field.with_h(0.1)([2.0])
+    (tensor([-2.5000], dtype=torch.float64), tensor([-2.1000], dtype=torch.float64))
+    >>> field.terms([2.0]).flatten().tolist()  # f_1 = -θ, f_2 = -θ/2
+    [-2.0, -1.0]
 
     Parameters
     ----------

@@ -35,6 +35,13 @@ def resolve_device(device: str | torch.device | None, default: str | torch.devic
 
     Raises :class:`DeviceError` for a malformed name or a device type that is not
     available (CUDA without a GPU, an index past the number of GPUs, MPS off macOS).
+
+    >>> resolve_device(None), resolve_device(" cpu ", default="cuda")
+    (device(type='cpu'), device(type='cpu'))
+    >>> resolve_device("tpu")
+    Traceback (most recent call last):
+    ...
+    numeric.errors.DeviceError: unknown device 'tpu'; use 'cpu', 'cuda' or 'cuda:N'
     """
     if device is None:
         device = default
@@ -63,7 +70,11 @@ def resolve_device(device: str | torch.device | None, default: str | torch.devic
 
 
 def resolve_dtype(dtype: torch.dtype | str | None, default: torch.dtype = torch.float64) -> torch.dtype:
-    """A floating torch dtype; ``None`` gives ``default`` (float64). Accepts ``"float64"``, ``"float32"``."""
+    """A floating torch dtype; ``None`` gives ``default`` (float64). Accepts ``"float64"``, ``"float32"``.
+
+    >>> resolve_dtype(None), resolve_dtype("double"), resolve_dtype(torch.float32)
+    (torch.float64, torch.float64, torch.float32)
+    """
     if dtype is None:
         return default
     if isinstance(dtype, str):

@@ -208,6 +208,12 @@ def egr_step(
     (no ``zero_grad`` needed) unless ``accumulate=True``, which adds to it as ``backward``
     does. Then call ``optimizer.step()``. Returns ``(E, ‖∇E‖²)`` at the current parameters
     as detached 0-d tensors; the regularised loss is ``E + mu * ‖∇E‖²``.
+
+    >>> import torch
+    >>> w = torch.ones(2, dtype=torch.float64, requires_grad=True)
+    >>> loss, gn2 = egr_step([w], lambda: (w[0]**2 + 2 * w[1]**2) / 2, mu=0.25)
+    >>> w.grad, float(loss), round(float(gn2), 12)  # g + 2 mu Hg with g = (1, 2), Hg = (1, 4)
+    (tensor([1.5000, 4.0000], dtype=torch.float64), 1.5, 5.0)
     """
     params = _trainable(model_or_params)
     loss, total, gn2 = _egr(_check_closure(loss_closure), params, mu, mode)
@@ -223,7 +229,15 @@ def egr_gradient(loss_fn: LossFn, theta: Tensor, mu: float, mode: EGRMode | str 
     r""":math:`\nabla(E + \mu\|\nabla E\|^2)(\theta)` for a loss of a flat 1-D tensor (detached).
 
     With ``mu = h / 4`` this is minus the order-1 modified field of gradient descent
-    (``-numeric.autodiff.ModifiedField(loss_fn, order=1, h=h)(theta)``).
+    (``-numeric.autodiff.ModifiedField(loss_fn, order=1, h=h)(theta)``). For
+    :math:`E = \tfrac12\theta^T A\theta`, A = diag(1, 2), at θ = (1, 1): g = (1, 2), Hg = (1, 4):
+
+    >>> import torch
+    >>> loss = lambda t: (t[0]**2 + 2 * t[1]**2) / 2
+    >>> egr_gradient(loss, torch.ones(2, dtype=torch.float64), mu=0.25)  # g + 2 mu Hg
+    tensor([1.5000, 4.0000], dtype=torch.float64)
+    >>> egr_gradient(loss, torch.ones(2, dtype=torch.float64), mu=0.25, mode=FiniteDifference(eps=1e-3))
+    tensor([1.5000, 4.0000], dtype=torch.float64)
     """
     if not callable(loss_fn):
         raise NumericTypeError(f"loss_fn must be callable, got {loss_fn!r}")

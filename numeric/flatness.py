@@ -144,6 +144,10 @@ def gradient_norm(fn_or_model: LossFn | nn.Module | Iterable[Tensor], theta_or_c
     ``gradient_norm(loss_fn, theta)`` for a loss of a flat 1-D tensor, or
     ``gradient_norm(model, loss_closure)`` over the trainable parameters of a module
     (``.grad`` fields are left untouched).
+
+    >>> import torch
+    >>> float(gradient_norm(lambda t: (t**2).sum() / 2, torch.tensor([3.0, 4.0], dtype=torch.float64)))
+    5.0
     """
     _, g = _gradient(fn_or_model, theta_or_closure, create_graph=False)
     return _sq_norm(g).sqrt().detach()

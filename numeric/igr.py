@@ -64,7 +64,11 @@ __all__ = [
 
 
 def igr_rate(h: float, m: int) -> float:
-    r"""The implicit regularisation rate :math:`\lambda = hm/4` for learning rate h and m parameters."""
+    r"""The implicit regularisation rate :math:`\lambda = hm/4` for learning rate h and m parameters.
+
+    >>> igr_rate(0.5, 8)
+    1.0
+    """
     return _check_real("h", h, positive=True) * _check_count("m", m) / 4
 
 
@@ -73,7 +77,12 @@ def r_ig(loss_fn: LossFn, theta: Tensor, *, create_graph: bool = False) -> Tenso
 
     ``loss_fn(theta)`` returns the scalar loss of a 1-D floating tensor. With
     ``create_graph=True`` (and ``theta.requires_grad``) the result is differentiable in θ,
-    so it can itself be used as a penalty; otherwise it is detached.
+    so it can itself be used as a penalty; otherwise it is detached. For :math:`E = \|\theta\|^2/2`,
+    :math:`g = \theta`:
+
+    >>> import torch
+    >>> float(r_ig(lambda t: (t**2).sum() / 2, torch.tensor([3.0, 4.0], dtype=torch.float64)))  # 25 / 2
+    12.5
     """
     _, g = _gradient(loss_fn, theta, create_graph=create_graph)
     value = _sq_norm(g) / theta.numel()
@@ -85,6 +94,11 @@ def r_ig_module(model: nn.Module | Iterable[Tensor], loss_closure: Closure) -> T
 
     ``loss_closure()`` evaluates the loss at the current parameters; m is the number of
     trainable scalars. ``.grad`` fields are left untouched. Detached 0-d tensor.
+
+    >>> import torch
+    >>> w = torch.ones(2, dtype=torch.float64, requires_grad=True)
+    >>> float(r_ig_module([w], lambda: (w[0]**2 + 2 * w[1]**2) / 2))  # g = (1, 2): (1 + 4) / 2
+    2.5
     """
     params = _trainable(model)
     _, g = _gradient(params, loss_closure, create_graph=False)
@@ -96,6 +110,10 @@ def igr_loss(loss_fn: LossFn, theta: Tensor, h: float) -> Tensor:
 
     Differentiable in ``theta`` when ``theta.requires_grad`` (its gradient is then
     ``egr_gradient(loss_fn, theta, h / 4)``); detached otherwise.
+
+    >>> import torch
+    >>> float(igr_loss(lambda t: (t**2).sum() / 2, torch.tensor([3.0, 4.0], dtype=torch.float64), 0.4))  # 12.5 + 2.5
+    15.0
     """
     step = _check_real("h", h, positive=True)
     loss, g = _gradient(loss_fn, theta, create_graph=theta.requires_grad if isinstance(theta, Tensor) else False)

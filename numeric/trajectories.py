@@ -206,6 +206,20 @@ def run_method(
     ``field``: θ ↦ f(θ) (same shape as θ) or a loss θ ↦ E(θ) (0-dim; f = −∇E).
     ``device``/``dtype``: where and in what precision to run (default: θ0's device, float64).
     ``tol``: Newton tolerance of implicit methods (default 1e-14 in float64, 64·eps otherwise).
+
+    On :math:`\\theta' = -\\theta` one explicit midpoint step multiplies θ by :math:`1 - h + h^2/2`, one
+    implicit Euler step (the proximal-point method on :math:`E = \\theta^2/2`) by :math:`1/(1 + h)`:
+
+    >>> import torch
+    >>> from bea import methods
+    >>> traj = run_method(lambda t: -t, torch.tensor([1.0], dtype=torch.float64), 0.5, 2, methods.explicit_midpoint)
+    >>> traj.thetas.flatten().tolist(), traj.steps, traj.method
+    ([1.0, 0.625, 0.390625], 2, 'explicit_midpoint')
+    >>> traj = run_method(lambda t: (t**2).sum() / 2, [1.0], 1.0, 3, methods.implicit_euler)  # f = -grad E
+    >>> [round(v, 12) for v in traj.thetas.flatten().tolist()]
+    [1.0, 0.5, 0.25, 0.125]
+
+    Reference: Hairer--Nørsett--Wanner, *Solving Ordinary Differential Equations I*, 2nd ed., section II.1.
     """
     if not isinstance(method, RungeKutta):
         raise NumericTypeError(f"method must be a bea RungeKutta method, got {method!r}")
@@ -253,5 +267,17 @@ def _diverged(theta: Tensor, max_norm: float) -> str | None:
 def gradient_descent(
     loss_fn: Callable[[Tensor], Tensor], theta0: Any, h: float, n_steps: int, record: bool = True, **kwargs: Any
 ) -> Trajectory:
-    """Gradient descent θ_{n+1} = θ_n − h∇E(θ_n) (explicit Euler on −∇E); keywords as :func:`run_method`."""
+    """Gradient descent θ_{n+1} = θ_n − h∇E(θ_n) (explicit Euler on −∇E); keywords as :func:`run_method`.
+
+    On :math:`E = \\theta^2/2` one step multiplies θ by 1 − h, so h = 3 > 2 diverges: the run stops at
+    the first iterate past ``max_norm`` (:math:`(-2)^7 = -128`) and keeps the last one below it.
+
+    >>> import torch
+    >>> traj = gradient_descent(lambda t: (t**2).sum() / 2, torch.tensor([1.0], dtype=torch.float64), 3.0, 20,
+    ...                         max_norm=100.0)
+    >>> traj.diverged, traj.diverged_at, traj.reason, traj.final.tolist()
+    (True, 7, 'norm 128 exceeds max_norm 100', [64.0])
+
+    Reference: Barrett & Dherin, *Implicit Gradient Regularization*, ICLR 2021, section 2.
+    """
     return run_method(_negative_gradient(loss_fn), theta0, h, n_steps, explicit_euler, record, **kwargs)

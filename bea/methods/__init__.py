@@ -56,7 +56,20 @@ NAMES = MappingProxyType({**{m.name: m for m in CATALOGUE}, **_ALIASES})
 
 
 def by_name(name: str) -> RungeKutta:
-    """The catalogue method called ``name`` (canonical name or alias, case-insensitive)."""
+    """The catalogue method called ``name`` (canonical name or alias, case-insensitive).
+
+    Gradient descent with learning rate h is explicit Euler on :math:`-\\nabla E`, hence the
+    alias ``gd``; the proximal-point method is implicit Euler:
+
+    >>> by_name("Proximal-Point").name, by_name(" RK4 ") is rk4
+    ('implicit_euler', True)
+    >>> by_name("adam")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    bea.errors.UnknownMethodError: unknown method 'adam'; known methods: euler, explicit_euler, ...
+
+    Reference: Hairer--Nørsett--Wanner, *Solving Ordinary Differential Equations I*, section II.1.
+    """
     if not isinstance(name, str):
         raise BeaTypeError(f"a method name must be a string, got {name!r}")
     key = name.strip().lower().replace("-", "_")

@@ -25,7 +25,7 @@ What is computed (all in float64, NumPy):
   :math:`E + (h_0/4 + \mu)\|\nabla E\|^2`, the same as GD with :math:`h = h_0 + 4\mu`, so each μ
   is reported with that "equivalent learning rate".
 
-Exact handle (``docs/math.md``): the gradient flow conserves :math:`a^2 - b^2`; one GD step
+Exact handle (docs/reproduction.md, section 1): the gradient flow conserves :math:`a^2 - b^2`; one GD step
 multiplies it by :math:`1 - h^2 r^2 x^2` (r = abx − y). Every change of balance is discretisation
 drift, so end points move toward :math:`a = b` as h grows.
 
