@@ -41,7 +41,7 @@ def main(argv: list[str]) -> int:
         run(str(BIN / "bea"), "demo")
     else:
         setup("test,torch,docs")
-        run(str(BIN / "ruff"), "check", "bea", "numeric", "tests", "benchmarks", "tasks.py")
+        run(str(BIN / "ruff"), "check", "bea", "numeric", "tests", "benchmarks", "tasks.py", "conftest.py")
         run(str(BIN / "mypy"))
         run(str(BIN / "python"), "-m", "pytest", "-q")
     return 0
