@@ -18,6 +18,7 @@ from typing import Any
 import sympy
 
 from bea import cli_demo, cli_flows, cli_numeric, cli_reproduce, methods
+from bea._cli_args import positive_int
 from bea.errors import BeaError
 from bea.modified import modified_equation
 from bea.trees import trees
@@ -32,16 +33,6 @@ class _UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # one line, exit 2, no usage dump
         raise _UsageError(message)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,12 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     tr = sub.add_parser("trees", help="list the rooted trees with N nodes")
-    tr.add_argument("n", type=_positive_int, metavar="N")
+    tr.add_argument("n", type=positive_int, metavar="N")
     tr.add_argument("--format", choices=("text", "latex", "json"), default="text")
 
     me = sub.add_parser("modified-equation", help="modified-equation coefficients of a Runge-Kutta method")
     me.add_argument("--method", default="explicit_euler", help=f"one of: {', '.join(sorted(methods.NAMES))}")
-    me.add_argument("--order", type=_positive_int, default=4, help="largest tree order (terms through h^(order-1))")
+    me.add_argument("--order", type=positive_int, default=4, help="largest tree order (terms through h^(order-1))")
     me.add_argument("--format", choices=("text", "latex", "json"), default="text")
     _extend(sub)
     return parser

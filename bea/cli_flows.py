@@ -14,11 +14,12 @@ from collections.abc import Callable
 from typing import Any
 
 from bea import methods
+from bea._cli_args import nonneg_int
 from bea.errors import BeaValueError
 from bea.flows import ModifiedFlow, compact, modified_flow
 from bea.gradient_form import loss_derivative_form
 
-__all__ = ["HANDLERS", "add_commands", "derive_report"]
+__all__ = ["HANDLERS", "add_commands", "derive_report", "parse_inputs"]
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], str]] = {}
 
@@ -30,23 +31,14 @@ def add_commands(sub: Any) -> None:
     derive.add_argument("--loss", help='the loss, e.g. "(y - a*b*x)^2/2" (safe parser: no Python is run)')
     derive.add_argument("--params", nargs="+", help="parameter names; other names in the loss are data")
     derive.add_argument("--subs", nargs="*", default=[], help="data values, e.g. x=1 y=0.6 (exact)")
-    derive.add_argument("--order", type=_nonneg_int, default=1, help="keep terms through h^order (1 = IGR)")
+    derive.add_argument("--order", type=nonneg_int, default=1, help="keep terms through h^order (1 = IGR)")
     derive.add_argument("--method", default="gd", help=f"one of: {', '.join(sorted(methods.NAMES))}")
     derive.add_argument("--format", choices=("text", "latex", "json"), default="text")
     HANDLERS["derive"] = _cmd_derive
 
 
-def _nonneg_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
-    return value
-
-
-def _parse_inputs(loss_text: str, params_text: list[str] | None, subs_text: list[str]) -> tuple[Any, Any]:
+def parse_inputs(loss_text: str, params_text: list[str] | None, subs_text: list[str]) -> tuple[Any, Any]:
+    """The loss, its parameters and the data substitutions of ``--loss/--params/--subs`` (safe parser)."""
     from bea.parsing import parse_loss, parse_params, parse_substitutions
 
     loss = parse_loss(loss_text)
@@ -141,6 +133,6 @@ def _cmd_derive(args: argparse.Namespace) -> str:
             return r"\dot\theta = " + form._latex()
         header = f"{method.name} on a gradient flow, any loss E (g = grad E, H = Hessian, T = third derivative):"
         return f"{header}\n  dtheta/dt = {form}"
-    loss, params = _parse_inputs(args.loss, args.params, args.subs)
+    loss, params = parse_inputs(args.loss, args.params, args.subs)
     flow = modified_flow(loss, list(params), order=args.order, method=method)
     return derive_report(flow, args.format)

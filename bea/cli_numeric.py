@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from bea import methods
-from bea.errors import MissingExtraError
+from bea._cli_args import import_backend, nonneg_int, positive_float
 
 __all__ = ["HANDLERS", "add_commands", "load_backend"]
 
@@ -25,9 +25,6 @@ Handler = Callable[[argparse.Namespace], tuple[str, int]]
 
 HANDLERS: dict[str, Handler] = {}
 
-_EXTRA_MODULES = ("torch", "torchdiffeq", "matplotlib", "tqdm")
-
-
 def load_backend() -> ModuleType:
     """Import :mod:`numeric.cli_verify`, or raise :class:`MissingExtraError` naming the missing package.
 
@@ -35,6 +32,7 @@ def load_backend() -> ModuleType:
     between a method and its modified flows truncated after :math:`h^r`. Which branch runs
     depends on whether the ``torch`` extra is installed, so the example accepts both:
 
+    >>> from bea.errors import MissingExtraError
     >>> try:
     ...     backend = load_backend()
     ... except MissingExtraError:  # without the torch extra
@@ -44,37 +42,7 @@ def load_backend() -> ModuleType:
 
     Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., chapter IX.
     """
-    try:
-        from numeric import cli_verify
-    except ModuleNotFoundError as error:
-        missing = (error.name or "").split(".")[0]
-        if missing in _EXTRA_MODULES:
-            raise MissingExtraError(
-                f"this command needs the torch extra ({missing} is not installed): "
-                "pip install -c constraints.txt -e '.[torch]'"
-            ) from None
-        raise
-    return cli_verify
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
-    return value
-
-
-def _order(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
-    return value
+    return import_backend("numeric.cli_verify")
 
 
 def add_commands(sub: Any) -> None:
@@ -87,7 +55,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--h", nargs="+", type=positive_float, default=[0.01, 0.005, 0.0025, 0.00125],
                    help="step sizes (time must be a multiple of each)")
     p.add_argument("--time", type=positive_float, default=1.0, help="total time T = n h")
-    p.add_argument("--orders", nargs="+", type=_order, default=[0, 1, 2, 3], help="truncation orders r")
+    p.add_argument("--orders", nargs="+", type=nonneg_int, default=[0, 1, 2, 3], help="truncation orders r")
     p.add_argument("--method", default="gd", help=f"one of: {', '.join(sorted(methods.NAMES))}")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument("--tolerance", type=positive_float, default=0.15, help="allowed |slope - expected|")

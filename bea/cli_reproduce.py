@@ -20,12 +20,11 @@ experiment) exits with status 2 and one line; an unknown experiment name likewis
 from __future__ import annotations
 
 import argparse
-import importlib
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from bea.errors import MissingExtraError
+from bea._cli_args import import_backend, integer, number
 
 __all__ = ["EXPERIMENTS", "HANDLERS", "add_commands", "load_backend"]
 
@@ -37,37 +36,9 @@ HANDLERS: dict[str, Handler] = {}
 #: The experiments ``bea reproduce`` knows.
 EXPERIMENTS = ("two-param", "digits")
 
-_EXTRA_MODULES = ("torch", "torchdiffeq", "matplotlib", "tqdm", "sklearn", "scipy")
-
-
 def load_backend() -> ModuleType:
     """Import :mod:`numeric.reproduce.cli`, or raise :class:`MissingExtraError` naming the missing package."""
-    try:  # by name: the backend is typed on its own, strict mypy stays on bea/
-        cli = importlib.import_module("numeric.reproduce.cli")
-    except ModuleNotFoundError as error:
-        missing = (error.name or "").split(".")[0]
-        if missing in _EXTRA_MODULES:
-            raise MissingExtraError(
-                f"this command needs the torch extra ({missing} is not installed): "
-                "pip install -c constraints.txt -e '.[torch]'"
-            ) from None
-        raise
-    return cli
-
-
-def _number(text: str) -> float:
-    """A float as typed; range checks (h > 0, μ >= 0) are made by the experiment, with one clear line."""
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-
-
-def _integer(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    return import_backend("numeric.reproduce.cli")
 
 
 def add_commands(sub: Any) -> None:
@@ -76,15 +47,15 @@ def add_commands(sub: Any) -> None:
     p.add_argument("experiment", choices=EXPERIMENTS, help="which experiment: two-param or digits")
     p.add_argument("--out", default="reproduction", help="folder for the JSON and PNG files (default ./reproduction)")
     p.add_argument("--quick", action="store_true", help="a small variant (seconds): fewer rates, seeds and steps")
-    p.add_argument("--lrs", nargs="+", type=_number, default=None, metavar="H", help="learning rates of the sweep")
-    p.add_argument("--mus", nargs="+", type=_number, default=None, metavar="MU",
+    p.add_argument("--lrs", nargs="+", type=number, default=None, metavar="H", help="learning rates of the sweep")
+    p.add_argument("--mus", nargs="+", type=number, default=None, metavar="MU",
                    help="explicit-regularisation weights mu >= 0")
-    p.add_argument("--widths", nargs="+", type=_integer, default=None, help="digits: hidden widths")
-    p.add_argument("--seeds", nargs="+", type=_integer, default=None, help="digits: seeds")
+    p.add_argument("--widths", nargs="+", type=integer, default=None, help="digits: hidden widths")
+    p.add_argument("--seeds", nargs="+", type=integer, default=None, help="digits: seeds")
     p.add_argument("--device", default=None, help="digits: cpu (default), cuda or cuda:N")
-    p.add_argument("--threads", type=_integer, default=None, help="digits: torch threads (default 1)")
+    p.add_argument("--threads", type=integer, default=None, help="digits: torch threads (default 1)")
     p.add_argument("--resume", action="store_true", help="digits: continue the sweep found in --out")
-    p.add_argument("--limit", type=_integer, default=None, metavar="N", help="digits: stop after N new runs")
+    p.add_argument("--limit", type=integer, default=None, metavar="N", help="digits: stop after N new runs")
     p.add_argument("--no-figures", action="store_true", help="write the JSON only")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--format", choices=("text", "json"), default="text")

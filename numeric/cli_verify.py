@@ -28,19 +28,12 @@ __all__ = ["DEMO_HS", "demo_drift", "verify"]
 
 def verify(args: argparse.Namespace) -> DriftReport:
     """Run the check described by the parsed ``args`` (see :mod:`bea.cli_numeric`); return its report."""
+    from bea.cli_flows import parse_inputs
     from bea.flows import modified_flow
-    from bea.parsing import parse_loss, parse_params, parse_substitutions
+    from bea.parsing import parse_substitutions
     from numeric.drift import drift_check
 
-    loss = parse_loss(args.loss)
-    params = parse_params(args.params)
-    subs = parse_substitutions(args.subs) if args.subs else {}
-    for symbol in subs:
-        if symbol in params:
-            raise BeaValueError(f"--subs gives a value to the parameter {symbol}; use --init for parameters")
-        if symbol not in loss.free_symbols:
-            raise BeaValueError(f"--subs names {symbol}, which does not occur in the loss")
-    loss = loss.xreplace(subs)
+    loss, params = parse_inputs(args.loss, args.params, args.subs)
     init = parse_substitutions(args.init)
     names = {p.name for p in params}
     unknown = sorted(s.name for s in init if s.name not in names)
