@@ -3,48 +3,20 @@
 from __future__ import annotations
 
 import json
-import math
-from itertools import permutations
 
 import pytest
 import sympy
+from brute_force import brute_density, brute_symmetry
 
 from bea.cli import main
 
 A000081 = [1, 1, 2, 4, 9, 20, 48]  # OEIS A000081
 
 
-def parent_array(levels: list[int]) -> list[int]:
-    parent = [-1] * len(levels)
-    for i in range(1, len(levels)):
-        j = i - 1
-        while levels[j] >= levels[i]:
-            j -= 1
-        parent[i] = j
-    return parent
 
 
-def brute_density(levels: list[int]) -> int:
-    parent = parent_array(levels)
-    size = [1] * len(levels)
-    for i in range(len(levels) - 1, 0, -1):
-        size[parent[i]] += size[i]
-    return math.prod(size)
 
 
-def brute_symmetry(levels: list[int]) -> int:
-    parent = parent_array(levels)
-    kids: list[list[int]] = [[] for _ in levels]
-    for i, p in enumerate(parent):
-        if p >= 0:
-            kids[p].append(i)
-
-    def isos(u: int, v: int) -> int:
-        if len(kids[u]) != len(kids[v]):
-            return 0
-        return sum(math.prod(isos(a, b) for a, b in zip(kids[u], perm, strict=True)) for perm in permutations(kids[v]))
-
-    return isos(0, 0)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

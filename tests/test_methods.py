@@ -9,11 +9,11 @@ sequence, and against the stability function R(z) = 1 + z bᵀ(I - zA)⁻¹𝟙 
 from __future__ import annotations
 
 import itertools
-import math
 from fractions import Fraction
 
 import pytest
 import sympy
+from brute_force import brute_density, parent_array
 from sympy import Rational as R
 
 import bea
@@ -35,14 +35,6 @@ KNOWN_ORDERS = {
 }
 
 
-def parent_array(levels: tuple[int, ...]) -> list[int]:
-    parent = [-1] * len(levels)
-    for i in range(1, len(levels)):
-        j = i - 1
-        while levels[j] >= levels[i]:
-            j -= 1
-        parent[i] = j
-    return parent
 
 
 def brute_weight(A: list[list[object]], b: list[object], levels: tuple[int, ...]) -> sympy.Expr:
@@ -60,12 +52,6 @@ def brute_weight(A: list[list[object]], b: list[object], levels: tuple[int, ...]
     return sympy.expand(total)
 
 
-def brute_density(levels: tuple[int, ...]) -> int:
-    parent = parent_array(levels)
-    size = [1] * len(levels)
-    for i in range(len(levels) - 1, 0, -1):
-        size[parent[i]] += size[i]
-    return math.prod(size)
 
 
 def tableau(method: RungeKutta) -> tuple[list[list[sympy.Expr]], list[sympy.Expr]]:

@@ -8,12 +8,12 @@ symmetric methods being their own adjoints, and associativity laws.
 from __future__ import annotations
 
 import json
-import math
 import random
 from collections.abc import Mapping
 
 import pytest
 import sympy
+from brute_force import brute_density
 from sympy import Rational as R
 
 import bea
@@ -23,22 +23,8 @@ from bea.errors import BeaTypeError, InvalidOrderError, SeriesError
 A000081 = [1, 1, 2, 4, 9, 20, 48, 115, 286, 719]  # OEIS A000081
 
 
-def parent_array(levels: tuple[int, ...]) -> list[int]:
-    parent = [-1] * len(levels)
-    for i in range(1, len(levels)):
-        j = i - 1
-        while levels[j] >= levels[i]:
-            j -= 1
-        parent[i] = j
-    return parent
 
 
-def brute_density(levels: tuple[int, ...]) -> int:
-    parent = parent_array(levels)
-    size = [1] * len(levels)
-    for i in range(len(levels) - 1, 0, -1):
-        size[parent[i]] += size[i]
-    return math.prod(size)
 
 
 def random_series(rng: random.Random, order: int, empty: int) -> BSeries:

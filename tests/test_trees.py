@@ -13,6 +13,7 @@ import random
 
 import pytest
 import sympy
+from brute_force import brute_density, parent_array
 
 import bea
 from bea import Tree, butcher_product, count_trees, trees, trees_up_to
@@ -43,16 +44,6 @@ def all_level_sequences(n: int) -> list[tuple[int, ...]]:
     return out
 
 
-def parent_array(levels: tuple[int, ...] | list[int]) -> list[int]:
-    """parent[i] of node i in depth-first order (root: -1)."""
-    parent = [-1] * len(levels)
-    for i in range(1, len(levels)):
-        j = i - 1
-        while levels[j] >= levels[i]:
-            j -= 1
-        assert levels[j] == levels[i] - 1
-        parent[i] = j
-    return parent
 
 
 def kids_of(parent: list[int]) -> list[list[int]]:
@@ -103,12 +94,6 @@ def brute_automorphisms(levels: tuple[int, ...]) -> int:
     return isos(0, 0)
 
 
-def brute_density(levels: tuple[int, ...]) -> int:
-    parent = parent_array(levels)
-    size = [1] * len(levels)
-    for i in range(len(levels) - 1, 0, -1):
-        size[parent[i]] += size[i]
-    return math.prod(size)
 
 
 def split_children(levels: tuple[int, ...]) -> list[tuple[int, ...]]:
