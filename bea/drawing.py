@@ -28,6 +28,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bea.errors import BeaValueError
+
 if TYPE_CHECKING:
     from bea.trees import Tree
 
@@ -135,9 +137,9 @@ def trees_svg(
     """
     items = list(trees)
     if not items:
-        raise ValueError("trees_svg needs at least one tree")
+        raise BeaValueError("trees_svg needs at least one tree")
     if titles is not None and len(titles) != len(items):
-        raise ValueError(f"trees_svg got {len(titles)} titles for {len(items)} trees")
+        raise BeaValueError(f"trees_svg got {len(titles)} titles for {len(items)} trees")
     margin, gap, label_h = 2 * SVG_RADIUS, 2.5 * SVG_DX, 14.0 if labels else 0.0
     height = max(_height(t) for t in items)
     x = margin
@@ -169,14 +171,13 @@ def draw_tree(tree: Tree, ax: Any = None, *, color: str = "black", node_size: fl
     The axes are switched off and given an equal aspect ratio. matplotlib is imported here,
     so the rest of ``bea`` works without it.
     """
+    pos = tree_layout(tree)
     if ax is None:
         from matplotlib.figure import Figure
 
-        pos = tree_layout(tree)
         width = max(x for x, _ in pos) + 1
         fig = Figure(figsize=(0.45 * width + 0.4, 0.45 * _height(tree) + 0.3))
         ax = fig.add_subplot()
-    pos = tree_layout(tree)
     for p, c in tree_edges(tree):
         ax.plot([pos[p][0], pos[c][0]], [pos[p][1], pos[c][1]], "-", color=color, lw=1.5, zorder=1)
     ax.scatter([x for x, _ in pos], [y for _, y in pos], s=node_size, color=color, zorder=2)
@@ -192,7 +193,7 @@ def draw_trees(trees: Iterable[Tree], *, labels: bool = True, per_row: int = 8, 
 
     items = list(trees)
     if not items:
-        raise ValueError("draw_trees needs at least one tree")
+        raise BeaValueError("draw_trees needs at least one tree")
     cols = min(per_row, len(items))
     rows = -(-len(items) // cols)
     width = max(max(x for x, _ in tree_layout(t)) for t in items) + 1.0
@@ -279,5 +280,5 @@ def tree_table(trees: Iterable[Tree], **columns: Sequence[object]) -> TreeTable:
     items = tuple(trees)
     for name, values in columns.items():
         if len(values) != len(items):
-            raise ValueError(f"column {name!r} has {len(values)} values for {len(items)} trees")
+            raise BeaValueError(f"column {name!r} has {len(values)} values for {len(items)} trees")
     return TreeTable(items, {name: tuple(values) for name, values in columns.items()})

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import warnings
 from pathlib import Path
+from typing import Any
 
 from bea import methods
 from bea.errors import BeaValueError
@@ -31,8 +32,6 @@ def verify(args: argparse.Namespace) -> DriftReport:
     from bea.cli_flows import parse_inputs
     from bea.flows import modified_flow
     from bea.parsing import parse_substitutions
-    from numeric.drift import drift_check
-
     loss, params = parse_inputs(args.loss, args.params, args.subs)
     init = parse_substitutions(args.init)
     names = {p.name for p in params}
@@ -46,15 +45,25 @@ def verify(args: argparse.Namespace) -> DriftReport:
     method = methods.by_name(args.method)
     flow = modified_flow(loss, list(params), order=max(args.orders), method=method)
     theta0 = {s.name: float(v) for s, v in init.items()}
+    return _check_and_plot(flow, theta0, args.h, Path(args.plot) if args.plot else None, time=args.time,
+                           orders=tuple(args.orders), method=method, device=args.device, tolerance=args.tolerance,
+                           progress=not args.no_progress)
+
+
+def _check_and_plot(flow: ModifiedFlow, theta0: dict[str, float], hs: tuple[float, ...] | list[float],
+                    plot: Path | None, **options: Any) -> DriftReport:
+    """``drift_check`` with its warnings kept in the report (not printed twice), and the plot saved."""
+    from numeric.drift import drift_check
+
     with warnings.catch_warnings(record=True):
-        warnings.simplefilter("always")  # the report lists the warnings; do not print them twice
-        report = drift_check(flow, theta0, args.h, time=args.time, orders=tuple(args.orders), method=method,
-                             device=args.device, tolerance=args.tolerance, progress=not args.no_progress)
-    if args.plot:
+        warnings.simplefilter("always")  # the report lists the warnings
+        report = drift_check(flow, theta0, hs, **options)
+    if plot is not None:
         try:
-            report.plot(args.plot)
+            plot.parent.mkdir(parents=True, exist_ok=True)
+            report.plot(str(plot))
         except (OSError, ValueError) as exc:
-            raise BeaValueError(f"could not save the plot to {args.plot!r}: {exc}") from None
+            raise BeaValueError(f"could not save the plot to {str(plot)!r}: {exc}") from None
     return report
 
 
@@ -64,18 +73,8 @@ def demo_drift(flow: ModifiedFlow, plot: Path, *, device: str = "cpu", progress:
     Start (2.8, 3.5), T = 1, h = 0.01, 0.005, 0.0025, 0.00125, orders r = 0..3 (Barrett &
     Dherin 2021, Fig. 1 setting); the log-log plot is saved to ``plot``.
     """
-    from numeric.drift import drift_check
-
-    with warnings.catch_warnings(record=True):
-        warnings.simplefilter("always")  # the report lists the warnings
-        report = drift_check(flow, {"a": 2.8, "b": 3.5}, DEMO_HS, time=1.0, orders=(0, 1, 2, 3),
-                             method=methods.explicit_euler, device=device, progress=progress)
-    plot.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        report.plot(str(plot))
-    except (OSError, ValueError) as exc:
-        raise BeaValueError(f"could not save the plot to {str(plot)!r}: {exc}") from None
-    return report
+    return _check_and_plot(flow, {"a": 2.8, "b": 3.5}, DEMO_HS, plot, time=1.0, orders=(0, 1, 2, 3),
+                           method=methods.explicit_euler, device=device, progress=progress)
 
 
 DEMO_HS = (0.01, 0.005, 0.0025, 0.00125)

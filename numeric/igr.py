@@ -39,6 +39,7 @@ from numeric.flatness import (
     SlopeRecorder,
     _check_count,
     _check_real,
+    _check_theta,
     _gradient,
     _sq_norm,
     _trainable,
@@ -116,6 +117,7 @@ def igr_loss(loss_fn: LossFn, theta: Tensor, h: float) -> Tensor:
     15.0
     """
     step = _check_real("h", h, positive=True)
-    loss, g = _gradient(loss_fn, theta, create_graph=theta.requires_grad if isinstance(theta, Tensor) else False)
+    theta = _check_theta(theta)
+    loss, g = _gradient(loss_fn, theta, create_graph=theta.requires_grad)
     value = loss + step / 4 * _sq_norm(g)
     return value if theta.requires_grad else value.detach()
