@@ -8,7 +8,7 @@ derives the modified flow through ``h^max(orders)`` (exact, :func:`bea.modified_
 the method and integrates the truncated flows (:func:`numeric.drift.drift_check`), and prints
 the table (or the JSON report, schema ``bea.drift/1`` in :mod:`numeric.drift_report`). Progress
 goes to stderr. Bad input raises :mod:`bea.errors` errors, which the CLI prints on one line
-(exit status 2). The argument parser lives in :mod:`bea.cli_numeric` so that ``bea`` itself
+(exit status 2). The argument parser lives in :mod:`bea.cli.verify` so that ``bea`` itself
 never imports torch.
 """
 
@@ -28,8 +28,8 @@ __all__ = ["DEMO_HS", "demo_drift", "verify"]
 
 
 def verify(args: argparse.Namespace) -> DriftReport:
-    """Run the check described by the parsed ``args`` (see :mod:`bea.cli_numeric`); return its report."""
-    from bea.cli_flows import parse_inputs
+    """Run the check described by the parsed ``args`` (see :mod:`bea.cli.verify`); return its report."""
+    from bea.cli.derive import parse_inputs
     from bea.flows import modified_flow
     from bea.parsing import parse_substitutions
     loss, params = parse_inputs(args.loss, args.params, args.subs)

@@ -12,7 +12,7 @@ import sympy
 torch = pytest.importorskip("torch")
 
 import bea  # noqa: E402
-from bea import cli_numeric, methods  # noqa: E402
+from bea import methods  # noqa: E402
 from bea.cli import build_parser, main  # noqa: E402
 from bea.errors import BeaError, BeaTypeError, BeaValueError  # noqa: E402
 from numeric.drift import DriftReport, autodiff_fields, drift_check, expected_slope, flow_fields  # noqa: E402
@@ -147,7 +147,7 @@ def _verify(argv: list[str]) -> str:
     args = parser.parse_args(["verify", *argv, "--no-progress"])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        text, status = cli_numeric.HANDLERS[args.command](args)
+        text, status = args.handler(args)
     assert status == 0
     return text
 

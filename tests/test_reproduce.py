@@ -274,5 +274,5 @@ def test_config_validation() -> None:
 
 
 def test_importing_bea_does_not_import_torch() -> None:
-    code = "import sys, bea, bea.cli, bea.cli_reproduce; sys.exit('torch' in sys.modules)"
+    code = "import sys, bea, bea.cli, bea.cli.reproduce; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

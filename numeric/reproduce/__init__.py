@@ -7,7 +7,7 @@
   learning rate and of the explicit-regularisation weight μ, with :math:`R_{IG}`, λ, test
   accuracy, slope and robustness (the paper's Figures 3–5), resumable.
 
-Command line: ``bea reproduce two-param|digits`` (:mod:`bea.cli_reproduce`). The written
+Command line: ``bea reproduce two-param|digits`` (:mod:`bea.cli.reproduce`). The written
 summary of a full run is ``docs/reproduction.md``.
 """
 

@@ -1,4 +1,4 @@
-"""The work behind ``bea reproduce`` (the parser is :mod:`bea.cli_reproduce`, which never imports torch)."""
+"""The work behind ``bea reproduce`` (the parser is :mod:`bea.cli.reproduce`, which never imports torch)."""
 
 from __future__ import annotations
 

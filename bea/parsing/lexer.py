@@ -15,8 +15,8 @@ from typing import Any, NamedTuple
 
 import sympy
 
-from bea._parse_limits import MAX_CALL_ARGS, MAX_EXPONENT, MAX_LITERAL_DIGITS, MAX_NUMBER_BITS, _too_big
 from bea.errors import BeaValueError, ParseError
+from bea.parsing.limits import MAX_CALL_ARGS, MAX_EXPONENT, MAX_LITERAL_DIGITS, MAX_NUMBER_BITS, too_big
 
 __all__: list[str] = []
 
@@ -124,15 +124,15 @@ class _Token(NamedTuple):
     value: Any = None  # the exact sympy number of a "num" token
 
 
-def _describe(token: _Token) -> str:
+def describe(token: _Token) -> str:
     return "end of input" if token.kind == "end" else repr(token.text)
 
 
-def _error(message: str, pos: int, text: str) -> ParseError:
+def error_at(message: str, pos: int, text: str) -> ParseError:
     return ParseError(f"{message} at position {pos}", position=pos, text=text)
 
 
-def _tokenize(text: str) -> Iterator[_Token]:
+def tokenize(text: str) -> Iterator[_Token]:
     """Yield the tokens of ``text`` lazily (so the leftmost error is the one reported)."""
     pos, n = 0, len(text)
     while pos < n:
@@ -146,7 +146,7 @@ def _tokenize(text: str) -> Iterator[_Token]:
             if end < n and (text[end] in _NAME_CHARS or text[end] == "."):
                 word = _WORD_RE.match(text, end)
                 assert word is not None
-                raise _error(f"invalid number {text[pos : word.end()]!r}", pos, text)
+                raise error_at(f"invalid number {text[pos : word.end()]!r}", pos, text)
             yield _Token("num", match.group(), pos, _number_value(match.group(), pos, text))
             pos = end
         elif ch in _NAME_START:
@@ -161,7 +161,7 @@ def _tokenize(text: str) -> Iterator[_Token]:
             yield _Token("op", ch, pos)
             pos += 1
         else:
-            raise _error(f"unexpected {ch!r}", pos, text)
+            raise error_at(f"unexpected {ch!r}", pos, text)
     yield _Token("end", "", n)
 
 
@@ -172,13 +172,13 @@ def _number_value(lexeme: str, pos: int, text: str) -> Any:
     frac_part = frac_part.rstrip("0")
     digits = (int_part + frac_part).lstrip("0")
     if len(digits) > MAX_LITERAL_DIGITS:
-        raise _error(f"number {lexeme!r} has more than {MAX_LITERAL_DIGITS} significant digits", pos, text)
+        raise error_at(f"number {lexeme!r} has more than {MAX_LITERAL_DIGITS} significant digits", pos, text)
     exponent = 0
     if exponent_text:
         sign = -1 if exponent_text.startswith("-") else 1
         magnitude = exponent_text.lstrip("+-").lstrip("0")
         if len(magnitude) > len(str(MAX_EXPONENT)) or int(magnitude or "0") > MAX_EXPONENT:
-            raise _error(f"exponent of number {lexeme!r} exceeds {MAX_EXPONENT} in magnitude", pos, text)
+            raise error_at(f"exponent of number {lexeme!r} exceeds {MAX_EXPONENT} in magnitude", pos, text)
         exponent = sign * int(magnitude or "0")
     shift = exponent - len(frac_part)
     mantissa_value = int(digits or "0")
@@ -186,8 +186,8 @@ def _number_value(lexeme: str, pos: int, text: str) -> Any:
         value = sympy.Integer(mantissa_value * 10**shift)
     else:
         value = sympy.Rational(mantissa_value, 10**-shift)
-    if _too_big(value):
-        raise _error(f"number {lexeme!r} is too large (limit 2**{MAX_NUMBER_BITS})", pos, text)
+    if too_big(value):
+        raise error_at(f"number {lexeme!r} is too large (limit 2**{MAX_NUMBER_BITS})", pos, text)
     return value
 
 
@@ -197,16 +197,16 @@ def _number_value(lexeme: str, pos: int, text: str) -> Any:
 def _check_name(name: str, pos: int, text: str) -> None:
     """Refuse names that are never acceptable as a symbol."""
     if name.startswith("_") or "__" in name:
-        raise _error(f"name {name!r} is not allowed (no leading '_' or '__')", pos, text)
+        raise error_at(f"name {name!r} is not allowed (no leading '_' or '__')", pos, text)
     if keyword.iskeyword(name):
-        raise _error(f"keyword {name!r} is not allowed", pos, text)
+        raise error_at(f"keyword {name!r} is not allowed", pos, text)
     if name.lower() in _NON_FINITE_WORDS:
-        raise _error(f"{name!r} is not allowed: values must be finite", pos, text)
+        raise error_at(f"{name!r} is not allowed: values must be finite", pos, text)
 
 
-def _check_new_symbol_name(name: str, pos: int, text: str, what: str) -> None:
+def check_new_symbol_name(name: str, pos: int, text: str, what: str) -> None:
     """A parameter or substitution key: a valid name that is not a whitelisted function/constant."""
     _check_name(name, pos, text)
     if name in WHITELIST:
         kind = "constant" if WHITELIST[name].is_constant else "function"
-        raise _error(f"{name!r} is a built-in {kind} and cannot be a {what}", pos, text)
+        raise error_at(f"{name!r} is a built-in {kind} and cannot be a {what}", pos, text)

@@ -76,9 +76,10 @@ from typing import Any
 
 import sympy
 
-from bea._parse_grammar import _finish, _finish_value, _Parser, _run
-from bea._parse_lexer import WHITELIST, WhitelistEntry, _check_new_symbol_name, _describe, _error, _tokenize
-from bea._parse_limits import (
+from bea.errors import BeaTypeError, BeaValueError, NonSmoothWarning
+from bea.parsing.grammar import Parser, finish_expr, finish_value, run_parser
+from bea.parsing.lexer import WHITELIST, WhitelistEntry, check_new_symbol_name, describe, error_at, tokenize
+from bea.parsing.limits import (
     MAX_CALL_ARGS,
     MAX_DEPTH_LIMIT,
     MAX_EXP_ARGUMENT,
@@ -87,7 +88,6 @@ from bea._parse_limits import (
     MAX_LITERAL_DIGITS,
     MAX_NUMBER_BITS,
 )
-from bea.errors import BeaTypeError, BeaValueError, NonSmoothWarning
 
 __all__ = [
     "MAX_CALL_ARGS",
@@ -119,7 +119,7 @@ def _check_text(text: object, max_length: int, what: str) -> str:
     if not isinstance(text, str):
         raise BeaTypeError(f"{what} must be a str, got {type(text).__name__}")
     if len(text) > max_length:
-        raise _error(f"input is {len(text)} characters long, more than max_length={max_length}", max_length, text)
+        raise error_at(f"input is {len(text)} characters long, more than max_length={max_length}", max_length, text)
     return text
 
 
@@ -170,9 +170,9 @@ def parse_loss(text: str, *, max_length: int = 2000, max_depth: int = 64) -> sym
     text = _check_text(text, _check_limit(max_length, "max_length"), "the loss")
     depth = _check_limit(max_depth, "max_depth", MAX_DEPTH_LIMIT)
     if not text.strip(" \t\r\n"):
-        raise _error("empty input", 0, text)
-    parser = _Parser(text, depth)
-    result = _run(parser, lambda: _finish(parser, parser.expression()))
+        raise error_at("empty input", 0, text)
+    parser = Parser(text, depth)
+    result = run_parser(parser, lambda: finish_expr(parser, parser.expression()))
     _warn_nonsmooth(parser.nonsmooth)
     return result
 
@@ -198,13 +198,13 @@ def parse_params(text_or_list: str | Sequence[str], *, max_length: int = 2000) -
     found: list[tuple[str, int, str]] = []  # (name, position, text it came from)
     if isinstance(text_or_list, str):
         text = _check_text(text_or_list, max_length, "the parameters")
-        tokens = _tokenize(text)
+        tokens = tokenize(text)
         token = next(tokens)
         if token.kind == "end":
-            raise _error("no parameter names (empty input)", 0, text)
+            raise error_at("no parameter names (empty input)", 0, text)
         while True:
             if token.kind != "name":
-                raise _error(f"expected a parameter name, got {_describe(token)}", token.pos, text)
+                raise error_at(f"expected a parameter name, got {describe(token)}", token.pos, text)
             found.append((token.text, token.pos, text))
             token = next(tokens)
             if token.kind == "op" and token.text == ",":
@@ -214,22 +214,22 @@ def parse_params(text_or_list: str | Sequence[str], *, max_length: int = 2000) -
     else:
         items = _check_sequence(text_or_list, "the parameters")
         if not items:
-            raise _error("no parameter names (empty list)", 0, "")
+            raise error_at("no parameter names (empty list)", 0, "")
         for item in items:
             text = _check_text(item, max_length, "each parameter")
-            tokens = _tokenize(text)
+            tokens = tokenize(text)
             token = next(tokens)
             if token.kind != "name":
-                raise _error(f"expected a parameter name, got {_describe(token)}", token.pos, text)
+                raise error_at(f"expected a parameter name, got {describe(token)}", token.pos, text)
             following = next(tokens)
             if following.kind != "end":
-                raise _error(f"unexpected {_describe(following)} after parameter name", following.pos, text)
+                raise error_at(f"unexpected {describe(following)} after parameter name", following.pos, text)
             found.append((token.text, token.pos, text))
     seen: set[str] = set()
     for name, pos, text in found:
-        _check_new_symbol_name(name, pos, text, "parameter")
+        check_new_symbol_name(name, pos, text, "parameter")
         if name in seen:
-            raise _error(f"duplicate parameter {name!r}", pos, text)
+            raise error_at(f"duplicate parameter {name!r}", pos, text)
         seen.add(name)
     return tuple(sympy.Symbol(name) for name, _, _ in found)
 
@@ -258,15 +258,15 @@ def parse_substitutions(
     result: dict[Any, Any] = {}
     nonsmooth: set[str] = set()
 
-    def add(parser: _Parser) -> None:
+    def add(parser: Parser) -> None:
         key, value, pos = parser.assignment()
         if key in result:
             raise parser.error(f"duplicate substitution for {str(key)!r}", pos)
-        result[key] = _finish_value(parser, value)
+        result[key] = finish_value(parser, value)
 
     if isinstance(items, str):
         text = _check_text(items, max_length, "the substitutions")
-        parser = _Parser(text, depth)
+        parser = Parser(text, depth)
 
         def run_all() -> None:
             while parser.tok.kind != "end":
@@ -276,19 +276,19 @@ def parse_substitutions(
                     if parser.tok.kind == "end":
                         raise parser.unexpected()
 
-        _run(parser, run_all)
+        run_parser(parser, run_all)
         nonsmooth |= parser.nonsmooth
     else:
         for item in _check_sequence(items, "the substitutions"):
             text = _check_text(item, max_length, "each substitution")
-            parser = _Parser(text, depth)
+            parser = Parser(text, depth)
 
-            def run_one(parser: _Parser = parser) -> None:
+            def run_one(parser: Parser = parser) -> None:
                 add(parser)
                 if parser.tok.kind != "end":
                     raise parser.unexpected()
 
-            _run(parser, run_one)
+            run_parser(parser, run_one)
             nonsmooth |= parser.nonsmooth
     _warn_nonsmooth(nonsmooth)
     return result

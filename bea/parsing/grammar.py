@@ -1,7 +1,7 @@
-"""Grammar of :mod:`bea.parsing`: the recursive-descent ``_Parser`` that builds SymPy objects.
+"""Grammar of :mod:`bea.parsing`: the recursive-descent ``Parser`` that builds SymPy objects.
 
-Private: every node is built through ``_Parser.build``, which checks the result
-against the limits of :mod:`bea._parse_limits`. Use the public functions of
+Private: every node is built through ``Parser.build``, which checks the result
+against the limits of :mod:`bea.parsing.limits`. Use the public functions of
 :mod:`bea.parsing`.
 """
 
@@ -13,18 +13,19 @@ from typing import Any
 
 import sympy
 
-from bea._parse_lexer import (
+from bea.errors import BeaError, ParseError
+from bea.parsing.lexer import (
     WHITELIST,
     WhitelistEntry,
     _arity_text,
     _check_name,
-    _check_new_symbol_name,
-    _describe,
-    _error,
     _Token,
-    _tokenize,
+    check_new_symbol_name,
+    describe,
+    error_at,
+    tokenize,
 )
-from bea._parse_limits import (
+from bea.parsing.limits import (
     _TRIG_AND_HYPERBOLIC,
     _UNDEFINED,
     MAX_CALL_ARGS,
@@ -36,9 +37,8 @@ from bea._parse_limits import (
     _OutOfRange,
     _power_problem,
     _short,
-    _too_big,
+    too_big,
 )
-from bea.errors import BeaError, ParseError
 
 __all__: list[str] = []
 
@@ -46,7 +46,7 @@ __all__: list[str] = []
 # --------------------------------------------------------------------------- parser
 
 
-class _Parser:
+class Parser:
     """Recursive descent over the lazily tokenized ``text``; builds SymPy objects as it goes."""
 
     def __init__(self, text: str, max_depth: int) -> None:
@@ -55,16 +55,16 @@ class _Parser:
         self.depth = 0
         self.nonsmooth: set[str] = set()
         self.approximations: dict[Any, complex | None] = {}
-        self._tokens = _tokenize(text)
+        self._tokens = tokenize(text)
         self.tok = next(self._tokens)
 
     # -- helpers
 
     def error(self, message: str, pos: int) -> ParseError:
-        return _error(message, pos, self.text)
+        return error_at(message, pos, self.text)
 
     def unexpected(self) -> ParseError:
-        return self.error(f"unexpected {_describe(self.tok)}", self.tok.pos)
+        return self.error(f"unexpected {describe(self.tok)}", self.tok.pos)
 
     def advance(self) -> _Token:
         token = self.tok
@@ -77,7 +77,7 @@ class _Parser:
 
     def expect_op(self, op: str, context: str) -> None:
         if not self.at_op(op):
-            raise self.error(f"expected {op!r} {context}, got {_describe(self.tok)}", self.tok.pos)
+            raise self.error(f"expected {op!r} {context}, got {describe(self.tok)}", self.tok.pos)
         self.advance()
 
     @contextmanager
@@ -112,7 +112,7 @@ class _Parser:
         for node in (result, *result.args):
             if any(node is undefined for undefined in _UNDEFINED):
                 raise self.error(f"{what} is undefined or infinite ({node})", pos)
-            if node.is_Rational and _too_big(node):
+            if node.is_Rational and too_big(node):
                 raise self.error(f"{what} gives a number beyond 2**{MAX_NUMBER_BITS}", pos)
             if node.is_Pow:
                 problem = _power_problem(node.base, node.exp)
@@ -248,9 +248,9 @@ class _Parser:
         """``NAME "=" expression`` with a constant value; returns (symbol, value, key position)."""
         token = self.tok
         if token.kind != "name":
-            raise self.error(f"expected a name, got {_describe(token)}", token.pos)
+            raise self.error(f"expected a name, got {describe(token)}", token.pos)
         self.advance()
-        _check_new_symbol_name(token.text, token.pos, self.text, "substitution key")
+        check_new_symbol_name(token.text, token.pos, self.text, "substitution key")
         self.expect_op("=", f"after {token.text!r}")
         value_pos = self.tok.pos
         value = self.expression()
@@ -260,7 +260,7 @@ class _Parser:
         return sympy.Symbol(token.text), value, token.pos
 
 
-def _finish(parser: _Parser, result: Any) -> Any:
+def finish_expr(parser: Parser, result: Any) -> Any:
     if parser.tok.kind != "end":
         raise parser.unexpected()
     if not isinstance(result, sympy.Expr) or result.has(*_UNDEFINED):
@@ -268,14 +268,14 @@ def _finish(parser: _Parser, result: Any) -> Any:
     return result
 
 
-def _run(parser: _Parser, fn: Callable[[], Any]) -> Any:
+def run_parser(parser: Parser, fn: Callable[[], Any]) -> Any:
     try:
         return fn()
     except RecursionError:
         raise parser.error("expression is too deeply nested", parser.tok.pos) from None
 
 
-def _finish_value(parser: _Parser, value: Any) -> Any:
+def finish_value(parser: Parser, value: Any) -> Any:
     if not isinstance(value, sympy.Expr) or value.has(*_UNDEFINED):
         raise parser.error("value is undefined or infinite", parser.tok.pos)
     return value

@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 from typing import Any
 
 from bea import methods
-from bea._cli_args import nonneg_int
+from bea.cli.args import nonneg_int
 from bea.errors import BeaValueError
 from bea.flows import ModifiedFlow, compact, modified_flow
 from bea.gradient_form import loss_derivative_form
 
-__all__ = ["HANDLERS", "add_commands", "derive_report", "parse_inputs"]
-
-HANDLERS: dict[str, Callable[[argparse.Namespace], str]] = {}
+__all__ = ["derive_report", "parse_inputs", "register"]
 
 
-
-def add_commands(sub: Any) -> None:
+def register(sub: Any) -> None:
     """Register ``derive`` on the ``bea`` sub-parsers."""
     derive = sub.add_parser("derive", help="modified flow and modified loss of a method on a given loss")
     derive.add_argument("--loss", help='the loss, e.g. "(y - a*b*x)^2/2" (safe parser: no Python is run)')
@@ -34,7 +30,7 @@ def add_commands(sub: Any) -> None:
     derive.add_argument("--order", type=nonneg_int, default=1, help="keep terms through h^order (1 = IGR)")
     derive.add_argument("--method", default="gd", help=f"one of: {', '.join(sorted(methods.NAMES))}")
     derive.add_argument("--format", choices=("text", "latex", "json"), default="text")
-    HANDLERS["derive"] = _cmd_derive
+    derive.set_defaults(handler=lambda args: (_cmd_derive(args), 0))
 
 
 def parse_inputs(loss_text: str, params_text: list[str] | None, subs_text: list[str]) -> tuple[Any, Any]:

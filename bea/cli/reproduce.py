@@ -20,18 +20,13 @@ experiment) exits with status 2 and one line; an unknown experiment name likewis
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from bea._cli_args import import_backend, integer, number
+from bea.cli.args import import_backend, integer, number
 
-__all__ = ["EXPERIMENTS", "HANDLERS", "add_commands", "load_backend"]
+__all__ = ["EXPERIMENTS", "load_backend", "register"]
 
-#: A command returns the text to print and the exit status.
-Handler = Callable[[argparse.Namespace], tuple[str, int]]
-
-HANDLERS: dict[str, Handler] = {}
 
 #: The experiments ``bea reproduce`` knows.
 EXPERIMENTS = ("two-param", "digits")
@@ -41,7 +36,7 @@ def load_backend() -> ModuleType:
     return import_backend("numeric.reproduce.cli")
 
 
-def add_commands(sub: Any) -> None:
+def register(sub: Any) -> None:
     """Register ``reproduce`` on the ``bea`` sub-parsers object ``sub``."""
     p = sub.add_parser("reproduce", help="reproduce the IGR paper's experiments (two-param, digits)")
     p.add_argument("experiment", choices=EXPERIMENTS, help="which experiment: two-param or digits")
@@ -59,7 +54,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--no-figures", action="store_true", help="write the JSON only")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--format", choices=("text", "json"), default="text")
-    HANDLERS["reproduce"] = _cmd_reproduce
+    p.set_defaults(handler=_cmd_reproduce)
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> tuple[str, int]:

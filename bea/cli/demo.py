@@ -22,15 +22,15 @@ from typing import Any
 import sympy
 
 from bea import methods
-from bea.cli_flows import derive_report
-from bea.cli_numeric import load_backend
+from bea.cli.derive import derive_report
+from bea.cli.verify import load_backend
 from bea.flows import ModifiedFlow, modified_flow
 from bea.gradient_form import loss_derivative_form
 
-__all__ = ["add_command", "demo", "two_parameter_flow"]
+__all__ = ["demo", "register", "two_parameter_flow"]
 
 
-def add_command(sub: Any) -> None:
+def register(sub: Any) -> None:
     """Register ``demo`` on the ``bea`` sub-parsers object ``sub``."""
     demo = sub.add_parser("demo", help="the main example: gradient descent's modified flow, IGR, drift check")
     demo.add_argument("--format", choices=("text", "latex", "json"), default="text")
@@ -38,6 +38,7 @@ def add_command(sub: Any) -> None:
     demo.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N for the drift check")
     demo.add_argument("--symbolic-only", action="store_true", help="derive only; skip the drift check")
     demo.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    demo.set_defaults(handler=globals()["demo"])
 
 
 def two_parameter_flow(order: int = 3) -> ModifiedFlow:

@@ -40,7 +40,7 @@ _UNDEFINED = (sympy.S.NaN, sympy.S.ComplexInfinity, sympy.S.Infinity, sympy.S.Ne
 # --------------------------------------------------------------------------- size checks
 
 
-def _too_big(number: Any) -> bool:
+def too_big(number: Any) -> bool:
     return bool(abs(int(number.p)).bit_length() > MAX_NUMBER_BITS or int(number.q).bit_length() > MAX_NUMBER_BITS)
 
 
@@ -201,7 +201,7 @@ def _approximate(expr: Any, memo: dict[Any, complex | None]) -> complex | None:
         return memo[expr]
     value: complex | None
     if expr.is_Rational:
-        if _too_big(expr):  # SymPy may have multiplied coefficients out, e.g. 2**600*(x + 2**600*y)
+        if too_big(expr):  # SymPy may have multiplied coefficients out, e.g. 2**600*(x + 2**600*y)
             raise _OutOfRange(f"a number beyond 2**{MAX_NUMBER_BITS}")
         value = complex(int(expr.p) / int(expr.q))
     elif expr is sympy.S.Pi:

@@ -11,19 +11,14 @@ of its expected value, 1 when the check ran but failed, and 2 for bad input.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 from bea import methods
-from bea._cli_args import import_backend, nonneg_int, positive_float
+from bea.cli.args import import_backend, nonneg_int, positive_float
 
-__all__ = ["HANDLERS", "add_commands", "load_backend"]
+__all__ = ["load_backend", "register"]
 
-#: A command returns the text to print and the exit status.
-Handler = Callable[[argparse.Namespace], tuple[str, int]]
-
-HANDLERS: dict[str, Handler] = {}
 
 def load_backend() -> ModuleType:
     """Import :mod:`numeric.cli_verify`, or raise :class:`MissingExtraError` naming the missing package.
@@ -45,7 +40,7 @@ def load_backend() -> ModuleType:
     return import_backend("numeric.cli_verify")
 
 
-def add_commands(sub: Any) -> None:
+def register(sub: Any) -> None:
     """Register ``verify`` on the ``bea`` sub-parsers object ``sub``."""
     p = sub.add_parser("verify", help="drift check: the method vs its truncated modified flows, slopes per order")
     p.add_argument("--loss", required=True, help='the loss, e.g. "(y - a*b*x)^2/2" (safe parser)')
@@ -62,7 +57,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--plot", default=None, help="save a log-log plot to this path (PNG, PDF, SVG)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    HANDLERS["verify"] = _cmd_verify
+    p.set_defaults(handler=_cmd_verify)
 
 
 def _cmd_verify(args: argparse.Namespace) -> tuple[str, int]:
