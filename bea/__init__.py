@@ -8,18 +8,20 @@ never imports torch; the numeric backend lives in the ``numeric`` package.
 from __future__ import annotations
 
 from bea import methods
-from bea.differentials import elementary_differential, evaluate_field_series, modified_vector_field
+from bea.differentials import elementary_differential, evaluate_field_series
 from bea.flows import ModifiedFlow, ModifiedLoss, modified_flow
 from bea.gradient_form import loss_derivative_form
-from bea.methods import RungeKutta
-from bea.modified import modified_equation, modifying_integrator
-from bea.series import BSeries, bseries, compose, exact_solution, substitute
+from bea.methods import Method, Problem, RungeKutta
+from bea.modified import bseries, modified_equation, modified_vector_field, modifying_integrator
+from bea.series import BSeries, compose, exact_solution, substitute
 from bea.trees import Tree, butcher_product, count_trees, trees, trees_up_to
 
 __all__ = [
     "BSeries",
+    "Method",
     "ModifiedFlow",
     "ModifiedLoss",
+    "Problem",
     "RungeKutta",
     "Tree",
     "bseries",

@@ -18,7 +18,8 @@ For :math:`y' = f(y)` with :math:`y \in \mathbb R^m`:
 >>> elementary_differential(Tree.from_levels([1, 2]), f, [y])
 Matrix([[2*y**3]])
 >>> h = sympy.Symbol("h")
->>> modified_vector_field(methods.explicit_euler, f, [y], h, 3)
+>>> from bea import modified_equation
+>>> evaluate_field_series(modified_equation(methods.explicit_euler, 3), f, [y], h)
 Matrix([[3*h**2*y**4/2 - h*y**3 + y**2]])
 """
 
@@ -31,17 +32,14 @@ import sympy
 
 from bea import _table
 from bea.errors import BeaTypeError, BeaValueError, SeriesError
-from bea.methods.rungekutta import RungeKutta
-from bea.modified import modified_equation
 from bea.series import BSeries
-from bea.trees import Tree, _check_order
+from bea.trees import Tree
 
 __all__ = [
     "ElementaryDifferentials",
     "elementary_differential",
     "evaluate_field_series",
     "field_series_terms",
-    "modified_vector_field",
 ]
 
 
@@ -248,24 +246,3 @@ def evaluate_field_series(series: BSeries, f: object, y: object, h: sympy.Symbol
     for k, term in enumerate(terms):
         total += term * h**k
     return total.applyfunc(lambda e: sympy.collect(sympy.expand(e), h))
-
-
-def modified_vector_field(
-    method: RungeKutta | BSeries, f: object, y: object, h: sympy.Symbol, order: int
-) -> sympy.Matrix:
-    """The modified field of ``method`` on ``f`` from the trees with at most ``order`` nodes.
-
-    That is the truncation through :math:`h^{\\text{order}-1}`: its exact time-h flow
-    agrees with one step of the method up to :math:`O(h^{\\text{order}+1})`. The implicit
-    midpoint rule turns the oscillator :math:`(v, -u)` at frequency :math:`(2/h)\\arctan(h/2)`:
-
-    >>> import sympy
-    >>> from bea import methods
-    >>> u, v, h = sympy.symbols("u v h")
-    >>> modified_vector_field(methods.implicit_midpoint, [v, -u], [u, v], h, 5).T
-    Matrix([[h**4*v/80 - h**2*v/12 + v, -h**4*u/80 + h**2*u/12 - u]])
-
-    Reference: Hairer--Lubich--Wanner, sections IX.1 and IX.9.
-    """
-    _check_order(order)
-    return evaluate_field_series(modified_equation(method, order), f, y, h)

@@ -13,11 +13,13 @@ __all__ = [
     "BeaValueError",
     "ExpensiveComputationWarning",
     "InvalidLossError",
+    "InvalidMapError",
     "InvalidOrderError",
     "InvalidTableauError",
     "InvalidTreeError",
     "MissingExtraError",
     "NonSmoothWarning",
+    "NotABSeriesMethodError",
     "NotAGradientFieldError",
     "ParseError",
     "SeriesError",
@@ -97,6 +99,16 @@ class NotAGradientFieldError(BeaValueError):
 
 class InvalidLossError(BeaValueError):
     """A loss or parameter list that cannot define a modified flow."""
+
+
+class NotABSeriesMethodError(BeaTypeError):
+    """A tree-only feature (B-series, tree coefficients, loss-derivative form) asked of a method that has no
+    B-series: a one-step map, a composition of steps, a method with memory."""
+
+
+class InvalidMapError(BeaValueError):
+    """A one-step map that bea cannot expand: not the identity at h = 0, not smooth in h at 0, or with
+    a number of components that differs from the number of parameters."""
 
 
 class MissingExtraError(BeaError, ImportError):

@@ -35,10 +35,8 @@ import sympy
 
 from bea import methods
 from bea._factor import factor_rational_polynomial
-from bea.differentials import field_series_terms
 from bea.errors import BeaTypeError, InvalidLossError, InvalidOrderError, NotAGradientFieldError
-from bea.methods.rungekutta import RungeKutta
-from bea.modified import modified_equation
+from bea.methods import Method, Problem, check_truncation, resolve
 
 __all__ = ["ModifiedFlow", "ModifiedLoss", "compact", "gradient", "modified_flow"]
 
@@ -137,18 +135,29 @@ class ModifiedFlow:
     Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., section IX.1.
     """
 
-    loss: sympy.Expr
+    loss: sympy.Expr | None
     params: tuple[sympy.Symbol, ...]
     h: sympy.Symbol
     order: int
-    method: RungeKutta
+    method: Method
     terms: tuple[sympy.ImmutableMatrix, ...]
+    problem: Problem | None = None
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def data_symbols(self) -> tuple[sympy.Symbol, ...]:
-        """Free symbols of the loss that are not parameters (data), sorted by name."""
-        return tuple(sorted(self.loss.free_symbols - set(self.params), key=str))
+        """Free symbols of the loss and the terms that are neither parameters nor h (data), sorted by name."""
+        found: set[Any] = set() if self.loss is None else set(self.loss.free_symbols)
+        for term in self.terms:
+            found |= term.free_symbols
+        return tuple(sorted(found - set(self.params) - {self.h}, key=str))
+
+    def _subject(self) -> str:
+        if self.loss is not None:
+            return f"E = {self.loss}"
+        if self.problem is not None and self.problem.blocks:
+            return "a game with losses " + ", ".join(map(str, self.problem.losses))
+        return "its own update"
 
     def field(self, order: int | None = None) -> sympy.ImmutableMatrix:
         """:math:`\\sum_{k \\le \\text{order}} h^k\\, \\text{terms}[k]` (default: all terms)."""
@@ -227,7 +236,8 @@ class ModifiedFlow:
                     order=k,
                     antisymmetric_part=part,
                 )
-        potentials = [self.loss] + [self._potential(k) for k in range(1, p + 1)]
+        first = [self.loss] if self.loss is not None else []
+        potentials = first + [self._potential(k) for k in range(len(first), p + 1)]
         return ModifiedLoss(potentials=tuple(potentials), h=self.h, order=p)
 
     def _potential(self, k: int) -> sympy.Expr:
@@ -255,6 +265,8 @@ class ModifiedFlow:
         ``R_IG`` :math:`= \\|\\nabla E\\|^2/m`, ``lambda`` :math:`= hm/4`, and
         ``loss`` :math:`= E + \\lambda R_{IG}` (the GD modified loss through h).
         """
+        if self.loss is None:
+            raise InvalidLossError(f"the IGR quantities need a loss; the flow of {self.method.name} has none")
         m = len(self.params)
         r_ig = sum((g**2 for g in gradient(self.loss, self.params)), sympy.Integer(0)) / m
         lam = self.h * m / 4
@@ -299,7 +311,7 @@ class ModifiedFlow:
         return f"$${self.latex()}$$"
 
     def __str__(self) -> str:
-        lines = [f"modified flow of {self.method.name} on E = {self.loss}, params {list(self.params)}"]
+        lines = [f"modified flow of {self.method.name} on {self._subject()}, params {list(self.params)}"]
         for k, term in enumerate(self.compact_terms()):
             lines.append(f"  h^{k}: {list(term)}")
         return "\n".join(lines)
@@ -308,7 +320,7 @@ class ModifiedFlow:
         """JSON-ready: loss, params, h, method, order, and per term its components,
         LaTeX, gradient status and size (schema in ``docs/conventions.md``)."""
         return {
-            "loss": str(self.loss),
+            "loss": None if self.loss is None else str(self.loss),
             "params": [str(p) for p in self.params],
             "data_symbols": [str(s) for s in self.data_symbols],
             "h": str(self.h),
@@ -351,31 +363,39 @@ def _validate(loss: object, params: object, h: object) -> tuple[sympy.Expr, tupl
         seen.add(p)
         if p not in loss.free_symbols:
             raise InvalidLossError(f"parameter {p} does not occur in the loss {loss}")
+    return loss, tuple(params), _check_h(h, frozenset(loss.free_symbols), "the loss")
+
+
+def _check_h(h: object, symbols: frozenset[sympy.Symbol], where: str) -> sympy.Symbol:
     if h is None:
         h = sympy.Symbol("h", positive=True)
     if not isinstance(h, sympy.Symbol):
         raise BeaTypeError(f"h must be a SymPy Symbol, got {h!r}")
-    if h in loss.free_symbols or any(h.name == s.name for s in loss.free_symbols):
-        raise InvalidLossError(f"the step-size symbol {h} also occurs in the loss; choose another name for h")
-    return loss, tuple(params), h
+    if any(h.name == s.name for s in symbols):
+        raise InvalidLossError(f"the step-size symbol {h} also occurs in {where}; choose another name for h")
+    return h
 
 
 def modified_flow(
-    loss: sympy.Expr,
-    params: Sequence[sympy.Symbol],
+    loss: sympy.Expr | Problem,
+    params: Sequence[sympy.Symbol] | None = None,
     order: int = 1,
-    method: RungeKutta = methods.explicit_euler,
+    method: Method | str = methods.explicit_euler,
     h: sympy.Symbol | None = None,
 ) -> ModifiedFlow:
     """The modified flow of ``method`` on :math:`\\dot\\theta = -\\nabla E`, through :math:`h^{\\text{order}}`.
 
     ``params`` are the parameter symbols; every other free symbol of ``loss`` is
     data and stays symbolic. ``order=1`` is the IGR level; ``order=0`` the gradient flow.
-    ``order=p`` keeps the terms :math:`h^0, \\dots, h^p`, so it uses the trees with at
-    most p + 1 nodes (``modified_equation(method, p + 1)``).
+    ``order=p`` keeps the terms :math:`h^0, \\dots, h^p`.
 
-    The h^k term is :math:`f_{k+1} = \\sum_{|\\tau| = k+1} \\frac{b(\\tau)}{\\sigma(\\tau)} F(\\tau)`
-    for :math:`f = -\\nabla E`. In one dimension, for :math:`E = x^4/4`:
+    ``method`` is any :class:`~bea.methods.Method` (a Runge--Kutta tableau, a one-step map, a composition
+    of steps...) or a catalogue name (``"gd"``, ``"rk4"``). ``loss`` may also be a
+    :class:`~bea.methods.Problem` (several minibatch losses, a game, a vector field, bare parameters for a
+    one-step map); ``params`` is then taken from it. The terms come from ``method.modified_terms``; for a
+    Runge--Kutta method the h^k term is
+    :math:`f_{k+1} = \\sum_{|\\tau| = k+1} \\frac{b(\\tau)}{\\sigma(\\tau)} F(\\tau)` for :math:`f = -\\nabla E`.
+    In one dimension, for :math:`E = x^4/4`:
 
     >>> import sympy
     >>> x = sympy.Symbol("x")
@@ -384,15 +404,26 @@ def modified_flow(
     (Matrix([[-x**3]]), Matrix([[-3*x**5/2]]), Matrix([[-7*x**7/2]]))
     >>> print(flow.modified_loss())
     (x**4/4) + h*(x**6/4) + h^2*(7*x**8/16)
+    >>> modified_flow(x**4 / 4, [x], order=2, method="gd").terms == flow.terms
+    True
     """
-    loss, ps, hs = _validate(loss, params, h)
-    if isinstance(order, bool) or not isinstance(order, int):
-        raise InvalidOrderError(f"order must be an integer, got {order!r}")
-    if order < 0:
-        raise InvalidOrderError(f"order must be at least 0 (0 = gradient flow), got {order}")
-    if not isinstance(method, RungeKutta):
-        raise BeaTypeError(f"method must be a RungeKutta method (see bea.methods), got {method!r}")
-    f = -gradient(loss, ps)
-    series = modified_equation(method, order + 1)
-    terms = tuple(sympy.ImmutableMatrix(t) for t in field_series_terms(series, f, ps))
-    return ModifiedFlow(loss=loss, params=ps, h=hs, order=order, method=method, terms=terms)
+    truncation = check_truncation(order)
+    meth = resolve(method)
+    if isinstance(loss, Problem):
+        problem = loss
+        if params is not None and tuple(params) != problem.params:
+            raise InvalidLossError(f"params {list(params)} differ from the problem's {list(problem.params)}")
+        hs = _check_h(h, problem.symbols(), "the problem")
+    else:
+        expr, ps, hs = _validate(loss, params, h)
+        problem = Problem.gradient(expr, ps)
+    terms = meth.modified_terms(problem, truncation, hs)
+    m = len(problem.params)
+    if len(terms) != truncation + 1 or any(getattr(t, "shape", None) != (m, 1) for t in terms):
+        raise BeaTypeError(
+            f"{meth.name}.modified_terms must return {truncation + 1} columns of {m} entries, got {terms!r}"
+        )
+    return ModifiedFlow(
+        loss=problem.loss, params=problem.params, h=hs, order=truncation, method=meth,
+        terms=tuple(sympy.ImmutableMatrix(t) for t in terms), problem=problem,
+    )

@@ -28,7 +28,7 @@ from typing import Any, final
 import sympy
 
 from bea import _table
-from bea.methods.rungekutta import RungeKutta
+from bea.methods import Method, resolve
 from bea.modified import modified_equation
 from bea.series import BSeries
 from bea.trees import Tree
@@ -97,7 +97,7 @@ class LossDerivativeForm:
     Reference: Barrett & Dherin, *Implicit Gradient Regularization*, ICLR 2021.
     """
 
-    method: RungeKutta | BSeries
+    method: Method | BSeries
     order: int
     powers: tuple[tuple[tuple[sympy.Rational, Tree], ...], ...]
 
@@ -154,7 +154,7 @@ class LossDerivativeForm:
         }
 
 
-def loss_derivative_form(method: RungeKutta | BSeries, order: int) -> LossDerivativeForm:
+def loss_derivative_form(method: Method | BSeries | str, order: int) -> LossDerivativeForm:
     """The modified field of ``method`` on :math:`-\\nabla E`, through :math:`h^{\\text{order}}`, for any E.
 
     The explicit midpoint rule has order 2, so its h^1 term vanishes:
@@ -163,9 +163,16 @@ def loss_derivative_form(method: RungeKutta | BSeries, order: int) -> LossDeriva
     >>> print(loss_derivative_form(methods.explicit_midpoint, 2))
     -g + h² (1/6 H²g + 1/24 T[g, g])
 
+    Tree-only: a method without a B-series (a one-step map, an SGD epoch, a method with memory) raises
+    :class:`~bea.errors.NotABSeriesMethodError`. A catalogue name works too:
+
+    >>> print(loss_derivative_form("gd", 1))
+    -g - 1/2 h Hg
+
     Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., section IX.9.
     """
-    series = modified_equation(method, order + 1)
+    resolved = method if isinstance(method, BSeries) else resolve(method)
+    series = modified_equation(resolved, order + 1)
     powers = []
     for n in range(1, order + 2):
         entries = []
@@ -174,4 +181,4 @@ def loss_derivative_form(method: RungeKutta | BSeries, order: int) -> LossDeriva
             if b != 0:
                 entries.append((sympy.Rational(b) / _table.symmetry(t) * (-1) ** n, Tree._from_id(t)))
         powers.append(tuple(entries))
-    return LossDerivativeForm(method=method, order=order, powers=tuple(powers))
+    return LossDerivativeForm(method=resolved, order=order, powers=tuple(powers))

@@ -1,26 +1,20 @@
-r"""Modified equations and modifying integrators of B-series methods.
+r"""Modified equations, modifying integrators and B-series of methods (or method names).
 
 **Modified equation.** For a method with map series a, the modified field
 :math:`b` is the vector-field series whose exact time-h flow has B-series a:
-``substitute(b, exact_solution) == a``. It is computed through the Lie-derivative
-form of that identity (Hairer--Lubich--Wanner, Lemma IX.9.1 and Theorem IX.9.3):
-the exact flow of b is :math:`\exp(\partial_b)\,\mathrm{id}`, so
-
-.. math::
-    a(\tau) = \sum_{k \ge 1} c_k(\tau), \qquad c_1 = b, \qquad
-    c_k(\tau) = \frac1k \sum_{\text{edges } e \text{ of } \tau}
-        c_{k-1}(\tau_e^{\mathrm{root}})\, b(\tau_e^{\mathrm{cut}}),
-
-where cutting the edge e splits :math:`\tau` into the part that holds the root and
-the subtree below e. Only :math:`c_1(\tau) = b(\tau)` involves :math:`b(\tau)`
-itself, so solving tree by tree in increasing order gives b exactly. The cost is
-about :math:`|\tau|^2` multiply--adds per tree (single-edge cuts only), against
-:math:`2^{|\tau|-1}` partitions for the substitution law.
+``substitute(b, exact_solution) == a`` (Hairer--Lubich--Wanner, Lemma IX.9.1 and
+Theorem IX.9.3; the recursion is in :mod:`bea.backward`).
 
 **Modifying integrator.** The field :math:`\tilde b` such that the method applied
 to :math:`\tilde f = B(\tilde b)` reproduces the exact flow of f:
 ``substitute(b̃, a) == exact_solution`` (Chartier--Hairer--Vilmart, Found. Comput.
 Math. 10 (2010), section 4).
+
+Each function takes a method (any :class:`~bea.methods.Method` with a B-series), a
+catalogue name such as ``"rk4"`` (:func:`bea.methods.resolve`), or a map
+:class:`~bea.series.BSeries`. Methods without a B-series (one-step maps, compositions,
+methods with memory) raise :class:`~bea.errors.NotABSeriesMethodError`; their modified
+flows come from :func:`bea.modified_flow`.
 
 >>> from bea import methods, Tree
 >>> b = modified_equation(methods.explicit_euler, 3)
@@ -29,23 +23,24 @@ Math. 10 (2010), section 4).
 [1, -1/2, 1/3, 1/6]
 >>> print(b)
 f - 1/2 h f'f + 1/3 h² f'f'f + 1/12 h² f''(f, f)
+>>> modified_equation("gd", 3) == b
+True
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import Any
 
 import sympy
 
-from bea import _partitions, _table
-from bea._arith import Ring
-from bea.errors import BeaTypeError, ExpensiveComputationWarning, SeriesError
-from bea.methods.rungekutta import RungeKutta
+from bea.backward import modified_field_series, modifying_field_series
+from bea.differentials import evaluate_field_series
+from bea.errors import ExpensiveComputationWarning
+from bea.methods import Method, resolve
 from bea.series import BSeries
 from bea.trees import _check_order
 
-__all__ = ["modified_equation", "modifying_integrator"]
+__all__ = ["bseries", "modified_equation", "modified_vector_field", "modifying_integrator"]
 
 #: Series orders above which a computation is expected to take over a minute.
 MODIFIED_EQUATION_WARN_ORDER = 15
@@ -62,30 +57,32 @@ def _warn_if_expensive(order: int, limit: int, what: str) -> None:
         )
 
 
-def _map_coefficients(method_or_series: object, order: int) -> tuple[Ring, dict[int, Any], Any]:
-    """The map series of the input through ``order``, in a fast ring, and a(∅)."""
-    if isinstance(method_or_series, RungeKutta):
-        ring: Ring = method_or_series._ring
-        a = {
-            t: method_or_series._elementary_weight(t)
-            for n in range(1, order + 1)
-            for t in _table.trees_of_order(n)
-        }
-        return ring, a, ring.integer(1)
+def bseries(method: Method | str, order: int) -> BSeries:
+    """The map B-series of a method (or catalogue name), through trees with ``order`` nodes.
+
+    For a Runge--Kutta method :math:`a(\\tau) = \\Phi(\\tau)`, its elementary weight, so one step is
+    :math:`y + \\sum_\\tau h^{|\\tau|} \\frac{\\Phi(\\tau)}{\\sigma(\\tau)} F(\\tau)(y)`
+    (Hairer--Lubich--Wanner, Theorem III.1.4). The method has order p iff
+    :math:`\\Phi(\\tau) = 1/\\gamma(\\tau)` for every tree with at most p nodes.
+    :class:`~bea.errors.NotABSeriesMethodError` for methods without a B-series.
+
+    >>> from bea import exact_solution, methods
+    >>> print(bseries(methods.explicit_euler, 3))
+    1 + h f
+    >>> print(bseries("rk4", 3) - exact_solution(3))
+    0
+    """
+    _check_order(order)
+    return resolve(method).bseries(order)
+
+
+def _map_series(method_or_series: Method | BSeries | str, order: int) -> BSeries:
     if isinstance(method_or_series, BSeries):
-        series = method_or_series
-        if not series.is_map:
-            raise SeriesError(f"expected a map series (coefficient 1 on the empty tree), got {series.empty}")
-        if series.order < order:
-            raise SeriesError(f"the series has order {series.order}, lower than the requested order {order}")
-        values = [v for t, v in series._coeffs.items() if _table.order(t) <= order]
-        ring = Ring.for_values(values)
-        a = {t: ring.convert(v) for t, v in series._coeffs.items() if _table.order(t) <= order}
-        return ring, a, ring.integer(1)
-    raise BeaTypeError(f"expected a RungeKutta method or a map BSeries, got {method_or_series!r}")
+        return method_or_series
+    return resolve(method_or_series).bseries(order)
 
 
-def modified_equation(method_or_series: RungeKutta | BSeries, order: int) -> BSeries:
+def modified_equation(method_or_series: Method | BSeries | str, order: int) -> BSeries:
     """The modified vector field of a B-series method, for all trees up to ``order`` nodes.
 
     Returns the vector-field series b with
@@ -100,38 +97,19 @@ def modified_equation(method_or_series: RungeKutta | BSeries, order: int) -> BSe
     >>> from bea import methods
     >>> print(modified_equation(methods.explicit_midpoint, 3))
     f - 1/6 h² f'f'f - 1/24 h² f''(f, f)
-    >>> print(modified_equation(methods.implicit_euler, 3))  # the proximal point method
+    >>> print(modified_equation("implicit_euler", 3))  # the proximal point method
     f + 1/2 h f'f + 1/3 h² f'f'f + 1/12 h² f''(f, f)
     """
     _check_order(order)
     _warn_if_expensive(order, MODIFIED_EQUATION_WARN_ORDER, "modified_equation")
-    ring, a, _ = _map_coefficients(method_or_series, order)
-    inverse = [ring.integer(0)] + [ring.fraction(1, k) for k in range(1, order + 1)]
-    zero = ring.integer(0)
-    b: dict[int, Any] = {}
-    c: dict[int, list[Any]] = {}  # c[t][k - 1] = c_k(t), k = 1..|t|
-    for n in range(1, order + 1):
-        for t in _table.trees_of_order(n):
-            acc = [zero] * n  # acc[k - 1] accumulates k * c_k(t) for k >= 2
-            for root_part, sub, mult in _table.cuts(t):
-                weight = b[sub] * mult
-                for j, value in enumerate(c[root_part]):
-                    acc[j + 1] += value * weight
-            ck = [ring.normal(acc[k - 1] * inverse[k]) for k in range(1, n + 1)]
-            own = ring.normal(a[t] - sum(ck[1:], zero))
-            ck[0] = own
-            b[t] = own
-            c[t] = ck
-    coeffs = {t: ring.back(v) for t, v in b.items()}
-    return BSeries._from_ids(coeffs, order, sympy.Integer(0))
+    return modified_field_series(_map_series(method_or_series, order), order)
 
 
-def modifying_integrator(method_or_series: RungeKutta | BSeries, order: int) -> BSeries:
+def modifying_integrator(method_or_series: Method | BSeries | str, order: int) -> BSeries:
     """The modifying-integrator field :math:`\\tilde b` of a method, through ``order``.
 
-    Solves :math:`(\\tilde b \\star a)(\\tau) = 1/\\gamma(\\tau)` tree by tree: the
-    partition that cuts no edge contributes :math:`a(\\bullet)\\,\\tilde b(\\tau)`, every
-    other partition involves only smaller trees. Requires :math:`a(\\bullet) \\ne 0`.
+    Solves :math:`(\\tilde b \\star a)(\\tau) = 1/\\gamma(\\tau)` tree by tree (see
+    :func:`bea.backward.modifying_field_series`). Requires :math:`a(\\bullet) \\ne 0`.
 
     Explicit Euler applied to :math:`\\tilde f` is exact (to the given order) for:
 
@@ -141,22 +119,25 @@ def modifying_integrator(method_or_series: RungeKutta | BSeries, order: int) -> 
     """
     _check_order(order)
     _warn_if_expensive(order, SUBSTITUTION_WARN_ORDER, "modifying_integrator")
-    ring, a, _ = _map_coefficients(method_or_series, order)
-    leaf = _table.trees_of_order(1)[0]
-    if a[leaf] == 0:
-        raise SeriesError("the method's coefficient of the single-node tree is 0; no modifying integrator exists")
-    inv_leaf = 1 / a[leaf] if ring.rational else sympy.Integer(1) / a[leaf]
-    bt: dict[int, Any] = {}
-    for n in range(1, order + 1):
-        for t in _table.trees_of_order(n):
-            rest = ring.integer(0)
-            for skeleton, pieces, m in _partitions.partitions(t):
-                if skeleton == leaf:
-                    continue  # the uncut partition: a(•) * b̃(t), the unknown
-                term = a[skeleton] * m
-                for u in pieces:
-                    term *= bt[u]
-                rest += term
-            bt[t] = ring.normal((ring.fraction(1, _table.density(t)) - rest) * inv_leaf)
-    coeffs = {t: ring.back(v) for t, v in bt.items()}
-    return BSeries._from_ids(coeffs, order, sympy.Integer(0))
+    return modifying_field_series(_map_series(method_or_series, order), order)
+
+
+def modified_vector_field(
+    method: Method | BSeries | str, f: object, y: object, h: sympy.Symbol, order: int
+) -> sympy.Matrix:
+    """The modified field of ``method`` on ``f`` from the trees with at most ``order`` nodes.
+
+    That is the truncation through :math:`h^{\\text{order}-1}`: its exact time-h flow
+    agrees with one step of the method up to :math:`O(h^{\\text{order}+1})`. The implicit
+    midpoint rule turns the oscillator :math:`(v, -u)` at frequency :math:`(2/h)\\arctan(h/2)`:
+
+    >>> import sympy
+    >>> from bea import methods
+    >>> u, v, h = sympy.symbols("u v h")
+    >>> modified_vector_field(methods.implicit_midpoint, [v, -u], [u, v], h, 5).T
+    Matrix([[h**4*v/80 - h**2*v/12 + v, -h**4*u/80 + h**2*u/12 - u]])
+
+    Reference: Hairer--Lubich--Wanner, sections IX.1 and IX.9.
+    """
+    _check_order(order)
+    return evaluate_field_series(modified_equation(method, order), f, y, h)

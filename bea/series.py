@@ -11,7 +11,7 @@ A series *of order N* holds a coefficient for every tree with at most N nodes
 (missing trees default to 0).
 
 >>> from bea import methods
->>> a = bseries(methods.explicit_euler, 3)
+>>> a = methods.explicit_euler.bseries(3)
 >>> a.is_map, a.order, a[Tree.leaf()]
 (True, 3, 1)
 >>> print(exact_solution(3))
@@ -26,12 +26,10 @@ from typing import Any, final
 import sympy
 
 from bea import _partitions, _table, drawing
-from bea._arith import Ring
 from bea.errors import BeaTypeError, SeriesError
-from bea.methods.rungekutta import RungeKutta
 from bea.trees import Tree, _check_order
 
-__all__ = ["BSeries", "bseries", "compose", "exact_solution", "substitute"]
+__all__ = ["BSeries", "compose", "exact_solution", "substitute"]
 
 
 def _coefficient(value: object, where: str) -> sympy.Expr:
@@ -245,7 +243,7 @@ class BSeries(Mapping[Tree, sympy.Expr]):
 
         >>> import sympy
         >>> from bea import methods
-        >>> sympy.latex(bseries(methods.explicit_euler, 2))
+        >>> sympy.latex(methods.explicit_euler.bseries(2))
         '1 + h F\\left(\\bullet\\right)'
         """
         parts: list[str] = [] if self._empty == 0 else [str(sympy.latex(self._empty))]
@@ -271,7 +269,7 @@ class BSeries(Mapping[Tree, sympy.Expr]):
         """The coefficients tree by tree, with pictures of the trees (HTML in Jupyter, text in ``print``).
 
         >>> from bea import methods
-        >>> print(bseries(methods.explicit_midpoint, 3).table())
+        >>> print(methods.explicit_midpoint.bseries(3).table())
         levels     sigma  gamma  tree   F(tree)    coefficient
         [1]            1      1  •      f          1
         [1, 2]         1      2  [•]    f'f        1/2
@@ -284,34 +282,6 @@ class BSeries(Mapping[Tree, sympy.Expr]):
 
 def _superscript(n: int) -> str:
     return "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(d)] for d in str(n))
-
-
-def bseries(method: RungeKutta, order: int) -> BSeries:
-    """The map B-series of a Runge--Kutta method: :math:`a(\\tau) = \\Phi(\\tau)`.
-
-    For a tableau (A, b, c) the elementary weight is
-    :math:`\\Phi(\\tau) = \\sum_i b_i \\Phi_i(\\tau)` with :math:`\\Phi_i(\\bullet) = 1` and
-    :math:`\\Phi_i([\\tau_1..\\tau_k]) = \\prod_j \\sum_l a_{il}\\Phi_l(\\tau_j)`, so one step is
-    :math:`y + \\sum_\\tau h^{|\\tau|} \\frac{\\Phi(\\tau)}{\\sigma(\\tau)} F(\\tau)(y)`
-    (Hairer--Lubich--Wanner, Theorem III.1.4). The method has order p iff
-    :math:`\\Phi(\\tau) = 1/\\gamma(\\tau)` for every tree with at most p nodes.
-
-    >>> from bea import methods
-    >>> print(bseries(methods.explicit_euler, 3))
-    1 + h f
-    >>> print(bseries(methods.rk4, 3) - exact_solution(3))
-    0
-    """
-    if not isinstance(method, RungeKutta):
-        raise BeaTypeError(f"bseries needs a RungeKutta method, got {method!r}")
-    _check_order(order)
-    ring: Ring = method._ring
-    coeffs = {
-        t: ring.back(method._elementary_weight(t))
-        for n in range(1, order + 1)
-        for t in _table.trees_of_order(n)
-    }
-    return BSeries._from_ids(coeffs, order, sympy.Integer(1))
 
 
 def exact_solution(order: int) -> BSeries:

@@ -55,7 +55,7 @@ from torch import Tensor, nn
 
 from bea import modified_equation
 from bea.errors import BeaTypeError, BeaValueError, InvalidLossError, InvalidOrderError
-from bea.methods import RungeKutta, explicit_euler
+from bea.methods import Method, explicit_euler, resolve
 from bea.series import BSeries
 from bea.trees import Tree
 from numeric._autodiff_params import FlatLayout, FunctionalModule, cast_like, module_objective
@@ -123,11 +123,11 @@ def _build_plan(series: BSeries, order: int) -> FieldPlan:
 
 
 @functools.lru_cache(maxsize=64)
-def _cached_plan(method: RungeKutta, order: int) -> FieldPlan:
+def _cached_plan(method: Method, order: int) -> FieldPlan:
     return _build_plan(modified_equation(method, order + 1), order)
 
 
-def field_plan(method: RungeKutta | BSeries, order: int) -> FieldPlan:
+def field_plan(method: Method | BSeries | str, order: int) -> FieldPlan:
     """The evaluation plan of the modified field of ``method`` through :math:`h^{order}` (cached).
 
     Only trees with :math:`b(\\tau) \\ne 0` are evaluated; for the explicit midpoint rule, 5 of the 8 trees
@@ -141,11 +141,9 @@ def field_plan(method: RungeKutta | BSeries, order: int) -> FieldPlan:
         raise InvalidOrderError(f"order must be a non-negative integer, got {order!r}")
     if order < 0:
         raise InvalidOrderError(f"order must be a non-negative integer, got {order}")
-    if isinstance(method, RungeKutta):
-        return _cached_plan(method, order)
     if isinstance(method, BSeries):
         return _build_plan(modified_equation(method, order + 1), order)
-    raise BeaTypeError(f"method must be a bea RungeKutta method or a map BSeries, got {method!r}")
+    return _cached_plan(resolve(method), order)  # B-series methods only: NotABSeriesMethodError otherwise
 
 
 def _vjp(outputs: list[Tensor], vectors: list[Tensor], theta: Tensor, create_graph: bool, retain: bool) -> Tensor:
@@ -231,7 +229,9 @@ class ModifiedField:
     h
         The step size (learning rate); :meth:`with_h` or ``field(theta, h=...)`` change it cheaply.
     method
-        A ``bea`` RungeKutta method (``bea.methods.explicit_euler`` is gradient descent) or a map BSeries.
+        A ``bea`` method with a B-series (``bea.methods.explicit_euler`` or ``"gd"`` is gradient descent),
+        its catalogue name, or a map BSeries; a method without one raises
+        :class:`~bea.errors.NotABSeriesMethodError`.
     device, dtype
         Used for inputs that are not tensors and by :meth:`parameters`. Floating tensor
         inputs keep their dtype; they keep their device unless ``device`` is given.
@@ -244,14 +244,14 @@ class ModifiedField:
         *,
         order: int = 1,
         h: float = 0.1,
-        method: RungeKutta | BSeries = explicit_euler,
+        method: Method | BSeries | str = explicit_euler,
         device: str | torch.device | None = None,
         dtype: torch.dtype = torch.float64,
     ) -> None:
         if not callable(loss_fn):
             raise BeaTypeError(f"loss_fn must be callable, got {loss_fn!r}")
         self.plan = field_plan(method, order)
-        self.method, self.order = method, order
+        self.method, self.order = method if isinstance(method, BSeries) else resolve(method), order
         self.h = _check_h(h)
         self.device = None if device is None else torch.device(device)
         self.dtype = dtype

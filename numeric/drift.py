@@ -34,14 +34,16 @@ import torch
 from torch import Tensor
 
 from bea import methods as _methods
-from bea.methods import RungeKutta
+from bea.errors import NotABSeriesMethodError
+from bea.methods import Method, resolve
 from bea.modified import modified_equation
 from numeric.codegen import CompiledField, FlowLike, compile_field
 from numeric.devices import as_tensor, resolve_device, resolve_dtype
 from numeric.drift_report import DriftReport, OrderResult, fit_slope
 from numeric.errors import ConvergenceError, ModifiedSeriesWarning, NumericTypeError, ShapeError
 from numeric.integrate import DEFAULT_TOL, integrate_flow
-from numeric.trajectories import _jacobian, as_field, run_method
+from numeric.steppers import Stepper, as_field, field_jacobian
+from numeric.trajectories import run_method
 
 __all__ = [
     "DriftReport",
@@ -59,13 +61,20 @@ FieldFactory = Callable[[float, int], Callable[[Tensor], Tensor]]
 
 
 @functools.lru_cache(maxsize=64)
-def expected_slope(method: RungeKutta, order: int, search: int = 6) -> int:
+def expected_slope(method: Method | str, order: int, search: int = 6) -> int:
     """q = the smallest k > ``order`` with a nonzero h^k term in the modified equation of ``method``.
 
-    >>> expected_slope(_methods.explicit_euler, 2), expected_slope(_methods.explicit_midpoint, 0)
+    For a method without a B-series (a one-step map, an SGD epoch, a game update) the vanishing terms
+    depend on the problem, and q is the generic ``order + 1``.
+
+    >>> expected_slope(_methods.explicit_euler, 2), expected_slope("explicit_midpoint", 0)
     (3, 2)
     """
-    series = modified_equation(method, order + 1 + search)
+    method = resolve(method)
+    try:
+        series = modified_equation(method, order + 1 + search)
+    except NotABSeriesMethodError:
+        return order + 1
     for k in range(order + 1, order + 1 + search):
         if any(series[t] != 0 for t in series if t.order == k + 1):
             return k
@@ -95,7 +104,7 @@ class flow_fields:
 
 
 def autodiff_fields(
-    loss_fn: Callable[..., Tensor], params_or_model: Any = None, method: RungeKutta = _methods.explicit_euler,
+    loss_fn: Callable[..., Tensor], params_or_model: Any = None, method: Method | str = _methods.explicit_euler,
     **kwargs: Any,
 ) -> FieldFactory:
     """The factory (h, r) ↦ ``numeric.autodiff.ModifiedField(loss_fn, params_or_model, order=r, h=h, method=...)``."""
@@ -123,7 +132,7 @@ def spectral_radius(field: Callable[[Tensor], Any], theta: Tensor, iterations: i
     """
     f = as_field(field, theta)
     m = theta.shape[0]
-    jac = _jacobian(f, theta) if m <= 256 else None
+    jac = field_jacobian(f, theta) if m <= 256 else None
 
     def jvp(v: Tensor) -> Tensor:
         eps = 1e-6 * (1.0 + float(theta.abs().max())) if theta.dtype == torch.float64 else 1e-3
@@ -167,17 +176,20 @@ def _steps(time: float, h: float) -> int:
     return n
 
 
-def _resolve_method(method: RungeKutta | str | None, fields: Any) -> RungeKutta:
+def _resolve_method(method: Method | Stepper | str | None, fields: Any) -> Method | Stepper:
     flow_method = getattr(fields, "method", None) if isinstance(fields, FlowLike) else None
-    if isinstance(method, str):
-        method = _methods.by_name(method)
     if method is None:
-        method = flow_method if isinstance(flow_method, RungeKutta) else _methods.explicit_euler
-    if not isinstance(method, RungeKutta):
-        raise NumericTypeError(f"method must be a RungeKutta method or a catalogue name, got {method!r}")
-    if flow_method is not None and flow_method != method:
-        raise NumericTypeError(f"method {method.name} differs from the flow's method {flow_method.name}")
-    return method
+        method = flow_method if flow_method is not None else _methods.explicit_euler
+    if isinstance(method, Stepper):
+        if flow_method is not None and flow_method.name != method.name:
+            raise NumericTypeError(f"the stepper {method.name} differs from the flow's method {flow_method.name}")
+        return method
+    if not isinstance(method, (str, Method)):
+        raise NumericTypeError(f"method must be a bea method, a method name or a stepper, got {method!r}")
+    resolved = resolve(method)
+    if flow_method is not None and flow_method != resolved:
+        raise NumericTypeError(f"method {resolved.name} differs from the flow's method {flow_method.name}")
+    return resolved
 
 
 def drift_check(
@@ -187,9 +199,9 @@ def drift_check(
     *,
     time: float = 1.0,
     orders: Sequence[int] = (0, 1, 2, 3),
-    method: RungeKutta | str | None = None,
+    method: Method | Stepper | str | None = None,
     subs: Mapping[Any, Any] | None = None,
-    step_field: Callable[[Tensor], Any] | None = None,
+    step_field: Any = None,
     tolerance: float = 0.15,
     device: str | torch.device | None = None,
     dtype: torch.dtype | str | None = None,
@@ -203,7 +215,10 @@ def drift_check(
     ``fields``: a ``bea.ModifiedFlow`` (data bound by ``subs``; re-derived if its order is
     below ``max(orders)``) or a factory ``(h, r) -> field`` (:func:`flow_fields`,
     :func:`autodiff_fields`, or your own). ``theta0``: a vector, or ``{name: value}`` for a flow.
-    ``step_field``: the field or loss the method is run on (default: the factory's r = 0 field).
+    ``method``: a ``bea`` method or catalogue name (run by its registered stepper), or a
+    :class:`~numeric.steppers.Stepper` that carries its own problem (default: the flow's method).
+    ``step_field``: what the method is run on (default: the factory's r = 0 field): a field or loss, or
+    the minibatch losses of an SGD epoch (see :func:`numeric.trajectories.run_method`).
     ``check_integration``: integrate each flow twice (tolerances 10x apart) and record the
     difference; warns if it is not 100x below the smallest measured error.
     """
@@ -224,8 +239,10 @@ def drift_check(
         if flow.order < max(orders):
             from bea.flows import modified_flow
 
-            loss = flow.loss  # type: ignore[attr-defined]
-            flow = modified_flow(loss, list(flow.params), order=max(orders), method=meth, h=flow.h)
+            problem = getattr(flow, "problem", None)
+            source = problem if problem is not None else flow.loss  # type: ignore[attr-defined]
+            again = getattr(flow, "method", None) if isinstance(meth, Stepper) else meth
+            flow = modified_flow(source, list(flow.params), order=max(orders), method=again, h=flow.h)
         factory: Any = flow_fields(flow, subs)
     elif callable(fields):
         if subs:
@@ -240,7 +257,7 @@ def drift_check(
     steps = {h: _steps(time, h) for h in hs}
     notes: list[str] = []
 
-    base = step_field if step_field is not None else factory(hs[0], 0)
+    base = step_field if callable(step_field) else factory(hs[0], 0)
     try:
         lam: float | None = spectral_radius(base, theta)
     except Exception as exc:  # the check must not die on a field torch cannot differentiate
@@ -258,7 +275,7 @@ def drift_check(
     finals: dict[float, Tensor] = {}
     diverged: list[tuple[float, int, str]] = []
     for h in hs:
-        run_on = step_field if step_field is not None else factory(h, 0)
+        run_on = None if isinstance(meth, Stepper) else step_field if step_field is not None else factory(h, 0)
         try:
             traj = run_method(run_on, theta, h, steps[h], meth, record=False, device=dev, dtype=dt)
         except ConvergenceError as exc:
@@ -282,7 +299,7 @@ def drift_check(
             for h in hs
         )
         slope = fit_slope(hs, errors)
-        q = expected_slope(meth, r)
+        q = r + 1 if isinstance(meth, Stepper) else expected_slope(meth, r)
         if slope is None:
             notes.append(f"order {r}: fewer than 2 usable step sizes, slope invalid")
         usable = [e for e in errors if e is not None and e > 0]

@@ -1,17 +1,9 @@
-r"""Run a Runge--Kutta method itself, in torch: the discrete trajectory that backward error analysis describes.
+r"""Run a method itself, in torch: the discrete trajectory that backward error analysis describes.
 
-For :math:`\dot\theta = f(\theta)` and a tableau :math:`(A, b, c)` with s stages, one step is
-
-.. math::
-    Y_i = \theta_n + h \sum_j a_{ij} f(Y_j), \qquad \theta_{n+1} = \theta_n + h \sum_i b_i f(Y_i)
-
-(Hairer--Nørsett--Wanner I, §II.1). Explicit tableaux are evaluated stage by stage.
-Implicit ones solve for :math:`Z_i = Y_i - \theta_n` by simplified Newton iteration,
-:math:`(I - hA\otimes J)\,\Delta Z = -(Z - hA\,F(\theta_n + Z))`, with J the Jacobian of f
-at :math:`\theta_n` (by ``torch.func.jacfwd``; fixed-point iteration when f is not
-differentiable by torch), until :math:`\|\Delta Z\|_\infty \le \text{tol}\cdot\max(1, \|\theta_n\|_\infty)`
-(tol = 1e-14 in float64); otherwise :class:`~numeric.errors.ConvergenceError`
-(Hairer--Wanner II, §IV.8).
+:func:`run_method` steps any method: a :class:`~numeric.steppers.Stepper`, or a ``bea`` method (or its
+catalogue name) whose family registered a stepper (:func:`numeric.steppers.stepper_for`): Runge--Kutta
+tableaux (explicit stage by stage, implicit by simplified Newton iteration; see
+:mod:`numeric.steppers.runge_kutta`), one-step maps, SGD epochs, game updates.
 
 The field is a callable θ ↦ f(θ) of θ's shape, or a **loss** θ ↦ E(θ) (a 0-dim tensor),
 in which case :math:`f = -\nabla E` by ``torch.autograd``. Gradient descent with learning
@@ -37,13 +29,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from bea.methods import RungeKutta, explicit_euler
+from bea.methods import Method, explicit_euler, resolve
 from numeric.devices import as_tensor, resolve_device, resolve_dtype
-from numeric.errors import ConvergenceError, NumericTypeError, ShapeError
+from numeric.errors import NumericTypeError, ShapeError
+from numeric.steppers import Stepper, as_field, negative_gradient, rk_step, stepper_for
 
-__all__ = ["Trajectory", "as_field", "gradient_descent", "rk_step", "run_method"]
-
-Field = Callable[[Tensor], Tensor]
+__all__ = ["Trajectory", "as_field", "gradient_descent", "make_stepper", "rk_step", "run_method"]
 
 
 @dataclass(frozen=True)
@@ -67,145 +58,29 @@ class Trajectory:
     reason: str | None = None
 
 
-def as_field(fn: Callable[[Tensor], Any], theta: Tensor) -> Field:
-    """A field θ ↦ f(θ) from ``fn``: ``fn`` itself if it returns θ's shape, or −∇fn if it returns a scalar."""
-    probe = fn(theta)
-    if not isinstance(probe, Tensor):
-        probe = torch.as_tensor(probe, dtype=theta.dtype, device=theta.device)
-    if probe.ndim == 0:
-        return _negative_gradient(fn)
-    if tuple(probe.shape) != tuple(theta.shape):
-        raise ShapeError(
-            f"the field returned shape {tuple(probe.shape)} for theta of shape {tuple(theta.shape)}; a field must "
-            "return theta's shape and a loss a 0-dim tensor"
-        )
-
-    def field(t: Tensor) -> Tensor:
-        out = fn(t)
-        return out if isinstance(out, Tensor) else torch.as_tensor(out, dtype=t.dtype, device=t.device)
-
-    if hasattr(fn, "jacobian"):
-        field.jacobian = fn.jacobian  # type: ignore[attr-defined]
-    return field
-
-
-def _negative_gradient(loss: Callable[[Tensor], Any]) -> Field:
-    def field(theta: Tensor) -> Tensor:
-        with torch.enable_grad():
-            t = theta.detach().requires_grad_(True)
-            (grad,) = torch.autograd.grad(loss(t), t)
-        return -grad
-
-    def jacobian(theta: Tensor) -> Tensor:
-        with torch.enable_grad():
-            hess: Tensor = torch.autograd.functional.hessian(loss, theta.detach())  # type: ignore[no-untyped-call]
-            return -hess
-
-    field.jacobian = jacobian  # type: ignore[attr-defined]
-    return field
-
-
-def _jacobian(field: Field, theta: Tensor) -> Tensor | None:
-    explicit_jacobian = getattr(field, "jacobian", None)
-    try:
-        jac = explicit_jacobian(theta) if explicit_jacobian is not None else torch.func.jacfwd(field)(theta)
-    except Exception:  # not traceable by torch.func (detached, numpy inside, ...): use fixed point
-        return None
-    return jac if torch.isfinite(jac).all() else None
-
-
-def rk_step(
-    field: Field,
-    theta: Tensor,
-    h: float,
-    A: Tensor,
-    b: Tensor,
-    explicit: bool,
-    *,
-    tol: float,
-    max_iter: int,
-    cache: dict[str, Any] | None = None,
-) -> Tensor:
-    r"""One Runge--Kutta step θ_n → θ_{n+1} with tableau ``A``, ``b`` (float tensors).
-
-    ``cache`` (implicit methods) keeps the LU factors of :math:`I - hA\otimes J` between
-    steps; they are refreshed when an iteration needs more than a few corrections.
-    """
-    s = b.shape[0]
-    if explicit:
-        ks: list[Tensor] = []
-        for i in range(s):
-            y = theta
-            for j in range(i):
-                if A[i, j] != 0:
-                    y = y + h * A[i, j] * ks[j]
-            ks.append(field(y))
-        return theta + h * sum((b[i] * ks[i] for i in range(s) if b[i] != 0), torch.zeros_like(theta))
-    cache = {} if cache is None else cache
-    for fresh in (False, True):
-        if fresh or "lu" not in cache:
-            cache["lu"] = _newton_matrix(field, theta, h, A)
-        result, iterations, delta = _solve_stages(field, theta, h, A, b, cache["lu"], tol, max_iter)
-        if result is not None and (iterations <= 6 or fresh):
-            return result
-        if result is not None:
-            cache.pop("lu")  # slow: refresh the Jacobian at the next step
-            return result
-    raise ConvergenceError(
-        f"the implicit stage equations did not converge (last correction {delta:.3g} > {tol:.1g} relative "
-        f"after {max_iter} iterations at h = {h}); reduce h"
-    )
-
-
-def _newton_matrix(field: Field, theta: Tensor, h: float, A: Tensor) -> Any:
-    jac = _jacobian(field, theta)
-    if jac is None:
-        return None
-    s, m = A.shape[0], theta.shape[0]
-    eye = torch.eye(s * m, dtype=theta.dtype, device=theta.device)
-    return torch.linalg.lu_factor(eye - h * torch.kron(A, jac.contiguous()))
-
-
-def _solve_stages(
-    field: Field, theta: Tensor, h: float, A: Tensor, b: Tensor, lu: Any, tol: float, max_iter: int
-) -> tuple[Tensor | None, int, float]:
-    s, m = A.shape[0], theta.shape[0]
-    z = torch.zeros(s, m, dtype=theta.dtype, device=theta.device)
-    scale = max(1.0, float(theta.abs().max()))
-    delta = math.inf
-    for iteration in range(1, max_iter + 1):
-        fz = torch.stack([field(theta + z[i]) for i in range(s)])
-        residual = z - h * (A @ fz)
-        step = -residual if lu is None else -torch.linalg.lu_solve(*lu, residual.reshape(-1, 1)).reshape(s, m)
-        z = z + step
-        delta = float(step.abs().max())
-        if not math.isfinite(delta):
-            break
-        if delta <= tol * scale:
-            fz = torch.stack([field(theta + z[i]) for i in range(s)])
-            return theta + h * (b @ fz), iteration, delta
-    return None, max_iter, delta
-
-
 def run_method(
-    field: Callable[[Tensor], Any],
+    field: Any,
     theta0: Any,
     h: float,
     n_steps: int,
-    method: RungeKutta = explicit_euler,
+    method: Method | Stepper | str = explicit_euler,
     record: bool = True,
     *,
     device: str | torch.device | None = None,
     dtype: torch.dtype | str | None = None,
     max_norm: float = 1e12,
     tol: float | None = None,
-    max_iter: int = 100,
+    max_iter: int | None = None,
 ) -> Trajectory:
     """Apply ``method`` with step ``h`` for ``n_steps`` steps from ``theta0``.
 
-    ``field``: θ ↦ f(θ) (same shape as θ) or a loss θ ↦ E(θ) (0-dim; f = −∇E).
+    ``method``: a :class:`~numeric.steppers.Stepper` (then ``field`` must be ``None``), or a ``bea``
+    method or catalogue name, built into its stepper on ``field`` by :func:`make_stepper`.
+    ``field``: what the method runs on: θ ↦ f(θ) (same shape as θ) or a loss θ ↦ E(θ) (0-dim; f = −∇E)
+    for a Runge--Kutta method; the minibatch losses of an SGD epoch; ``None`` for a one-step map.
     ``device``/``dtype``: where and in what precision to run (default: θ0's device, float64).
-    ``tol``: Newton tolerance of implicit methods (default 1e-14 in float64, 64·eps otherwise).
+    ``tol``, ``max_iter``: Newton tolerance and iterations of implicit Runge--Kutta methods (default 1e-14
+    in float64, 64·eps otherwise; 100).
 
     On :math:`\\theta' = -\\theta` one explicit midpoint step multiplies θ by :math:`1 - h + h^2/2`, one
     implicit Euler step (the proximal-point method on :math:`E = \\theta^2/2`) by :math:`1/(1 + h)`:
@@ -221,10 +96,7 @@ def run_method(
 
     Reference: Hairer--Nørsett--Wanner, *Solving Ordinary Differential Equations I*, 2nd ed., section II.1.
     """
-    if not isinstance(method, RungeKutta):
-        raise NumericTypeError(f"method must be a bea RungeKutta method, got {method!r}")
-    if not callable(field):
-        raise NumericTypeError(f"field must be callable, got {field!r}")
+    stepper = make_stepper(method, field, tol=tol, max_iter=max_iter)
     if isinstance(h, bool) or not isinstance(h, (int, float)) or not math.isfinite(h) or h <= 0:
         raise NumericTypeError(f"h must be a positive finite number, got {h!r}")
     if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 0:
@@ -235,24 +107,40 @@ def run_method(
     theta = as_tensor(theta0, dtype=dt, device=dev, name="theta0")
     if theta.ndim != 1:
         raise ShapeError(f"theta0 must be a 1-D vector, got shape {tuple(theta.shape)}")
-    f = as_field(field, theta)
-    A = torch.tensor([[float(v) for v in row] for row in method.A], dtype=dt, device=dev)
-    b = torch.tensor([float(v) for v in method.b], dtype=dt, device=dev)
-    eps = torch.finfo(dt).eps
-    tolerance = (1e-14 if dt == torch.float64 else 64 * eps) if tol is None else tol
+    state = stepper.init(theta)
     thetas = [theta] if record else None
-    cache: dict[str, Any] = {}
     for n in range(n_steps):
-        new = rk_step(f, theta, float(h), A, b, method.is_explicit, tol=tolerance, max_iter=max_iter, cache=cache)
-        reason = _diverged(new, max_norm)
+        new = stepper.step(state, float(h))
+        reason = _diverged(new.theta, max_norm)
         if reason is not None:
             stacked = torch.stack(thetas) if thetas is not None else None
-            return Trajectory(theta, stacked, float(h), n_steps, n, method.name, True, n + 1, reason)
-        theta = new.detach()
+            return Trajectory(state.theta, stacked, float(h), n_steps, n, stepper.name, True, n + 1, reason)
+        state = new
         if thetas is not None:
-            thetas.append(theta)
+            thetas.append(state.theta.detach())
     stacked = torch.stack(thetas) if thetas is not None else None
-    return Trajectory(theta, stacked, float(h), n_steps, n_steps, method.name)
+    return Trajectory(state.theta.detach(), stacked, float(h), n_steps, n_steps, stepper.name)
+
+
+def make_stepper(method: Method | Stepper | str, problem: Any, **options: Any) -> Stepper:
+    """The stepper that runs ``method`` on ``problem``: a stepper itself (``problem`` and every option must
+    be ``None``), or :func:`numeric.steppers.stepper_for` of the resolved ``bea`` method.
+
+    >>> from bea import methods
+    >>> make_stepper("rk4", lambda t: -t).name
+    'rk4'
+    """
+    if isinstance(method, Stepper):
+        if problem is not None:
+            raise NumericTypeError(f"the stepper {method.name} carries its problem; pass field=None")
+        unused = sorted(k for k, v in options.items() if v is not None)
+        if unused:
+            raise NumericTypeError(f"{', '.join(unused)} apply to a bea method, not to the stepper {method.name}")
+        return method
+    if isinstance(method, (str, Method)):
+        stepper: Stepper = stepper_for(resolve(method), problem, **options)
+        return stepper
+    raise NumericTypeError(f"method must be a bea method, a method name or a stepper, got {method!r}")
 
 
 def _diverged(theta: Tensor, max_norm: float) -> str | None:
@@ -280,4 +168,4 @@ def gradient_descent(
 
     Reference: Barrett & Dherin, *Implicit Gradient Regularization*, ICLR 2021, section 2.
     """
-    return run_method(_negative_gradient(loss_fn), theta0, h, n_steps, explicit_euler, record, **kwargs)
+    return run_method(negative_gradient(loss_fn), theta0, h, n_steps, explicit_euler, record, **kwargs)

@@ -1,8 +1,15 @@
-"""The catalogue of Runge--Kutta methods, and name look-up for the command line.
+"""Methods of every kind, side by side: the :class:`Method` protocol, the :class:`Problem` a method is
+applied to, the catalogue of Runge--Kutta methods, and :func:`resolve` (a method or its name).
+
+One file per family: ``base`` (the protocol), ``rungekutta`` (tableaux; ``explicit`` and ``implicit``
+hold the catalogue). Every entry point of bea and numeric that takes a method takes a catalogue
+name as well, through :func:`resolve`.
 
 >>> from bea import methods
 >>> methods.by_name("gd") is methods.explicit_euler
 True
+>>> methods.resolve("rk4") is methods.rk4, methods.resolve(methods.heun) is methods.heun
+(True, True)
 >>> sorted(methods.NAMES)[:3]
 ['euler', 'explicit_euler', 'explicit_midpoint']
 """
@@ -12,6 +19,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from bea.errors import BeaTypeError, UnknownMethodError
+from bea.methods.base import Method, Problem, check_truncation
 from bea.methods.explicit import explicit_euler, explicit_midpoint, heun, kutta3, ralston, rk4, ssprk33
 from bea.methods.implicit import gauss_legendre_2, implicit_euler, implicit_midpoint, trapezoid
 from bea.methods.rungekutta import RungeKutta
@@ -19,8 +27,11 @@ from bea.methods.rungekutta import RungeKutta
 __all__ = [
     "CATALOGUE",
     "NAMES",
+    "Method",
+    "Problem",
     "RungeKutta",
     "by_name",
+    "check_truncation",
     "explicit_euler",
     "explicit_midpoint",
     "gauss_legendre_2",
@@ -29,6 +40,7 @@ __all__ = [
     "implicit_midpoint",
     "kutta3",
     "ralston",
+    "resolve",
     "rk4",
     "ssprk33",
     "trapezoid",
@@ -79,3 +91,27 @@ def by_name(name: str) -> RungeKutta:
         raise UnknownMethodError(
             f"unknown method {name!r}; known methods: {', '.join(sorted(NAMES))}"
         ) from None
+
+
+def resolve(method: Method | str) -> Method:
+    """The method itself, or the catalogue method of that name (see :func:`by_name`).
+
+    The one rule of bea and numeric: wherever a method is accepted, its catalogue name is accepted
+    too. Anything else that is not a :class:`Method` (no ``name``, ``modified_terms`` and
+    ``bseries``) raises :class:`~bea.errors.BeaTypeError`; an unknown name
+    :class:`~bea.errors.UnknownMethodError`.
+
+    >>> resolve("Explicit-Midpoint").name
+    'explicit_midpoint'
+    >>> resolve(3)
+    Traceback (most recent call last):
+    ...
+    bea.errors.BeaTypeError: expected a method (bea.methods.Method) or a method name, got 3 (int)
+    """
+    if isinstance(method, str):
+        return by_name(method)
+    if isinstance(method, Method):
+        return method
+    raise BeaTypeError(
+        f"expected a method (bea.methods.Method) or a method name, got {method!r} ({type(method).__name__})"
+    )

@@ -29,8 +29,12 @@ import sympy
 
 from bea import _table
 from bea._arith import Ring
+from bea.backward import modified_field_series
+from bea.differentials import field_series_terms
 from bea.errors import BeaTypeError, InvalidTableauError
-from bea.trees import Tree
+from bea.methods.base import Problem, check_truncation
+from bea.series import BSeries
+from bea.trees import Tree, _check_order
 
 __all__ = ["RungeKutta"]
 
@@ -198,6 +202,46 @@ class RungeKutta:
     def __repr__(self) -> str:
         return f"RungeKutta(A={[list(r) for r in self.A]}, b={list(self.b)}, name={self.name!r})"
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (self.A, self.b, self.c, self.name))
+
+    def bseries(self, order: int) -> BSeries:
+        """The map B-series of the method: :math:`a(\\tau) = \\Phi(\\tau)`, for trees with at most ``order`` nodes.
+
+        For a tableau (A, b, c) the elementary weight is
+        :math:`\\Phi(\\tau) = \\sum_i b_i \\Phi_i(\\tau)` with :math:`\\Phi_i(\\bullet) = 1` and
+        :math:`\\Phi_i([\\tau_1..\\tau_k]) = \\prod_j \\sum_l a_{il}\\Phi_l(\\tau_j)`, so one step is
+        :math:`y + \\sum_\\tau h^{|\\tau|} \\frac{\\Phi(\\tau)}{\\sigma(\\tau)} F(\\tau)(y)`
+        (Hairer--Lubich--Wanner, Theorem III.1.4).
+
+        >>> from bea import methods
+        >>> print(methods.heun.bseries(2))
+        1 + h f + 1/2 h² f'f
+        """
+        _check_order(order)
+        ring: Ring = self._ring
+        coeffs = {
+            t: ring.back(self._elementary_weight(t))
+            for n in range(1, order + 1)
+            for t in _table.trees_of_order(n)
+        }
+        return BSeries._from_ids(coeffs, order, sympy.Integer(1))
+
+    def modified_terms(
+        self, problem: Problem, truncation: int, h: sympy.Symbol
+    ) -> tuple[sympy.ImmutableMatrix, ...]:
+        """The modified field on ``problem.field`` through :math:`h^{\\text{truncation}}`, by the tree route.
+
+        Term k is :math:`\\sum_{|\\tau| = k+1} \\frac{b(\\tau)}{\\sigma(\\tau)} F(\\tau)` with b the
+        modified-equation series of :meth:`bseries` (Hairer--Lubich--Wanner, section IX.9); ``h`` is not
+        needed (the terms are the coefficients of its powers). A problem without a field (bare
+        parameters) raises :class:`~bea.errors.BeaValueError`.
+        """
+        p = check_truncation(truncation)
+        field = problem.require_field(self.name)
+        series = modified_field_series(self.bseries(p + 1), p + 1)
+        return tuple(sympy.ImmutableMatrix(t) for t in field_series_terms(series, field, problem.params))
+
     def _stage_weights(self, t: int) -> tuple[Any, ...]:
         """The vector :math:`g(\\tau)` of stage weights, in the method's ring."""
         cache: dict[int, tuple[Any, ...]] = self._weights
@@ -248,3 +292,7 @@ class RungeKutta:
                 if diff != 0 and sympy.simplify(diff) != 0:
                     return p - 1
         raise AssertionError("unreachable: no Runge-Kutta method exceeds order 2s")  # pragma: no cover
+
+
+def _rebuild(A: object, b: object, c: object, name: str) -> RungeKutta:
+    return RungeKutta(A, b, c, name=name)
