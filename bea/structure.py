@@ -29,15 +29,14 @@ N: it examines the trees with at most N nodes. Normalisation as :func:`bea.bseri
   II.3 and V.1). The adjoint's series :math:`a^*` solves
   :math:`a^- \cdot a^* = \mathbb 1` in the Butcher group, with :math:`a^-(\tau) = (-1)^{|\tau|}a(\tau)`;
   for a Runge--Kutta method, :func:`adjoint_runge_kutta` gives the adjoint tableau
-  :math:`a^*_{ij} = b_{s+1-j} - a_{s+1-i,\,s+1-j}`, :math:`b^*_i = b_{s+1-i}` (HLW, Theorem II.3.?).
-* **Conjugate-symplectic through order k**: what is checked is that the *modified field* is
-  Hamiltonian through order k, :math:`b(u \circ v) + b(v \circ u) = 0` for all
-  :math:`|u| + |v| \le k` (HLW, Theorem IX.9.10 for the condition on a field). A B-series method
-  is conjugate to a symplectic method (up to that order) exactly when its modified field is
-  Hamiltonian (up to that order): Chartier, Faou, Murua, *Numer. Math.* 103 (2006) 575--590;
-  Hairer & Zbinden, *IMA J. Numer. Anal.* 33 (2013) 57--79; HLW, section VI.8. The trapezoidal
-  rule, conjugate to the implicit midpoint rule by half an explicit Euler step, passes at every
-  order without being symplectic.
+  :math:`a^*_{ij} = b_{s+1-j} - a_{s+1-i,\,s+1-j}`, :math:`b^*_i = b_{s+1-i}` (HLW, section II.3).
+* **Conjugate-symplectic through order k** (HLW, section VI.8; Chartier, Faou & Murua,
+  *Numer. Math.* 103 (2006); Hairer & Zbinden, *IMA J. Numer. Anal.* 33 (2013)): there is a
+  B-series conjugacy :math:`\chi_h` such that :math:`\chi_h^{-1} \circ \Phi_h \circ \chi_h`
+  satisfies the symplecticity conditions for all :math:`|u| + |v| \le k`. Searched order by
+  order with exact linear algebra (:func:`conjugate_symplectic_through` states what is certified).
+  The trapezoidal rule, conjugate to the implicit midpoint rule by half an explicit Euler step,
+  passes at every order without being symplectic.
 
 >>> from bea import methods
 >>> is_symplectic(methods.implicit_midpoint, 6), is_symplectic(methods.rk4, 6)

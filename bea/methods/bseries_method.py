@@ -61,9 +61,13 @@ class BSeriesMethod:
         ``rule(tree, a) -> exact value``; ``a(subtree)`` returns an already computed coefficient
         of a smaller tree. Give a module-level function to keep the method picklable.
 
-    Raises :class:`~bea.errors.BeaTypeError` for a non-string name or a rule that is not
-    callable, :class:`~bea.errors.BeaValueError` for an empty name; :meth:`bseries` raises
-    :class:`~bea.errors.BeaTypeError` when the rule returns a float or a non-number.
+    Raises
+    ------
+    BeaTypeError
+        For a non-string name or a rule that is not callable; from :meth:`bseries`, when the
+        rule returns a float or a non-number.
+    BeaValueError
+        For an empty name; from :meth:`bseries`, when the rule asks for a tree not yet computed.
     """
 
     name: str
