@@ -43,31 +43,32 @@ from bea.errors import BeaTypeError, SeriesError
 from bea.series import BSeries
 from bea.trees import _check_order
 
-__all__ = ["modified_field_series", "modifying_field_series"]
+__all__ = ["field_coefficients", "map_coefficients", "modified_field_series", "modifying_field_series"]
 
 
-def _map_coefficients(series: object, order: int) -> tuple[Ring, dict[int, Any]]:
-    """The map series through ``order``, in a fast ring."""
+def map_coefficients(series: object, order: int) -> tuple[Ring, dict[int, Any]]:
+    """The map series through ``order`` (tree id -> value in a fast ring, every tree present).
+
+    Internal interface of bea (used by :mod:`bea.modified` and :mod:`bea.structure`), not public API.
+    """
     if not isinstance(series, BSeries):
         raise BeaTypeError(f"expected a map BSeries, got {series!r}")
     if not series.is_map:
         raise SeriesError(f"expected a map series (coefficient 1 on the empty tree), got {series.empty}")
     if series.order < order:
         raise SeriesError(f"the series has order {series.order}, lower than the requested order {order}")
-    kept = {t: v for t, v in series._coeffs.items() if _table.order(t) <= order}
+    zero = sympy.Integer(0)
+    kept = {t: series._coeffs.get(t, zero) for n in range(1, order + 1) for t in _table.trees_of_order(n)}
     ring = Ring.for_values(kept.values())
     return ring, {t: ring.convert(v) for t, v in kept.items()}
 
 
-def modified_field_series(series: BSeries, order: int) -> BSeries:
-    """The modified vector-field series b of the map series ``series``, for all trees up to ``order`` nodes.
+def field_coefficients(series: BSeries, order: int) -> tuple[Ring, dict[int, Any]]:
+    """The modified field's coefficients (tree id -> value in a fast ring) through ``order``.
 
-    The field :math:`f_h = \\sum_\\tau h^{|\\tau|-1} \\frac{b(\\tau)}{\\sigma(\\tau)} F(\\tau)` has an exact
-    time-h flow that matches the map through :math:`h^{\\text{order}}` (Hairer--Lubich--Wanner, Theorem IX.9.3).
-    Raises :class:`~bea.errors.SeriesError` for a vector-field series or one of lower order.
+    Internal interface of bea (used by :mod:`bea.modified` and :mod:`bea.structure`), not public API.
     """
-    _check_order(order)
-    ring, a = _map_coefficients(series, order)
+    ring, a = map_coefficients(series, order)
     inverse = [ring.integer(0)] + [ring.fraction(1, k) for k in range(1, order + 1)]
     zero = ring.integer(0)
     b: dict[int, Any] = {}
@@ -80,12 +81,23 @@ def modified_field_series(series: BSeries, order: int) -> BSeries:
                 for j, value in enumerate(c[root_part]):
                     acc[j + 1] += value * weight
             ck = [ring.normal(acc[k - 1] * inverse[k]) for k in range(1, n + 1)]
-            own = ring.normal(a.get(t, zero) - sum(ck[1:], zero))
+            own = ring.normal(a[t] - sum(ck[1:], zero))
             ck[0] = own
             b[t] = own
             c[t] = ck
-    coeffs = {t: ring.back(v) for t, v in b.items()}
-    return BSeries._from_ids(coeffs, order, sympy.Integer(0))
+    return ring, b
+
+
+def modified_field_series(series: BSeries, order: int) -> BSeries:
+    """The modified vector-field series b of the map series ``series``, for all trees up to ``order`` nodes.
+
+    The field :math:`f_h = \\sum_\\tau h^{|\\tau|-1} \\frac{b(\\tau)}{\\sigma(\\tau)} F(\\tau)` has an exact
+    time-h flow that matches the map through :math:`h^{\\text{order}}` (Hairer--Lubich--Wanner, Theorem IX.9.3).
+    Raises :class:`~bea.errors.SeriesError` for a vector-field series or one of lower order.
+    """
+    _check_order(order)
+    ring, b = field_coefficients(series, order)
+    return BSeries._from_ids({t: ring.back(v) for t, v in b.items()}, order, sympy.Integer(0))
 
 
 def modifying_field_series(series: BSeries, order: int) -> BSeries:
@@ -97,10 +109,9 @@ def modifying_field_series(series: BSeries, order: int) -> BSeries:
     (:class:`~bea.errors.SeriesError` otherwise).
     """
     _check_order(order)
-    ring, a = _map_coefficients(series, order)
-    zero = ring.integer(0)
+    ring, a = map_coefficients(series, order)
     leaf = _table.trees_of_order(1)[0]
-    if a.get(leaf, zero) == 0:
+    if a[leaf] == 0:
         raise SeriesError("the method's coefficient of the single-node tree is 0; no modifying integrator exists")
     inv_leaf = 1 / a[leaf] if ring.rational else sympy.Integer(1) / a[leaf]
     bt: dict[int, Any] = {}
@@ -110,7 +121,7 @@ def modifying_field_series(series: BSeries, order: int) -> BSeries:
             for skeleton, pieces, m in _partitions.partitions(t):
                 if skeleton == leaf:
                     continue  # the uncut partition: a(•) * b̃(t), the unknown
-                term = a.get(skeleton, zero) * m
+                term = a[skeleton] * m
                 for u in pieces:
                     term *= bt[u]
                 rest += term

@@ -30,9 +30,12 @@ True
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import sympy
 
+from bea import backward
+from bea._arith import Ring
 from bea.backward import modified_field_series, modifying_field_series
 from bea.differentials import evaluate_field_series
 from bea.errors import ExpensiveComputationWarning
@@ -41,6 +44,10 @@ from bea.series import BSeries
 from bea.trees import _check_order
 
 __all__ = ["bseries", "modified_equation", "modified_vector_field", "modifying_integrator"]
+
+#: What the functions of this module accept: a method with a B-series (any :class:`~bea.methods.Method`),
+#: its catalogue name, or a map B-series.
+MethodOrSeries = Method | BSeries | str
 
 #: Series orders above which a computation is expected to take over a minute.
 MODIFIED_EQUATION_WARN_ORDER = 15
@@ -76,13 +83,30 @@ def bseries(method: Method | str, order: int) -> BSeries:
     return resolve(method).bseries(order)
 
 
-def _map_series(method_or_series: Method | BSeries | str, order: int) -> BSeries:
+def _map_series(method_or_series: MethodOrSeries, order: int) -> BSeries:
     if isinstance(method_or_series, BSeries):
         return method_or_series
     return resolve(method_or_series).bseries(order)
 
 
-def modified_equation(method_or_series: Method | BSeries | str, order: int) -> BSeries:
+def map_coefficients(method_or_series: MethodOrSeries, order: int) -> tuple[Ring, dict[int, Any], Any]:
+    """The map series of the input through ``order`` (tree id -> value in a fast ring), and a(∅).
+
+    Internal interface of bea (used by :mod:`bea.structure`), not part of the public API.
+    """
+    ring, a = backward.map_coefficients(_map_series(method_or_series, order), order)
+    return ring, a, ring.integer(1)
+
+
+def field_coefficients(method_or_series: MethodOrSeries, order: int) -> tuple[Ring, dict[int, Any]]:
+    """The modified field's coefficients (tree id -> value in a fast ring) through ``order``.
+
+    Internal interface of bea (used by :mod:`bea.structure`), not part of the public API.
+    """
+    return backward.field_coefficients(_map_series(method_or_series, order), order)
+
+
+def modified_equation(method_or_series: MethodOrSeries, order: int) -> BSeries:
     """The modified vector field of a B-series method, for all trees up to ``order`` nodes.
 
     Returns the vector-field series b with
@@ -105,7 +129,7 @@ def modified_equation(method_or_series: Method | BSeries | str, order: int) -> B
     return modified_field_series(_map_series(method_or_series, order), order)
 
 
-def modifying_integrator(method_or_series: Method | BSeries | str, order: int) -> BSeries:
+def modifying_integrator(method_or_series: MethodOrSeries, order: int) -> BSeries:
     """The modifying-integrator field :math:`\\tilde b` of a method, through ``order``.
 
     Solves :math:`(\\tilde b \\star a)(\\tau) = 1/\\gamma(\\tau)` tree by tree (see

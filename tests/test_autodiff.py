@@ -247,7 +247,7 @@ def test_errors() -> None:
     with pytest.raises(BeaValueError, match=r"1\.5"):
         ModifiedField(loss, order=1.5)  # type: ignore[arg-type]
     with pytest.raises(BeaTypeError, match="method"):
-        ModifiedField(loss, order=1, method="gd")  # type: ignore[arg-type]
+        ModifiedField(loss, order=1, method=42)  # type: ignore[arg-type]
     with pytest.raises(BeaTypeError, match="params_or_model"):
         ModifiedField(loss, {"a": 1}, order=1)
     with pytest.raises(BeaTypeError, match="h must"):

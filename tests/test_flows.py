@@ -363,6 +363,6 @@ def test_bad_input() -> None:
     with pytest.raises(InvalidLossError, match="step-size"):
         modified_flow(loss + h, [a, b], h=h)
     with pytest.raises(BeaTypeError):
-        modified_flow(loss, [a, b], method="gd")  # type: ignore[arg-type]
+        modified_flow(loss, [a, b], method=42)  # type: ignore[arg-type]
     with pytest.raises(BeaTypeError, match="float"):
         modified_flow(0.5 * a**2 * b, [a, b])

@@ -58,7 +58,9 @@ class ExactFlow:
 
     name: str = "exact_flow"
 
-    def modified_terms(self, problem: Problem, truncation: int, h: sympy.Symbol) -> tuple[sympy.ImmutableMatrix, ...]:
+    def modified_terms(
+        self, problem: Problem, truncation: int, h: sympy.Symbol
+    ) -> tuple[sympy.ImmutableMatrix, ...]:
         field = problem.require_field(self.name)
         zero = sympy.ImmutableMatrix.zeros(len(problem.params), 1)
         return (field,) + (zero,) * truncation
@@ -86,13 +88,13 @@ def test_a_method_returning_bad_terms_is_caught() -> None:
     class Broken:
         name: str = "broken"
 
-        def modified_terms(self, problem: Problem, truncation: int, h: sympy.Symbol) -> tuple[sympy.ImmutableMatrix, ...]:
+        def modified_terms(self, problem: Problem, truncation: int, h: sympy.Symbol) -> tuple[object, ...]:
             return (sympy.ImmutableMatrix([1]),)
 
         def bseries(self, order: int) -> BSeries:
             raise NotABSeriesMethodError("none")
 
-    with pytest.raises(BeaTypeError, match="broken.modified_terms must return 2 columns of 2 entries"):
+    with pytest.raises(BeaTypeError, match=r"broken\.modified_terms must return 2 columns of 2 entries"):
         modified_flow(LOSS, [a, b], order=1, method=Broken())
 
 

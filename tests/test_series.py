@@ -223,7 +223,7 @@ def test_bseries_of_method(method: RungeKutta) -> None:
 
 def test_bseries_rejects() -> None:
     with pytest.raises(BeaTypeError):
-        bseries("rk4", 3)  # type: ignore[arg-type]
+        bseries(42, 3)  # type: ignore[arg-type]  (names are accepted: tests/test_protocol.py)
     with pytest.raises(InvalidOrderError, match="0"):
         bseries(methods.rk4, 0)
 

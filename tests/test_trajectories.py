@@ -103,7 +103,7 @@ def test_argument_errors() -> None:
     with pytest.raises(BeaTypeError):
         run_method(f, [1.0], -0.1, 3)
     with pytest.raises(BeaTypeError):
-        run_method(f, [1.0], 0.1, 3, method="gd")  # type: ignore[arg-type]
+        run_method(f, [1.0], 0.1, 3, method=42)  # type: ignore[arg-type]
     with pytest.raises(ShapeError):
         run_method(f, [[1.0, 2.0]], 0.1, 3)
     with pytest.raises(ShapeError, match="a field must return"):

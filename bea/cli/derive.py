@@ -118,7 +118,7 @@ def derive_report(flow: ModifiedFlow, fmt: str) -> str:
 
 
 def _cmd_derive(args: argparse.Namespace) -> str:
-    method = methods.by_name(args.method)
+    method = methods.resolve(args.method)
     if args.loss is None:
         if args.params or args.subs:
             raise BeaValueError("--params and --subs need --loss")

@@ -40,14 +40,15 @@ same protocol:
 
 >>> import sympy
 >>> a, b = sympy.symbols("a b")
->>> problem = Problem.gradient((1 - a*b)**2 / 2, [a, b])
+>>> problem = Problem.gradient((a*b - 1)**2 / 2, [a, b])
 >>> problem.loss, problem.field.T
-((1 - a*b)**2/2, Matrix([[b*(1 - a*b), a*(1 - a*b)]]))
+((a*b - 1)**2/2, Matrix([[-b*(a*b - 1), -a*(a*b - 1)]]))
 >>> from bea import methods
 >>> isinstance(methods.explicit_euler, Method)
 True
->>> methods.explicit_euler.modified_terms(problem, 1, sympy.Symbol("h"))[1].T
-Matrix([[-a*(a*b - 1)**2/2 - b**2*(a*b - 1)/2, -a**2*(a*b - 1)/2 - b*(a*b - 1)**2/2]])
+>>> term = methods.explicit_euler.modified_terms(problem, 1, sympy.Symbol("h"))[1]  # -(1/2) H g
+>>> term.applyfunc(sympy.factor).T
+Matrix([[-(a*b - 1)*(2*a**2*b - a + b**3)/2, -(a*b - 1)*(a**3 + 2*a*b**2 - b)/2]])
 """
 
 from __future__ import annotations
@@ -58,12 +59,14 @@ from typing import TYPE_CHECKING, Protocol, final, runtime_checkable
 
 import sympy
 
+from bea.backward import modified_field_series
+from bea.differentials import field_series_terms
 from bea.errors import BeaTypeError, BeaValueError, InvalidLossError, InvalidOrderError
 
 if TYPE_CHECKING:  # pragma: no cover
     from bea.series import BSeries
 
-__all__ = ["Method", "Problem", "check_truncation"]
+__all__ = ["Method", "Problem", "bseries_modified_terms", "check_truncation"]
 
 
 @runtime_checkable
@@ -95,6 +98,22 @@ def check_truncation(truncation: object) -> int:
     if truncation < 0:
         raise InvalidOrderError(f"truncation must be at least 0 (0 = the unmodified flow), got {truncation}")
     return truncation
+
+
+def bseries_modified_terms(
+    method: Method, problem: Problem, truncation: int
+) -> tuple[sympy.ImmutableMatrix, ...]:
+    """The modified field of a B-series method on ``problem.field`` through :math:`h^{\\text{truncation}}`.
+
+    The tree route, shared by every method with a B-series: term k is
+    :math:`\\sum_{|\\tau| = k+1} \\frac{b(\\tau)}{\\sigma(\\tau)} F(\\tau)` with b the modified-equation
+    series of ``method.bseries(truncation + 1)`` (Hairer--Lubich--Wanner, section IX.9). A problem
+    without a field (bare parameters) raises :class:`~bea.errors.BeaValueError`.
+    """
+    p = check_truncation(truncation)
+    field = problem.require_field(method.name)
+    series = modified_field_series(method.bseries(p + 1), p + 1)
+    return tuple(sympy.ImmutableMatrix(t) for t in field_series_terms(series, field, problem.params))
 
 
 def _expr(value: object, what: str) -> sympy.Expr:

@@ -29,10 +29,8 @@ import sympy
 
 from bea import _table
 from bea._arith import Ring
-from bea.backward import modified_field_series
-from bea.differentials import field_series_terms
 from bea.errors import BeaTypeError, InvalidTableauError
-from bea.methods.base import Problem, check_truncation
+from bea.methods.base import Problem, bseries_modified_terms
 from bea.series import BSeries
 from bea.trees import Tree, _check_order
 
@@ -230,17 +228,10 @@ class RungeKutta:
     def modified_terms(
         self, problem: Problem, truncation: int, h: sympy.Symbol
     ) -> tuple[sympy.ImmutableMatrix, ...]:
-        """The modified field on ``problem.field`` through :math:`h^{\\text{truncation}}`, by the tree route.
-
-        Term k is :math:`\\sum_{|\\tau| = k+1} \\frac{b(\\tau)}{\\sigma(\\tau)} F(\\tau)` with b the
-        modified-equation series of :meth:`bseries` (Hairer--Lubich--Wanner, section IX.9); ``h`` is not
-        needed (the terms are the coefficients of its powers). A problem without a field (bare
-        parameters) raises :class:`~bea.errors.BeaValueError`.
-        """
-        p = check_truncation(truncation)
-        field = problem.require_field(self.name)
-        series = modified_field_series(self.bseries(p + 1), p + 1)
-        return tuple(sympy.ImmutableMatrix(t) for t in field_series_terms(series, field, problem.params))
+        """The modified field on ``problem.field`` through :math:`h^{\\text{truncation}}`, by the tree route
+        (:func:`bea.methods.base.bseries_modified_terms`); ``h`` is not needed (the terms are the
+        coefficients of its powers)."""
+        return bseries_modified_terms(self, problem, truncation)
 
     def _stage_weights(self, t: int) -> tuple[Any, ...]:
         """The vector :math:`g(\\tau)` of stage weights, in the method's ring."""
