@@ -43,13 +43,13 @@ from typing import Any, final
 import sympy
 
 from bea import methods
-from bea.errors import BeaTypeError, BeaValueError, InvalidOrderError, NotHamiltonianError
+from bea.errors import BeaTypeError, BeaValueError, InvalidOrderError, NotHamiltonianError, UnknownMethodError
 from bea.flows import compact
-from bea.methods.rungekutta import RungeKutta
 
 __all__ = [
     "ModifiedHamiltonian",
     "hamiltonian_vector_field",
+    "method_by_name",
     "modified_hamiltonian",
     "step_series",
 ]
@@ -76,28 +76,47 @@ def _canonical_number(x: object) -> sympy.Expr:
     return sympy.expand(sympy.radsimp(sympy.sympify(x)))
 
 
+def method_by_name(name: str) -> object:
+    """A Runge--Kutta or partitioned Runge--Kutta method of the catalogue, by name (case-insensitive).
+
+    >>> method_by_name("leapfrog").name, method_by_name("Implicit-Midpoint").name
+    ('stormer_verlet', 'implicit_midpoint')
+    """
+    if not isinstance(name, str):
+        raise BeaTypeError(f"a method name must be a string, got {name!r}")
+    key = name.strip().lower().replace("-", "_")
+    if key in methods.PARTITIONED_NAMES:
+        return methods.PARTITIONED_NAMES[key]
+    if key in methods.NAMES:
+        return methods.NAMES[key]
+    known = sorted({*methods.NAMES, *methods.PARTITIONED_NAMES})
+    raise UnknownMethodError(f"unknown method {name!r}; known methods: {', '.join(known)}")
+
+
 def _tableaux(method: object) -> _Tableaux:
-    """The two tableaux of a Runge--Kutta method (the same twice) or of a partitioned one."""
+    """The two tableaux of a partitioned Runge--Kutta method, or of a Runge--Kutta method (the same twice)."""
     if isinstance(method, _Tableaux):
         return method
     if isinstance(method, str):
-        method = methods.by_name(method)
-    if isinstance(method, RungeKutta):
-        A = tuple(tuple(_canonical_number(x) for x in row) for row in method.A)
-        b = tuple(_canonical_number(x) for x in method.b)
-        return _Tableaux(method.name, A, b, A, b)
-    pair = getattr(method, "tableaux", None)
-    if callable(pair):
-        (A_q, b_q), (A_p, b_p) = pair()
-        return _Tableaux(
-            str(getattr(method, "name", type(method).__name__)),
-            tuple(tuple(_canonical_number(x) for x in row) for row in A_q),
-            tuple(_canonical_number(x) for x in b_q),
-            tuple(tuple(_canonical_number(x) for x in row) for row in A_p),
-            tuple(_canonical_number(x) for x in b_p),
+        method = method_by_name(method)
+    found: Any = method
+    name = str(getattr(found, "name", type(found).__name__))
+    if all(hasattr(found, a) for a in ("A_q", "b_q", "A_p", "b_p")):  # partitioned
+        A_q, b_q, A_p, b_p = found.A_q, found.b_q, found.A_p, found.b_p
+    elif all(hasattr(found, a) for a in ("A", "b")):  # Runge--Kutta
+        A_q = A_p = found.A
+        b_q = b_p = found.b
+    else:
+        raise BeaTypeError(
+            f"modified_hamiltonian needs a Runge-Kutta or partitioned Runge-Kutta method (or its name), "
+            f"got {method!r}"
         )
-    raise BeaTypeError(
-        f"expected a Runge-Kutta or partitioned Runge-Kutta method (or its name), got {method!r}"
+    return _Tableaux(
+        name,
+        tuple(tuple(_canonical_number(x) for x in row) for row in A_q),
+        tuple(_canonical_number(x) for x in b_q),
+        tuple(tuple(_canonical_number(x) for x in row) for row in A_p),
+        tuple(_canonical_number(x) for x in b_p),
     )
 
 
@@ -528,8 +547,9 @@ def modified_hamiltonian(
     Parameters
     ----------
     method
-        A :class:`~bea.methods.RungeKutta` method, a partitioned Runge--Kutta method (anything with
-        ``tableaux()`` returning ``((A_q, b_q), (A_p, b_p))``), or a catalogue name.
+        A :class:`~bea.methods.RungeKutta` or :class:`~bea.methods.PartitionedRungeKutta` method
+        (symplectic Euler and its adjoint, Störmer--Verlet and its adjoint, Lobatto IIIA--IIIB,
+        yoshida4, implicit midpoint, Gauss--Legendre, ...), or a catalogue name (:func:`method_by_name`).
     H
         SymPy expression, or a string read by the safe parser (:func:`bea.parsing.parse_loss`).
     q, p

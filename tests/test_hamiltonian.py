@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import copy
 import pickle
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import sympy
-from sympy import Rational as R
 
 from bea import methods, modified_vector_field
 from bea.errors import BeaTypeError, BeaValueError, InvalidOrderError, NotHamiltonianError, UnknownMethodError
@@ -26,27 +24,9 @@ q1, q2, p1, p2 = sympy.symbols("q1 q2 p1 p2")
 PENDULUM = p**2 / 2 - sympy.cos(q)
 
 
-@dataclass(frozen=True)
-class _Pair:
-    """A partitioned Runge--Kutta pair written out here from HLW (II.2.2) and table II.2.1."""
-
-    name: str
-    A_q: Any
-    b_q: Any
-    A_p: Any
-    b_p: Any
-
-    def tableaux(self) -> Any:
-        return (self.A_q, self.b_q), (self.A_p, self.b_p)
-
-
-# symplectic Euler, HLW (I.1.9): p_{n+1} = p_n - h H_q(q_n, p_{n+1}), q_{n+1} = q_n + h H_p(q_n, p_{n+1}):
-# explicit Euler in q, implicit Euler in p
-SE = _Pair("symplectic_euler", [[0]], [1], [[1]], [1])
-SE_ADJOINT = _Pair("symplectic_euler_adjoint", [[1]], [1], [[0]], [1])
-# velocity Verlet (half steps in p): Lobatto IIIA (trapezoid) in q, Lobatto IIIB in p
-SV = _Pair("stormer_verlet", [[0, 0], [R(1, 2), R(1, 2)]], [R(1, 2), R(1, 2)], [[R(1, 2), 0], [R(1, 2), 0]],
-           [R(1, 2), R(1, 2)])
+SE = methods.symplectic_euler  # HLW (I.1.9): p_{n+1} = p_n - h H_q(q_n, p_{n+1}), q_{n+1} = q_n + h H_p(q_n, p_{n+1})
+SE_ADJOINT = methods.symplectic_euler_adjoint
+SV = methods.stormer_verlet  # velocity Verlet: half steps in p
 
 
 def _coeff(expr: sympy.Expr, k: int) -> sympy.Expr:
@@ -64,6 +44,18 @@ def test_symplectic_euler_first_term_is_published() -> None:
     adj = modified_hamiltonian(SE_ADJOINT, PENDULUM, [q], [p], truncation=1)
     assert sympy.expand(adj.terms[1] - Hp * Hq / 2) == 0
     assert mh.verify() and adj.verify()
+
+
+def test_symplectic_euler_second_term_non_separable() -> None:
+    """HLW ch. IX.3 also gives the h^2 term of symplectic Euler:
+    H~ = H - (h/2) H_p H_q + (h^2/12)(H_pp H_q^2 + H_qq H_p^2 + 4 H_pq H_p H_q) + O(h^3);
+    a non-separable H exercises the H_pq term."""
+    H = p**2 / 2 + q**2 / 2 + q * p**2 / 3
+    d = lambda *v: sympy.diff(H, *v)  # noqa: E731
+    expected = (d(p, p) * d(q) ** 2 + d(q, q) * d(p) ** 2 + 4 * d(p, q) * d(p) * d(q)) / 12
+    for method in (SE, SE_ADJOINT):
+        mh = modified_hamiltonian(method, H, [q], [p], truncation=2)
+        assert sympy.expand(mh.terms[2] - expected) == 0
 
 
 def test_symplectic_euler_on_the_oscillator_first_term() -> None:
@@ -105,7 +97,10 @@ def _step_matrix(pair: Any, S: sympy.Matrix, n: int, P: int) -> sympy.Matrix:
     """The step matrix M of a (partitioned) RK method on y' = L y, L = J^{-1} S, through h^P: the stage
     equations Y = 1 y + h K Y (K_ij = D_ij L, D_ij = diag(a^q_ij I, a^p_ij I)) solved by the Neumann
     series Y = sum_k (hK)^k 1 y, then M = I + h sum_i D(b_i) L Y_i."""
-    (Aq, bq), (Ap, bp) = pair.tableaux() if hasattr(pair, "tableaux") else ((pair.A, pair.b), (pair.A, pair.b))
+    if hasattr(pair, "A_q"):
+        (Aq, bq), (Ap, bp) = (pair.A_q, pair.b_q), (pair.A_p, pair.b_p)
+    else:
+        (Aq, bq), (Ap, bp) = (pair.A, pair.b), (pair.A, pair.b)
     s = len(bq)
     J_inv = sympy.Matrix(sympy.BlockMatrix([[sympy.zeros(n), sympy.eye(n)], [-sympy.eye(n), sympy.zeros(n)]]))
     L = J_inv * S
