@@ -183,3 +183,157 @@ def test_every_supported_function_compiles_and_evaluates(backend: str) -> None:
         # torch's own polygamma (series) is accurate to ~5e-10 in float64; every other function to rounding
         rel = 1e-8 if function is sympy.polygamma and backend == "torch" else 1e-13
         assert got == pytest.approx(exact, rel=rel, abs=1e-300), function.__name__
+
+
+# --- §2.3, §2.4, §2.8: what the commands write --------------------------------------------------------------
+
+VERIFY = ["verify", "--loss", "(y - a*b*x)^2/2", "--params", "a", "b", "--subs", "x=1", "y=0.6", "--no-progress"]
+
+
+def _run(capfd: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    from bea.cli import main
+
+    status = main(list(argv))
+    out, err = capfd.readouterr()
+    return status, out, err
+
+
+def test_verify_json_with_overflowing_start_is_strict_json_on_a_clean_stdout(capfd: pytest.CaptureFixture[str]) -> None:
+    """--init a=1e200 raised 'Out of range float values are not JSON compliant' and oneMKL wrote on stdout."""
+    import json
+
+    status, out, err = _run(capfd, *VERIFY, "--init", "a=1e200", "b=1", "--h", "0.01", "0.005", "--orders", "0",
+                            "--format", "json")
+    assert status == 1, err
+    data = json.loads(out)  # stdout is exactly one JSON document (parse fails on any extra line)
+    assert data["orders"][0]["errors"] == [None, None] or data["diverged"]
+    assert "NaN" not in out and "Infinity" not in out
+
+
+def test_shared_json_helper_writes_non_finite_as_null() -> None:
+    import json
+
+    from bea.jsonio import dumps
+    from numeric.drift_report import DriftReport, OrderResult
+
+    report = DriftReport(method="m", hs=(0.1, 0.05), time=1.0, theta0=(math.inf, 1.0), device="cpu",
+                         dtype="float64", tolerance=0.1, orders=(OrderResult(0, 1, math.nan, (math.inf, 1.0), False),),
+                         lambda_max=math.inf)
+    data = json.loads(report.to_json())
+    assert data["theta0"] == [None, 1.0] and data["orders"][0]["slope"] is None and data["lambda_max"] is None
+    assert json.loads(dumps({"x": np.float32("nan"), "y": np.array([1.0, np.inf]), "z": sympy.Rational(1, 2)})) == {
+        "x": None, "y": [1.0, None], "z": 0.5}
+
+
+def test_verify_one_step_size_is_bad_input(capfd: pytest.CaptureFixture[str]) -> None:
+    """--h 0.01 exited 1 (a failed check) instead of 2 (bad input: a slope needs two step sizes)."""
+    status, out, err = _run(capfd, *VERIFY, "--init", "a=2.8", "b=3.5", "--h", "0.01")
+    assert status == 2 and "two different step sizes" in err and out == ""
+    status, _, err = _run(capfd, *VERIFY, "--init", "a=2.8", "b=3.5", "--h", "0.01", "0.01")
+    assert status == 2 and "two different step sizes" in err
+
+
+@pytest.mark.parametrize("value", ["sqrt(-1)", "log(-1)", "(-8)^(1/3)"])
+def test_verify_init_must_be_a_real_finite_number(capfd: pytest.CaptureFixture[str], value: str) -> None:
+    """--init a=sqrt(-1) raised 'TypeError: Cannot convert complex to float'."""
+    status, out, err = _run(capfd, *VERIFY, "--init", f"a={value}", "b=1")
+    assert status == 2 and "--init a=" in err and out == "", err
+
+
+def test_real_values_refuses_what_a_double_cannot_hold() -> None:
+    from bea.errors import BeaValueError
+    from numeric.cli_verify import real_values
+
+    a = sympy.Symbol("a")
+    assert real_values({a: sympy.Rational(1, 3)}) == {"a": 1 / 3}
+    for value in (sympy.Integer(10) ** 400, sympy.I, sympy.Symbol("q")):
+        with pytest.raises(BeaValueError, match="--init a="):
+            real_values({a: value})
+
+
+def test_verify_time_bound_is_checked_before_the_work(capfd: pytest.CaptureFixture[str]) -> None:
+    """verify --time 1e9 ran for hours: the number of steps is estimated and refused at once."""
+    status, _, err = _run(capfd, *VERIFY, "--init", "a=2.8", "b=3.5", "--time", "1e9")
+    assert status == 2 and "--max-steps" in err
+
+
+def test_verify_plot_paths_mean_what_they_say(tmp_path: object, capfd: pytest.CaptureFixture[str]) -> None:
+    """--plot DIR wrote DIR.png beside the folder and exited 0; an existing plot was replaced silently."""
+    from pathlib import Path
+
+    folder = Path(str(tmp_path)) / "existing"
+    folder.mkdir()
+    base = [*VERIFY, "--init", "a=2.8", "b=3.5", "--h", "0.01", "0.005", "--orders", "0"]
+    status, _, err = _run(capfd, *base, "--plot", str(folder))
+    assert status == 2 and "existing folder" in err and not Path(str(folder) + ".png").exists()
+    status, _, err = _run(capfd, *base, "--plot", str(folder / "drift.txt"))
+    assert status == 2 and ".png" in err
+    status, _, err = _run(capfd, *base, "--plot", "")
+    assert status == 2 and "non-empty" in err
+    target = folder / "drift.png"
+    target.write_bytes(b"an earlier result")
+    status, _, err = _run(capfd, *base, "--plot", str(target))
+    assert status == 2 and "--overwrite" in err and target.read_bytes() == b"an earlier result"
+    status, _, err = _run(capfd, *base, "--plot", str(target), "--overwrite")
+    assert status == 0 and target.read_bytes()[:4] == b"\x89PNG", err
+    assert sorted(p.name for p in folder.iterdir()) == ["drift.png"]  # no temporary file left behind
+
+
+def test_reproduce_never_destroys_earlier_results(tmp_path: object, capfd: pytest.CaptureFixture[str]) -> None:
+    """A rerun without --resume emptied digits_runs.jsonl; two-param overwrote its result; --out "" wrote here."""
+    from pathlib import Path
+
+    pytest.importorskip("sklearn")
+    root = Path(str(tmp_path))
+    digits = root / "digits"
+    digits.mkdir()
+    runs = digits / "digits_runs.jsonl"
+    runs.write_text('{"schema": "earlier"}\n{"key": "a finished run"}\n')
+    status, _, err = _run(capfd, "reproduce", "digits", "--quick", "--out", str(digits), "--no-progress")
+    assert status == 2 and "--overwrite" in err and "a finished run" in runs.read_text()
+    status, _, err = _run(capfd, "reproduce", "digits", "--quick", "--out", str(digits), "--resume", "--overwrite")
+    assert status == 2 and "exclude" in err
+    two = root / "two"
+    two.mkdir()
+    (two / "two_param.json").write_text("{}")
+    status, _, err = _run(capfd, "reproduce", "two-param", "--quick", "--out", str(two), "--no-progress")
+    assert status == 2 and "--overwrite" in err and (two / "two_param.json").read_text() == "{}"
+    for experiment in ("two-param", "digits"):
+        status, _, err = _run(capfd, "reproduce", experiment, "--quick", "--out", "", "--no-progress")
+        assert status == 2 and "non-empty" in err
+    (root / "a_file").write_text("x")
+    status, _, err = _run(capfd, "reproduce", "two-param", "--quick", "--out", str(root / "a_file"))
+    assert status == 2 and "is an existing file" in err
+
+
+def test_reproduce_digits_bounds_are_checked_before_the_work(tmp_path: object) -> None:
+    """--threads 10000 started 20 000 threads; --widths 100000000 ran out of memory."""
+    import os
+
+    pytest.importorskip("sklearn")
+    from numeric.errors import HyperparameterError
+    from numeric.reproduce import DigitsConfig, run_digits
+
+    with pytest.raises(HyperparameterError, match="CPU cores"):
+        run_digits(DigitsConfig.quick(), str(tmp_path), threads=(os.cpu_count() or 1) + 1, progress=False)
+    with pytest.raises(HyperparameterError, match="GiB"):
+        DigitsConfig.quick().with_overrides(widths=(100_000_000,))
+    assert DigitsConfig.quick().memory_estimate() < 2**30  # the quick sweep is well inside the bound
+
+
+def test_reproduce_digits_resume_refuses_records_from_another_device(tmp_path: object) -> None:
+    """Resume mixed CPU and CUDA records."""
+    import json
+    from pathlib import Path
+
+    pytest.importorskip("sklearn")
+    from numeric.errors import HyperparameterError
+    from numeric.reproduce import DigitsConfig, run_digits
+    from numeric.reproduce.digits import RUNS_FILE, SCHEMA
+
+    cfg = DigitsConfig.quick()
+    folder = Path(str(tmp_path))
+    header = {"schema": SCHEMA, "config": cfg.to_dict()}
+    (folder / RUNS_FILE).write_text(json.dumps(header) + "\n" + json.dumps({"key": "k", "device": "cuda:0"}) + "\n")
+    with pytest.raises(HyperparameterError, match="cuda:0"):
+        run_digits(cfg, folder, resume=True, progress=False, figures=False)
