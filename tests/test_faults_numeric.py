@@ -337,3 +337,37 @@ def test_reproduce_digits_resume_refuses_records_from_another_device(tmp_path: o
     (folder / RUNS_FILE).write_text(json.dumps(header) + "\n" + json.dumps({"key": "k", "device": "cuda:0"}) + "\n")
     with pytest.raises(HyperparameterError, match="cuda:0"):
         run_digits(cfg, folder, resume=True, progress=False, figures=False)
+
+
+# --- §2.2, §2.7: tolerances follow the dtype, clean errors from the numeric API ------------------------------
+
+
+def test_float32_drift_check_returns_and_step_cap_is_an_error() -> None:
+    """drift_check(dtype=float32) never returned (a 1e-13 tolerance in float32); the step cap gave a silent NaN."""
+    from numeric.drift import drift_check
+    from numeric.errors import ConvergenceError
+    from numeric.integrate import integrate_flow, tolerance_floor
+
+    a, b = sympy.symbols("a b")
+    flow = bea.modified_flow((sympy.Rational(3, 5) - a * b) ** 2 / 2, [a, b], order=1)
+    report = drift_check(flow, {"a": 2.8, "b": 3.5}, (0.01, 0.005), orders=(0, 1), dtype="float32")
+    assert report.dtype == "float32" and report.orders[0].slope is not None
+    assert abs(report.orders[0].slope - 1) < 0.2  # order 0: errors ~1e-2, far above float32 rounding
+    rotation = lambda t: torch.stack([-t[..., 1], t[..., 0]], dim=-1)  # noqa: E731
+    y = integrate_flow(rotation, torch.tensor([1.0, 0.0]), math.pi / 2, dtype=torch.float32)
+    assert y.dtype == torch.float32 and torch.allclose(y, torch.tensor([0.0, 1.0]), atol=1e-4)
+    assert tolerance_floor(torch.float32) == 100 * torch.finfo(torch.float32).eps
+    with pytest.raises(ConvergenceError, match="max_steps"):
+        integrate_flow(rotation, torch.tensor([1.0, 0.0], dtype=torch.float64), 100.0, max_steps=5)
+
+
+@pytest.mark.parametrize("time", [math.nan, math.inf, -1.0, 0.0, "1"])
+def test_drift_check_time_must_be_positive_finite(time: object) -> None:
+    from numeric.drift import drift_check
+
+    a = sympy.Symbol("a")
+    flow = bea.modified_flow(a**2 / 2, [a], order=1)
+    with pytest.raises(BeaTypeError, match="time"):
+        drift_check(flow, {"a": 1.0}, (0.1, 0.05), time=time)  # type: ignore[arg-type]
+    with pytest.raises(BeaTypeError, match="finite"):
+        drift_check(flow, {"a": math.nan}, (0.1, 0.05))
