@@ -1,6 +1,7 @@
 r"""The result of :func:`numeric.drift.drift_check`: errors, fitted slopes, text, JSON, plots.
 
-JSON schema (``DriftReport.to_dict()``; ``to_json()`` writes it with :func:`bea.jsonio.dumps`), version ``bea.drift/1``::
+JSON schema (``DriftReport.to_dict()``; ``to_json()`` writes it by :func:`bea.jsonio.dumps`), version
+``bea.drift/1``::
 
     {
       "schema": "bea.drift/1",
