@@ -12,13 +12,12 @@ power of h whose term is not Hamiltonian.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 import sympy
 
-from bea import methods
+from bea import jsonio, methods
 from bea.cli.args import integer
 from bea.hamiltonian import modified_hamiltonian
 
@@ -62,7 +61,7 @@ def _cmd_modified_hamiltonian(args: argparse.Namespace) -> str:
     )
     verified = result.verify()
     if args.format == "json":
-        return json.dumps({**result.to_dict(), "verified": verified}, indent=2)
+        return jsonio.dumps({**result.to_dict(), "verified": verified}, indent=2)
     if args.format == "latex":
         return str(sympy.latex(result))
     lines = [
