@@ -22,6 +22,10 @@ to :math:`\tilde f = B(\tilde b)` reproduces the exact flow of f:
 ``substitute(b̃, a) == exact_solution`` (Chartier--Hairer--Vilmart, Found. Comput.
 Math. 10 (2010), section 4).
 
+For rational coefficients the recursion runs on Python integers over one common denominator
+per order (``bea._arith.common_denominators``): no rational is created or reduced until
+the result is handed back.
+
 This module works on :class:`~bea.series.BSeries` only; :mod:`bea.modified` offers the same
 for any method (or method name) that has a B-series, and every B-series method uses it for
 its modified flow.
@@ -33,17 +37,37 @@ f
 
 from __future__ import annotations
 
+from math import lcm
 from typing import Any
 
+import gmpy2
 import sympy
 
 from bea import _partitions, _table
-from bea._arith import Ring
+from bea._arith import Ring, common_denominators
 from bea.errors import BeaTypeError, SeriesError
 from bea.series import BSeries
 from bea.trees import _check_order
 
-__all__ = ["field_coefficients", "map_coefficients", "modified_field_series", "modifying_field_series"]
+__all__ = [
+    "field_coefficients",
+    "lie_log",
+    "map_coefficients",
+    "modified_field_series",
+    "modifying_field_series",
+    "ring_field_coefficients",
+    "scaled_coefficients",
+]
+
+
+def _check_map_series(series: object, order: int) -> BSeries:
+    if not isinstance(series, BSeries):
+        raise BeaTypeError(f"expected a map BSeries, got {series!r}")
+    if not series.is_map:
+        raise SeriesError(f"expected a map series (coefficient 1 on the empty tree), got {series.empty}")
+    if series.order < order:
+        raise SeriesError(f"the series has order {series.order}, lower than the requested order {order}")
+    return series
 
 
 def map_coefficients(series: object, order: int) -> tuple[Ring, dict[int, Any]]:
@@ -51,24 +75,68 @@ def map_coefficients(series: object, order: int) -> tuple[Ring, dict[int, Any]]:
 
     Internal interface of bea (used by :mod:`bea.modified` and :mod:`bea.structure`), not public API.
     """
-    if not isinstance(series, BSeries):
-        raise BeaTypeError(f"expected a map BSeries, got {series!r}")
-    if not series.is_map:
-        raise SeriesError(f"expected a map series (coefficient 1 on the empty tree), got {series.empty}")
-    if series.order < order:
-        raise SeriesError(f"the series has order {series.order}, lower than the requested order {order}")
+    checked = _check_map_series(series, order)
     zero = sympy.Integer(0)
-    kept = {t: series._coeffs.get(t, zero) for n in range(1, order + 1) for t in _table.trees_of_order(n)}
+    kept = {t: checked._coeffs.get(t, zero) for n in range(1, order + 1) for t in _table.trees_of_order(n)}
     ring = Ring.for_values(kept.values())
     return ring, {t: ring.convert(v) for t, v in kept.items()}
 
 
-def field_coefficients(series: BSeries, order: int) -> tuple[Ring, dict[int, Any]]:
-    """The modified field's coefficients (tree id -> value in a fast ring) through ``order``.
+def scaled_coefficients(series: object, order: int) -> tuple[dict[int, int], list[int]] | None:
+    """Integer numerators A[t] and per-order denominators Q[n] with a(t) = A[t] / Q[|t|], when every
+    coefficient is rational; None otherwise (symbolic entries such as the sqrt(3) of Gauss)."""
+    checked = _check_map_series(series, order)
+    zero = sympy.Integer(0)
+    values = {t: checked._coeffs.get(t, zero) for n in range(1, order + 1) for t in _table.trees_of_order(n)}
+    if not all(isinstance(v, sympy.Rational) for v in values.values()):
+        return None
+    numerators: dict[int, int] = {}
+    denominators = [1] * (order + 1)
+    for n in range(1, order + 1):
+        trees_n = _table.trees_of_order(n)
+        q = lcm(*(int(values[t].q) for t in trees_n))
+        denominators[n] = q
+        for t in trees_n:
+            v = values[t]
+            numerators[t] = int(v.p) * (q // int(v.q))
+    return numerators, denominators
 
-    Internal interface of bea (used by :mod:`bea.modified` and :mod:`bea.structure`), not public API.
+
+def lie_log(numerators: dict[int, int], denominators: list[int], order: int) -> tuple[dict[int, int], list[int]]:
+    """The modified-field recursion (module docstring) on integers.
+
+    Input a(t) = numerators[t] / denominators[|t|]; output b(t) = B[t] / D[|t|]. Every value of
+    order n is an integer over D[n] (:func:`bea._arith.common_denominators`), so the recursion
+    needs integer multiply--adds and one exact division by k per c_k, and no gcd.
     """
-    ring, a = map_coefficients(series, order)
+    D = common_denominators(order, denominators)
+    B: dict[int, int] = {}
+    C: dict[int, list[int]] = {}  # C[t][k - 1] = c_k(t) * D[|t|], k = 1..|t|
+    cuts = _table.cuts
+    for n in range(1, order + 1):
+        Dn = D[n]
+        scale = Dn // denominators[n]
+        factor = [0] + [Dn // (D[m] * D[n - m]) for m in range(1, n)]  # by the cut part's order m
+        keep = n < order
+        for t in _table.trees_of_order(n):
+            acc = [0] * (n + 1)  # acc[k]: k * c_k(t) * D[n]
+            for root_part, sub, mult in cuts(t):
+                w = B[sub]
+                if w:
+                    cr = C[root_part]
+                    w *= mult * factor[n - len(cr)]
+                    for j, value in enumerate(cr, 2):
+                        acc[j] += value * w
+            ck = [acc[k] // k for k in range(2, n + 1)]
+            own = numerators[t] * scale - sum(ck)
+            B[t] = own
+            if keep:
+                C[t] = [own, *ck]
+    return B, D
+
+
+def ring_field_coefficients(ring: Ring, a: dict[int, Any], order: int) -> dict[int, Any]:
+    """The modified-field recursion in ``ring`` (symbolic coefficients), from the map coefficients ``a``."""
     inverse = [ring.integer(0)] + [ring.fraction(1, k) for k in range(1, order + 1)]
     zero = ring.integer(0)
     b: dict[int, Any] = {}
@@ -85,7 +153,21 @@ def field_coefficients(series: BSeries, order: int) -> tuple[Ring, dict[int, Any
             ck[0] = own
             b[t] = own
             c[t] = ck
-    return ring, b
+    return b
+
+
+def field_coefficients(series: BSeries, order: int) -> tuple[Ring, dict[int, Any]]:
+    """The modified field's coefficients (tree id -> value in a fast ring) through ``order``.
+
+    Internal interface of bea (used by :mod:`bea.modified` and :mod:`bea.structure`), not public API.
+    """
+    scaled = scaled_coefficients(series, order)
+    if scaled is not None:
+        B, D = lie_log(*scaled, order)
+        mpq = gmpy2.mpq
+        return Ring(True), {t: mpq(v, D[_table.order(t)]) for t, v in B.items()}
+    ring, a = map_coefficients(series, order)
+    return ring, ring_field_coefficients(ring, a, order)
 
 
 def modified_field_series(series: BSeries, order: int) -> BSeries:
@@ -96,17 +178,23 @@ def modified_field_series(series: BSeries, order: int) -> BSeries:
     Raises :class:`~bea.errors.SeriesError` for a vector-field series or one of lower order.
     """
     _check_order(order)
-    ring, b = field_coefficients(series, order)
-    return BSeries._from_ids({t: ring.back(v) for t, v in b.items()}, order, sympy.Integer(0))
+    scaled = scaled_coefficients(series, order)
+    if scaled is not None:
+        B, D = lie_log(*scaled, order)
+        coeffs = {t: sympy.Rational(v, D[_table.order(t)]) for t, v in B.items()}
+    else:
+        ring, a = map_coefficients(series, order)
+        coeffs = {t: ring.back(v) for t, v in ring_field_coefficients(ring, a, order).items()}
+    return BSeries._from_ids(coeffs, order, sympy.Integer(0))
 
 
 def modifying_field_series(series: BSeries, order: int) -> BSeries:
     """The modifying-integrator field :math:`\\tilde b` of the map series ``series``, through ``order``.
 
-    Solves :math:`(\\tilde b \\star a)(\\tau) = 1/\\gamma(\\tau)` tree by tree: the
+    Solves :math:`(\\tilde b \\star a)(\\tau) = 1/\\gamma(\\tau)` tree by tree by the substitution law: the
     partition that cuts no edge contributes :math:`a(\\bullet)\\,\\tilde b(\\tau)`, every
-    other partition involves only smaller trees. Requires :math:`a(\\bullet) \\ne 0`
-    (:class:`~bea.errors.SeriesError` otherwise).
+    other partition involves only smaller trees, at a cost of :math:`2^{|\\tau|-1}` edge subsets per tree.
+    Requires :math:`a(\\bullet) \\ne 0` (:class:`~bea.errors.SeriesError` otherwise).
     """
     _check_order(order)
     ring, a = map_coefficients(series, order)

@@ -21,6 +21,7 @@ __all__ = [
     "NonSmoothWarning",
     "NotABSeriesMethodError",
     "NotAGradientFieldError",
+    "NotHamiltonianError",
     "ParseError",
     "SeriesError",
     "UnknownMethodError",
@@ -95,6 +96,23 @@ class NotAGradientFieldError(BeaValueError):
         super().__init__(message)
         self.order = order
         self.antisymmetric_part = antisymmetric_part
+
+
+class NotHamiltonianError(BeaValueError):
+    """A modified-equation term that is not a Hamiltonian vector field, so no modified Hamiltonian exists.
+
+    Attributes ``power`` (the first power of h whose term fails; a modified Hamiltonian exists through
+    ``power - 1``) and ``antisymmetric_part`` (the SymPy matrix :math:`(J - J^T)/2` of the Jacobian of
+    that term's would-be gradient :math:`(-f^p, f^q)`).
+    """
+
+    def __init__(self, message: str, power: int, antisymmetric_part: object) -> None:
+        super().__init__(message)
+        self.power = power
+        self.antisymmetric_part = antisymmetric_part
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.power, self.antisymmetric_part))
 
 
 class InvalidLossError(BeaValueError):
