@@ -91,7 +91,7 @@ def test_plain_column() -> None:
     assert const(torch.zeros(4, 2, dtype=torch.float64))[:, 0].tolist() == [1.0] * 4
     with pytest.raises(BeaTypeError, match="needs params"):
         compile_field(col)
-    with pytest.raises(BeaTypeError, match="order applies"):
+    with pytest.raises(BeaTypeError, match="truncation applies"):
         compile_field(col, truncation=1, params=[u, v])
     with pytest.raises(BeaValueError, match="one entry per parameter"):
         compile_field(col, params=[u])
