@@ -121,6 +121,8 @@ def derive_report(flow: ModifiedFlow, fmt: str) -> str:
 
 def _cmd_derive(args: argparse.Namespace) -> str:
     method = methods.by_name(args.method)
+    if not isinstance(method, methods.RungeKutta):
+        raise BeaValueError(f"derive needs a Runge-Kutta method; {method.name!r} is given by its B-series")
     if args.loss is None:
         if args.params or args.subs:
             raise BeaValueError("--params and --subs need --loss")
