@@ -134,7 +134,7 @@ class DriftReport:
         raise KeyError(truncation)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (schema ``bea.drift/1`` in the module docstring)."""
+        """JSON-ready dict (schema ``bea.drift/2`` in the module docstring)."""
         hl = None if self.lambda_max is None else max(self.hs) * self.lambda_max
         return {
             "schema": SCHEMA, "method": self.method, "hs": list(self.hs), "time": self.time,
