@@ -98,7 +98,7 @@ def test_report_outputs(two_param_flow: bea.ModifiedFlow, tmp_path: object) -> N
     assert data["schema"] == "bea.drift/2" and data["theta0"] == [2.8, 3.5] and data["hs"] == [0.02, 0.01]
     assert set(data["truncations"][0]) == {"truncation", "expected_slope", "slope", "errors", "passed"}
     text = report.table()
-    assert "order r" in text and "err h=0.02" in text and ("PASSED" in text or "FAILED" in text)
+    assert "truncation r" in text and "err h=0.02" in text and ("PASSED" in text or "FAILED" in text)
     assert "<table>" in report._repr_html_()
     path = tmp_path / "drift.png"  # type: ignore[operator]
     report.plot(str(path))
