@@ -24,6 +24,7 @@ __all__ = [
     "MissingExtraError",
     "NonSmoothWarning",
     "NotAGradientFieldError",
+    "NotHamiltonianError",
     "OutputError",
     "ParseError",
     "SeriesError",
@@ -122,6 +123,23 @@ class NotAGradientFieldError(BeaValueError):
         """Deprecated name of :attr:`power`."""
         warnings.warn("NotAGradientFieldError.order is deprecated, use .power", DeprecationWarning, stacklevel=2)
         return self.power
+
+
+class NotHamiltonianError(BeaValueError):
+    """A modified-equation term that is not a Hamiltonian vector field, so no modified Hamiltonian exists.
+
+    Attributes ``power`` (the first power of h whose term fails; a modified Hamiltonian exists through
+    ``power - 1``) and ``antisymmetric_part`` (the SymPy matrix :math:`(J - J^T)/2` of the Jacobian of
+    that term's would-be gradient :math:`(-f^p, f^q)`).
+    """
+
+    def __init__(self, message: str, power: int, antisymmetric_part: object) -> None:
+        super().__init__(message)
+        self.power = power
+        self.antisymmetric_part = antisymmetric_part
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.power, self.antisymmetric_part))
 
 
 class InvalidLossError(BeaValueError):

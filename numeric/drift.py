@@ -148,7 +148,10 @@ def spectral_radius(field: Callable[[Tensor], Any], theta: Tensor, iterations: i
         eye = torch.eye(m, dtype=theta.dtype, device=theta.device)
         jac = torch.stack([jvp(eye[i]) for i in range(m)], dim=1)
     if jac is not None:
-        return float(torch.linalg.eigvals(jac.detach().cpu().to(torch.float64)).abs().max())
+        jac = jac.detach().cpu().to(torch.float64)
+        if not bool(torch.isfinite(jac).all()):  # LAPACK would print an error on stdout and return NaN
+            return math.nan
+        return float(torch.linalg.eigvals(jac).abs().max())
     v = torch.randn(m, dtype=theta.dtype, device=theta.device, generator=None)
     v = v / torch.linalg.vector_norm(v)
     norm = 0.0
@@ -221,12 +224,16 @@ def drift_check(
     re-derived if its truncation is below ``max(truncations)``) or a factory ``(h, r) -> field`` (:func:`flow_fields`,
     :func:`autodiff_fields`, or your own). ``theta0``: a vector, or ``{name: value}`` for a flow.
     ``step_field``: the field or loss the method is run on (default: the factory's r = 0 field).
+    ``device``: default θ0's device (a CUDA θ0 runs on CUDA), else the CPU. ``rtol``/``atol`` below the dtype's
+    floor (:func:`numeric.integrate.tolerance_floor`: 100·eps) are raised to it, so float32 runs end.
     ``check_integration``: integrate each flow twice (tolerances 10x apart) and record the
     difference; warns if it is not 100x below the smallest measured error.
     """
     start = _time.perf_counter()
-    dev = resolve_device(device)
+    dev = resolve_device(device, default=theta0.device if isinstance(theta0, Tensor) else "cpu")
     dt = resolve_dtype(dtype)
+    if isinstance(time, bool) or not isinstance(time, (int, float)) or not (math.isfinite(time) and time > 0):
+        raise NumericTypeError(f"time must be a positive finite number, got {time!r}")
     meth = _resolve_method(method, fields)
     hs = tuple(float(h) for h in hs)
     if not hs or any(not (math.isfinite(h) and h > 0) for h in hs):
@@ -257,15 +264,20 @@ def drift_check(
     if theta.ndim != 1 or (params is not None and theta.shape[0] != len(params)):
         expected = "a 1-D vector" if params is None else f"{len(params)} values for {[p.name for p in params]}"
         raise ShapeError(f"theta0 must be {expected}, got shape {tuple(theta.shape)}")
+    if not bool(torch.isfinite(theta).all()):
+        raise NumericTypeError(f"theta0 must be finite, got {theta.tolist()}")
     steps = {h: _steps(time, h) for h in hs}
     notes: list[str] = []
 
     base = step_field if step_field is not None else factory(hs[0], 0)
     try:
         lam: float | None = spectral_radius(base, theta)
-    except Exception as exc:  # the check must not die on a field torch cannot differentiate
+    except (RuntimeError, TypeError, ValueError) as exc:  # a field torch cannot differentiate: no estimate
         lam = None
         notes.append(f"could not estimate lambda_max: {exc}")
+    if lam is not None and not math.isfinite(lam):
+        notes.append("lambda_max is not finite at theta0 (the Jacobian overflows)")
+        lam = None
     if lam is not None and max(hs) * lam >= 1:
         msg = (f"h * lambda_max = {max(hs) * lam:.3g} >= 1 at theta0 (h = {max(hs):g}, lambda_max = {lam:.4g}): "
                "the modified series is not expected to describe the method")

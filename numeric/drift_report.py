@@ -1,6 +1,7 @@
 r"""The result of :func:`numeric.drift.drift_check`: errors, fitted slopes, text, JSON, plots.
 
-JSON schema (``DriftReport.to_dict()``; ``to_json()`` is its ``json.dumps``), version ``bea.drift/2``::
+JSON schema (``DriftReport.to_dict()``; ``to_json()`` writes it by :func:`bea.jsonio.dumps`), version
+``bea.drift/2``::
 
     {
       "schema": "bea.drift/2",
@@ -33,12 +34,13 @@ Version 2 renamed version 1's ``orders``/``order`` keys to ``truncations``/``tru
 from __future__ import annotations
 
 import html
-import json
 import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from bea.jsonio import dumps
 
 __all__ = ["SCHEMA", "DriftReport", "TruncationResult", "fit_slope"]
 
@@ -148,8 +150,8 @@ class DriftReport:
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        """:meth:`to_dict` as JSON text (NaN never appears: missing values are ``null``)."""
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+        """:meth:`to_dict` as strict JSON: missing and non-finite values are ``null`` (:func:`bea.jsonio.dumps`)."""
+        return dumps(self.to_dict(), indent=indent)
 
     def _rows(self) -> tuple[list[str], list[list[str]]]:
         head = ["truncation r", "expected", "slope", "passed"] + [f"err h={h:g}" for h in self.hs]

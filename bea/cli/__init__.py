@@ -14,7 +14,8 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bea.cli import demo, derive, reproduce, series, structure, verify
+from bea.cli import demo, derive, hamiltonian, reproduce, series, structure, verify
+from bea.cli.streams import stdout_to_stderr
 from bea.errors import BeaError
 
 __all__ = ["COMMAND_MODULES", "Handler", "build_parser", "main"]
@@ -26,7 +27,7 @@ Handler = Callable[[argparse.Namespace], tuple[str, int]]
 
 #: The modules that define commands; each has ``register(sub)``, which adds its sub-parsers and
 #: sets ``handler`` on each with ``set_defaults``.
-COMMAND_MODULES = (series, derive, verify, demo, reproduce, structure)
+COMMAND_MODULES = (series, derive, verify, demo, reproduce, structure, hamiltonian)
 
 
 class _UsageError(Exception):
@@ -79,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
         handler: Handler = args.handler
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), stdout_to_stderr():  # stdout carries only the command's output
             warnings.simplefilter("default")
             output, status = handler(args)
     except (_UsageError, BeaError) as error:

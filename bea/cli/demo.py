@@ -21,7 +21,7 @@ from typing import Any
 
 import sympy
 
-from bea import methods
+from bea import jsonio, methods
 from bea.cli.derive import derive_report
 from bea.cli.verify import load_backend
 from bea.flows import ModifiedFlow, modified_flow
@@ -75,7 +75,7 @@ def demo(args: argparse.Namespace) -> tuple[str, int]:
             "two_parameter": json.loads(derive_report(flow, "json")),
             "drift": None if report is None else {**report.to_dict(), "plot": str(plot)},
         }
-        return json.dumps(data, indent=2), status
+        return jsonio.dumps(data, indent=2), status
     if args.format == "latex":
         return r"\dot\theta = " + form._latex() + "\n\n" + derive_report(flow, "latex"), status
     lines = [

@@ -9,10 +9,9 @@ loss-derivative form (g, H, T, ...).
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from bea import methods
+from bea import jsonio, methods
 from bea.cli.args import DeprecatedAlias, nonneg_int
 from bea.errors import BeaValueError
 from bea.flows import ModifiedFlow, compact, modified_flow
@@ -85,7 +84,7 @@ def derive_report(flow: ModifiedFlow, fmt: str) -> str:
         if is_gd:
             igr = flow.igr()
             data["igr"] = {k: str(v) for k, v in igr.items()}
-        return json.dumps(data, indent=2)
+        return jsonio.dumps(data, indent=2)
     if fmt == "latex":
         parts = [flow.latex()]
         if mloss is not None:
@@ -128,7 +127,7 @@ def _cmd_derive(args: argparse.Namespace) -> str:
             raise BeaValueError("--params and --subs need --loss")
         form = loss_derivative_form(method, args.truncation)
         if args.format == "json":
-            return json.dumps({"method": method.name, **form.to_dict(), "text": str(form)}, indent=2)
+            return jsonio.dumps({"method": method.name, **form.to_dict(), "text": str(form)}, indent=2)
         if args.format == "latex":
             return r"\dot\theta = " + form._latex()
         header = f"{method.name} on a gradient flow, any loss E (g = grad E, H = Hessian, T = third derivative):"

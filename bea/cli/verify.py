@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from bea import methods
-from bea.cli.args import DeprecatedAlias, import_backend, nonneg_int, positive_float
+from bea.cli.args import DeprecatedAlias, import_backend, nonneg_int, positive_float, positive_int
 
 __all__ = ["load_backend", "register"]
 
@@ -58,6 +58,9 @@ def register(sub: Any) -> None:
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument("--tolerance", type=positive_float, default=0.15, help="allowed |slope - expected|")
     p.add_argument("--plot", default=None, help="save a log-log plot to this path (PNG, PDF, SVG)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --plot file (else refused)")
+    p.add_argument("--max-steps", type=positive_int, default=1_000_000,
+                   help="refuse checks needing more method steps than this (sum of T/h; default 1e6)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(handler=_cmd_verify)

@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from numeric.reproduce._common import OutputError
+from numeric.outputs import atomic_write
 
 __all__ = ["new_figure", "plot_two_param", "save"]
 
@@ -30,11 +30,7 @@ def new_figure(width: float, height: float) -> Figure:
 
 
 def save(fig: Figure, path: Path) -> Path:
-    try:
-        fig.savefig(path, dpi=110)
-    except OSError as exc:
-        raise OutputError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
-    return path
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110))
 
 
 def _box(points: list[np.ndarray], flattest: float) -> tuple[float, float, float, float]:

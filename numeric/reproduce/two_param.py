@@ -52,9 +52,16 @@ from bea.validation import check_truncation
 from numeric.codegen import CompiledField, compile_field
 from numeric.errors import HyperparameterError
 from numeric.integrate import integrate_flow
-from numeric.reproduce._common import check_nonnegative, check_positive, out_dir, progress_bar, write_json
+from numeric.reproduce._common import (
+    check_nonnegative,
+    check_positive,
+    out_dir,
+    progress_bar,
+    refuse_existing,
+    write_json,
+)
 
-__all__ = ["SCHEMA", "Start", "TwoParamConfig", "TwoParamResult", "run_two_param", "write_two_param"]
+__all__ = ["RESULT_FILES", "SCHEMA", "Start", "TwoParamConfig", "TwoParamResult", "run_two_param", "write_two_param"]
 
 SCHEMA = "bea.reproduce.two_param/1"
 _a, _b, _x, _y, _mu = sympy.symbols("a b x y mu")
@@ -381,9 +388,18 @@ def run_two_param(config: TwoParamConfig | None = None, *, progress: bool = True
     return TwoParamResult(data=data, paths=paths)
 
 
-def write_two_param(result: TwoParamResult, out: str | Path, *, figures: bool = True) -> list[Path]:
-    """Write ``two_param.json`` (and the two PNG figures) into ``out``; returns the paths written."""
+#: The files :func:`write_two_param` writes (refused when present, unless ``overwrite``).
+RESULT_FILES = ("two_param.json", "two_param.png", "two_param_sweep.png")
+
+
+def write_two_param(result: TwoParamResult, out: str | Path, *, figures: bool = True,
+                    overwrite: bool = False) -> list[Path]:
+    """Write ``two_param.json`` (and the two PNG figures) into ``out``; returns the paths written.
+
+    An earlier result in ``out`` is kept (:class:`~numeric.outputs.OutputError`) unless ``overwrite``.
+    """
     folder = out_dir(out)
+    refuse_existing(folder, RESULT_FILES, overwrite)
     path = folder / "two_param.json"
     write_json(path, result.data)
     written = [path]
