@@ -534,3 +534,33 @@ def test_autodiff_field_matches_published_coefficients(method: str) -> None:
     for p in POINTS:
         got = field(torch.tensor(p, dtype=torch.float64)).numpy()
         np.testing.assert_allclose(got, _hand_field(method, p, 0.05), rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("loss, match", [
+    (lambda t: torch.tensor(3.0, dtype=torch.float64), "does not depend on theta"),
+    (lambda t: t**2, "scalar"),
+    (lambda t: 3.0, "does not depend on theta|0-dim torch tensor"),
+    (lambda t: (t.detach() ** 2).sum(), "does not depend on theta"),
+    (lambda t: (t**2).sum().to(torch.complex128), "real floating"),
+])
+def test_losses_that_cannot_define_a_gradient_raise_clean_errors(loss: object, match: str) -> None:
+    """gradient_descent raised raw torch errors; ModifiedField returned zeros for a detached loss."""
+    from bea.errors import InvalidLossError
+    from numeric.autodiff import ModifiedField
+    from numeric.trajectories import gradient_descent
+
+    theta = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    with pytest.raises(InvalidLossError, match=match):
+        gradient_descent(loss, theta, 0.1, 2)  # type: ignore[arg-type]
+    with pytest.raises(InvalidLossError, match=match):
+        ModifiedField(loss, order=1, h=0.1)(theta)  # type: ignore[arg-type]
+
+
+def test_run_method_refuses_non_finite_start_and_wrong_field_shape() -> None:
+    from numeric.errors import ShapeError
+    from numeric.trajectories import run_method
+
+    with pytest.raises(BeaTypeError, match="finite"):
+        run_method(lambda t: -t, [math.nan, 1.0], 0.1, 2)
+    with pytest.raises(ShapeError, match=r"shape \(3,\)"):
+        run_method(lambda t: torch.ones(3, dtype=torch.float64), [1.0, 2.0], 0.1, 2)
