@@ -514,7 +514,8 @@ def test_compiled_field_matches_an_independent_assembly(method: str) -> None:
     from bea import methods
 
     a, b = sympy.symbols("a b")
-    flow = bea.modified_flow(sympy.exp(a) + a * b**2 + sympy.sin(b), [a, b], truncation=2, method=methods.by_name(method))
+    loss = sympy.exp(a) + a * b**2 + sympy.sin(b)
+    flow = bea.modified_flow(loss, [a, b], truncation=2, method=methods.by_name(method))
     for backend in ("torch", "numpy"):
         fn = compile_field(flow, truncation=2, h=0.05, backend=backend)
         got = np.asarray(fn(torch.tensor(POINTS) if backend == "torch" else POINTS))
