@@ -60,10 +60,10 @@ def test_every_whitelisted_function_field_matches_50_digit_values(name: str, bac
     """GD modified field through h^3 of E = f(z) (max/min: f(z, 1/10)), |z| up to 700, vs mpmath."""
     entry = WHITELIST[name]
     loss = entry(z, sympy.Rational(1, 10)) if entry.min_args == 2 else entry(z)
-    flow = bea.modified_flow(loss, [z], order=3)
+    flow = bea.modified_flow(loss, [z], truncation=3)
     points = DOMAINS[name]
     theta = np.array([float(p) for p in points])[:, None]
-    fn = compile_field(flow, order=3, h=float(H), backend=backend)
+    fn = compile_field(flow, truncation=3, h=float(H), backend=backend)
     got = np.asarray(fn(torch.tensor(theta) if backend == "torch" else theta))[:, 0]
     for point, value in zip(points, got, strict=True):
         _assert_accurate(float(value), flow.field(3)[0], {z: point, flow.h: H}, f"{name}({point}) [{backend}]")
@@ -73,10 +73,10 @@ def test_every_whitelisted_function_field_matches_50_digit_values(name: str, bac
 def test_softplus_two_parameter_field_is_finite_where_the_value_is(backend: str) -> None:
     """Issue 11 §1.3: softplus(ab) + (a-b)^2/20 gave [inf, inf] at (10, 10) and NaN at (25, 10)."""
     a, b = sympy.symbols("a b")
-    flow = bea.modified_flow(parse_loss("softplus(a*b) + (a-b)^2/20"), [a, b], order=2)
+    flow = bea.modified_flow(parse_loss("softplus(a*b) + (a-b)^2/20"), [a, b], truncation=2)
     points = [(10.0, 10.0), (25.0, 10.0), (-30.0, 20.0), (700.0, 1.0), (-700.0, 1.0), (1.0, 2.0)]
     for order in (1, 2):
-        fn = compile_field(flow, order=order, h=0.001, backend=backend)
+        fn = compile_field(flow, truncation=order, h=0.001, backend=backend)
         theta = np.array(points)
         out = np.asarray(fn(torch.tensor(theta) if backend == "torch" else theta))
         for (pa, pb), row in zip(points, out, strict=True):
@@ -84,7 +84,7 @@ def test_softplus_two_parameter_field_is_finite_where_the_value_is(backend: str)
                 _assert_accurate(float(row[i]), flow.field(order)[i], {a: pa, b: pb, flow.h: H},
                                  f"order {order} component {i} at ({pa}, {pb})")
     # the value of issue 11 at (10, 10): -10.005 in each component (here through h^2)
-    assert np.allclose(np.asarray(compile_field(flow, order=2, h=0.001, backend=backend)(
+    assert np.allclose(np.asarray(compile_field(flow, truncation=2, h=0.001, backend=backend)(
         torch.tensor([10.0, 10.0], dtype=torch.float64) if backend == "torch" else np.array([10.0, 10.0]))),
         -10.005003333333, rtol=1e-12)
 
@@ -202,11 +202,11 @@ def test_verify_json_with_overflowing_start_is_strict_json_on_a_clean_stdout(cap
     """--init a=1e200 raised 'Out of range float values are not JSON compliant' and oneMKL wrote on stdout."""
     import json
 
-    status, out, err = _run(capfd, *VERIFY, "--init", "a=1e200", "b=1", "--h", "0.01", "0.005", "--orders", "0",
+    status, out, err = _run(capfd, *VERIFY, "--init", "a=1e200", "b=1", "--h", "0.01", "0.005", "--truncations", "0",
                             "--format", "json")
     assert status == 1, err
     data = json.loads(out)  # stdout is exactly one JSON document (parse fails on any extra line)
-    assert data["orders"][0]["errors"] == [None, None] or data["diverged"]
+    assert data["truncations"][0]["errors"] == [None, None] or data["diverged"]
     assert "NaN" not in out and "Infinity" not in out
 
 
@@ -214,13 +214,14 @@ def test_shared_json_helper_writes_non_finite_as_null() -> None:
     import json
 
     from bea.jsonio import dumps
-    from numeric.drift_report import DriftReport, OrderResult
+    from numeric.drift_report import DriftReport, TruncationResult
 
     report = DriftReport(method="m", hs=(0.1, 0.05), time=1.0, theta0=(math.inf, 1.0), device="cpu",
-                         dtype="float64", tolerance=0.1, orders=(OrderResult(0, 1, math.nan, (math.inf, 1.0), False),),
+                         dtype="float64", tolerance=0.1,
+                         truncations=(TruncationResult(0, 1, math.nan, (math.inf, 1.0), False),),
                          lambda_max=math.inf)
     data = json.loads(report.to_json())
-    assert data["theta0"] == [None, 1.0] and data["orders"][0]["slope"] is None and data["lambda_max"] is None
+    assert data["theta0"] == [None, 1.0] and data["truncations"][0]["slope"] is None and data["lambda_max"] is None
     assert json.loads(dumps({"x": np.float32("nan"), "y": np.array([1.0, np.inf]), "z": sympy.Rational(1, 2)})) == {
         "x": None, "y": [1.0, None], "z": 0.5}
 
@@ -263,7 +264,7 @@ def test_verify_plot_paths_mean_what_they_say(tmp_path: object, capfd: pytest.Ca
 
     folder = Path(str(tmp_path)) / "existing"
     folder.mkdir()
-    base = [*VERIFY, "--init", "a=2.8", "b=3.5", "--h", "0.01", "0.005", "--orders", "0"]
+    base = [*VERIFY, "--init", "a=2.8", "b=3.5", "--h", "0.01", "0.005", "--truncations", "0"]
     status, _, err = _run(capfd, *base, "--plot", str(folder))
     assert status == 2 and "existing folder" in err and not Path(str(folder) + ".png").exists()
     status, _, err = _run(capfd, *base, "--plot", str(folder / "drift.txt"))
@@ -349,10 +350,10 @@ def test_float32_drift_check_returns_and_step_cap_is_an_error() -> None:
     from numeric.integrate import integrate_flow, tolerance_floor
 
     a, b = sympy.symbols("a b")
-    flow = bea.modified_flow((sympy.Rational(3, 5) - a * b) ** 2 / 2, [a, b], order=1)
-    report = drift_check(flow, {"a": 2.8, "b": 3.5}, (0.01, 0.005), orders=(0, 1), dtype="float32")
-    assert report.dtype == "float32" and report.orders[0].slope is not None
-    assert abs(report.orders[0].slope - 1) < 0.2  # order 0: errors ~1e-2, far above float32 rounding
+    flow = bea.modified_flow((sympy.Rational(3, 5) - a * b) ** 2 / 2, [a, b], truncation=1)
+    report = drift_check(flow, {"a": 2.8, "b": 3.5}, (0.01, 0.005), truncations=(0, 1), dtype="float32")
+    assert report.dtype == "float32" and report.truncations[0].slope is not None
+    assert abs(report.truncations[0].slope - 1) < 0.2  # order 0: errors ~1e-2, far above float32 rounding
     rotation = lambda t: torch.stack([-t[..., 1], t[..., 0]], dim=-1)  # noqa: E731
     y = integrate_flow(rotation, torch.tensor([1.0, 0.0]), math.pi / 2, dtype=torch.float32)
     assert y.dtype == torch.float32 and torch.allclose(y, torch.tensor([0.0, 1.0]), atol=1e-4)
@@ -366,7 +367,7 @@ def test_drift_check_time_must_be_positive_finite(time: object) -> None:
     from numeric.drift import drift_check
 
     a = sympy.Symbol("a")
-    flow = bea.modified_flow(a**2 / 2, [a], order=1)
+    flow = bea.modified_flow(a**2 / 2, [a], truncation=1)
     with pytest.raises(BeaTypeError, match="time"):
         drift_check(flow, {"a": 1.0}, (0.1, 0.05), time=time)  # type: ignore[arg-type]
     with pytest.raises(BeaTypeError, match="finite"):

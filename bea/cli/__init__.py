@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ``modified-equation --order N`` keeps the trees with at most N nodes, i.e. the modified
     field :math:`f_h = \\sum_{|\\tau| \\le N} h^{|\\tau|-1} \\frac{b(\\tau)}{\\sigma(\\tau)} F(\\tau)`
-    through :math:`h^{N-1}`; ``derive --order p`` counts powers of h (``docs/conventions.md``).
+    through :math:`h^{N-1}`; ``derive --truncation p`` keeps the powers of h through h^p (``docs/conventions.md``).
     Bad input raises a usage error that :func:`main` reports with exit status 2.
 
     >>> args = build_parser().parse_args(["modified-equation", "--method", "rk4", "--order", "5"])
