@@ -7,6 +7,8 @@ message names the offending value.
 
 from __future__ import annotations
 
+import warnings
+
 __all__ = [
     "BeaError",
     "BeaTypeError",
@@ -15,13 +17,17 @@ __all__ = [
     "InvalidLossError",
     "InvalidMapError",
     "InvalidOrderError",
+    "InvalidStepSizeError",
     "InvalidTableauError",
+    "InvalidToleranceError",
     "InvalidTreeError",
+    "InvalidTruncationError",
     "MissingExtraError",
     "NonSmoothWarning",
     "NotABSeriesMethodError",
     "NotAGradientFieldError",
     "NotHamiltonianError",
+    "OutputError",
     "ParseError",
     "SeriesError",
     "UnknownMethodError",
@@ -49,7 +55,23 @@ class InvalidTableauError(BeaValueError):
 
 
 class InvalidOrderError(BeaValueError):
-    """An order that is not a positive integer."""
+    """An order (number of nodes of a tree or series) out of range, e.g. 0 trees' nodes."""
+
+
+class InvalidTruncationError(BeaValueError):
+    """A truncation p (keep the terms through h^p) out of range: p < 0, or beyond what a flow holds."""
+
+
+class InvalidStepSizeError(BeaValueError):
+    """A step size h that is not a positive finite number (h ≤ 0, NaN, ∞)."""
+
+
+class InvalidToleranceError(BeaValueError):
+    """A tolerance that is not a positive finite number."""
+
+
+class OutputError(BeaValueError):
+    """An output file or folder that cannot be created, written or read back (the OS error is named)."""
 
 
 class UnknownMethodError(BeaValueError):
@@ -88,14 +110,21 @@ class ExpensiveComputationWarning(UserWarning):
 class NotAGradientFieldError(BeaValueError):
     """A modified field term whose Jacobian is not symmetric, so no modified loss exists.
 
-    Attributes ``order`` (the power of h that fails) and ``antisymmetric_part`` (the
-    SymPy matrix :math:`(J - J^T)/2` of that term's Jacobian).
+    Attributes ``power`` (the power of h whose term fails) and ``antisymmetric_part`` (the
+    SymPy matrix :math:`(J - J^T)/2` of that term's Jacobian). ``order`` is a deprecated
+    name of ``power``.
     """
 
-    def __init__(self, message: str, order: int, antisymmetric_part: object) -> None:
+    def __init__(self, message: str, power: int, antisymmetric_part: object) -> None:
         super().__init__(message)
-        self.order = order
+        self.power = power
         self.antisymmetric_part = antisymmetric_part
+
+    @property
+    def order(self) -> int:
+        """Deprecated name of :attr:`power`."""
+        warnings.warn("NotAGradientFieldError.order is deprecated, use .power", DeprecationWarning, stacklevel=2)
+        return self.power
 
 
 class NotHamiltonianError(BeaValueError):

@@ -12,12 +12,12 @@ with b = ``modified_equation(method)``. For gradient descent the first two terms
 of Barrett & Dherin (ICLR 2021): :math:`\tilde E = E + \lambda R_{IG}`,
 :math:`R_{IG} = \|\nabla E\|^2/m`, :math:`\lambda = hm/4`.
 
-A term is the gradient of a potential iff its Jacobian is symmetric; beyond order 1
+A term is the gradient of a potential iff its Jacobian is symmetric; beyond h^1
 that usually fails (Hairer--Lubich--Wanner IX.9).
 
 >>> import sympy
 >>> a, b, x, y = sympy.symbols("a b x y")
->>> flow = modified_flow((y - a*b*x)**2 / 2, [a, b], order=1)
+>>> flow = modified_flow((y - a*b*x)**2 / 2, [a, b], truncation=1)
 >>> flow.is_gradient(1)
 True
 >>> loss = flow.modified_loss()
@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, final
@@ -35,8 +36,9 @@ import sympy
 
 from bea import methods
 from bea._factor import factor_rational_polynomial
-from bea.errors import BeaTypeError, InvalidLossError, InvalidOrderError, NotAGradientFieldError
-from bea.methods import Method, Problem, check_truncation, resolve
+from bea.errors import BeaTypeError, InvalidLossError, NotAGradientFieldError
+from bea.methods import Method, Problem, resolve
+from bea.validation import check_truncation, renamed_keyword
 
 __all__ = ["ModifiedFlow", "ModifiedLoss", "compact", "gradient", "modified_flow"]
 
@@ -78,9 +80,9 @@ def _is_zero(expr: sympy.Expr) -> bool:
 @final
 @dataclass(frozen=True)
 class ModifiedLoss:
-    """A modified loss :math:`\\tilde E = \\sum_{k \\le \\text{order}} h^k E_k`.
+    """A modified loss :math:`\\tilde E = \\sum_{k \\le p} h^k E_k`, p = ``truncation``.
 
-    It satisfies :math:`\\tilde f = -\\nabla\\tilde E` through ``order``.
+    It satisfies :math:`\\tilde f = -\\nabla\\tilde E` through :math:`h^p`.
 
     ``potentials[k]`` is :math:`E_k` (``potentials[0]`` is the loss itself). It was
     verified by differentiating back: :math:`-\\nabla E_k` equals the flow's h^k term. For
@@ -88,14 +90,19 @@ class ModifiedLoss:
 
     >>> import sympy
     >>> x = sympy.Symbol("x")
-    >>> loss = modified_flow(x**2 / 2, [x], order=2).modified_loss()
-    >>> loss.potentials, loss.order
+    >>> loss = modified_flow(x**2 / 2, [x], truncation=2).modified_loss()
+    >>> loss.potentials, loss.truncation
     ((x**2/2, x**2/4, x**2/6), 2)
     """
 
     potentials: tuple[sympy.Expr, ...]
     h: sympy.Symbol
-    order: int
+    truncation: int
+
+    @property
+    def order(self) -> int:
+        """Deprecated name of :attr:`truncation`."""
+        return _deprecated_attribute(self.truncation, "ModifiedLoss")
 
     @property
     def expr(self) -> sympy.Expr:
@@ -125,11 +132,11 @@ class ModifiedFlow:
     """The modified flow of a method on :math:`f = -\\nabla E`, truncated after :math:`h^p`.
 
     Build it with :func:`modified_flow`. ``terms[k]`` is the coefficient of h^k (a
-    column), for k = 0..order. For :math:`E = x^2/2` the series is :math:`\\log(1 - h)\\,x/h`:
+    column), for k = 0..``truncation``. For :math:`E = x^2/2` the series is :math:`\\log(1 - h)\\,x/h`:
 
     >>> import sympy
     >>> x = sympy.Symbol("x")
-    >>> modified_flow(x**2 / 2, [x], order=2).field()
+    >>> modified_flow(x**2 / 2, [x], truncation=2).field()
     Matrix([[-h**2*x/3 - h*x/2 - x]])
 
     Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., section IX.1.
@@ -138,11 +145,16 @@ class ModifiedFlow:
     loss: sympy.Expr | None
     params: tuple[sympy.Symbol, ...]
     h: sympy.Symbol
-    order: int
+    truncation: int
     method: Method
     terms: tuple[sympy.ImmutableMatrix, ...]
     problem: Problem | None = None
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def order(self) -> int:
+        """Deprecated name of :attr:`truncation`."""
+        return _deprecated_attribute(self.truncation, "ModifiedFlow")
 
     @property
     def data_symbols(self) -> tuple[sympy.Symbol, ...]:
@@ -152,27 +164,30 @@ class ModifiedFlow:
             found |= term.free_symbols
         return tuple(sorted(found - set(self.params) - {self.h}, key=str))
 
-    def _subject(self) -> str:
+    @property
+    def subject(self) -> str:
+        """What the flow is of, for printing: ``E = <loss>``, a game, or a map's own update."""
         if self.loss is not None:
             return f"E = {self.loss}"
         if self.problem is not None and self.problem.blocks:
             return "a game with losses " + ", ".join(map(str, self.problem.losses))
         return "its own update"
 
-    def field(self, order: int | None = None) -> sympy.ImmutableMatrix:
-        """:math:`\\sum_{k \\le \\text{order}} h^k\\, \\text{terms}[k]` (default: all terms)."""
-        p = self._check_power(self.order if order is None else order)
+    def field(self, truncation: int | None = None, *, order: int | None = None) -> sympy.ImmutableMatrix:
+        """:math:`\\sum_{k \\le p} h^k\\, \\text{terms}[k]`, p = ``truncation`` (default: all terms).
+
+        ``order=`` is a deprecated name of ``truncation=``.
+        """
+        truncation = renamed_keyword(truncation, order, new_name="truncation", old_name="order",
+                                     where="ModifiedFlow.field", default=None)
+        p = self._check_power(self.truncation if truncation is None else truncation)
         total = sympy.zeros(len(self.params), 1)
         for k in range(p + 1):
             total += self.terms[k] * self.h**k
         return sympy.ImmutableMatrix(total)
 
     def _check_power(self, k: object) -> int:
-        if isinstance(k, bool) or not isinstance(k, int):
-            raise InvalidOrderError(f"a power of h must be an integer, got {k!r}")
-        if not 0 <= k <= self.order:
-            raise InvalidOrderError(f"power {k} is outside 0..{self.order} held by this flow")
-        return k
+        return check_truncation(k, name="power of h", maximum=self.truncation)
 
     def antisymmetric_part(self, k: int) -> sympy.ImmutableMatrix:
         """:math:`(J - J^T)/2` of the Jacobian J of term k; zero iff the term is a gradient."""
@@ -196,7 +211,7 @@ class ModifiedFlow:
 
         >>> import sympy
         >>> a, b = sympy.symbols("a b")
-        >>> flow = modified_flow(a**4/4 + a*b + b**2, [a, b], order=2)
+        >>> flow = modified_flow(a**4/4 + a*b + b**2, [a, b], truncation=2)
         >>> flow.is_gradient(1), flow.is_gradient(2), flow.gradient_through
         (True, False, 1)
         """
@@ -205,40 +220,43 @@ class ModifiedFlow:
     @property
     def gradient_through(self) -> int:
         """The largest K such that every term h^0..h^K is a gradient."""
-        for k in range(self.order + 1):
+        for k in range(self.truncation + 1):
             if not self.is_gradient(k):
                 return k - 1
-        return self.order
+        return self.truncation
 
-    def modified_loss(self, order: int | None = None) -> ModifiedLoss:
-        """The modified loss :math:`\\tilde E` through :math:`h^{\\text{order}}` (default: the flow's order).
+    def modified_loss(self, truncation: int | None = None, *, order: int | None = None) -> ModifiedLoss:
+        """The modified loss :math:`\\tilde E` through :math:`h^p`, p = ``truncation`` (default: the flow's).
 
         Each potential is found by integrating along one parameter after another and
         verified by differentiating back. Raises :class:`NotAGradientFieldError`,
         naming the first power of h whose term is not a gradient and showing its
-        antisymmetric Jacobian part, when no loss exists through ``order``.
+        antisymmetric Jacobian part, when no loss exists through ``truncation``.
+        ``order=`` is a deprecated name of ``truncation=``.
 
         >>> import sympy
         >>> a, b = sympy.symbols("a b")
-        >>> flow = modified_flow((1 - a*b)**2 / 2, [a, b], order=1)
+        >>> flow = modified_flow((1 - a*b)**2 / 2, [a, b], truncation=1)
         >>> loss = flow.modified_loss()
         >>> sympy.factor(loss.potentials[1])  # (1/4)||grad E||^2
         (a**2 + b**2)*(a*b - 1)**2/4
         """
-        p = self._check_power(self.order if order is None else order)
+        truncation = renamed_keyword(truncation, order, new_name="truncation", old_name="order",
+                                     where="ModifiedFlow.modified_loss", default=None)
+        p = self._check_power(self.truncation if truncation is None else truncation)
         for k in range(p + 1):
             if not self.is_gradient(k):
                 part = self.antisymmetric_part(k)
                 raise NotAGradientFieldError(
                     f"the h^{k} term of the modified flow is not a gradient field, so no modified loss "
                     f"exists through h^{p}; (J - J^T)/2 = {part.tolist()}; "
-                    f"modified_loss(order={k - 1}) is the largest that exists",
-                    order=k,
+                    f"modified_loss(truncation={k - 1}) is the largest that exists",
+                    power=k,
                     antisymmetric_part=part,
                 )
         first = [self.loss] if self.loss is not None else []
         potentials = first + [self._potential(k) for k in range(len(first), p + 1)]
-        return ModifiedLoss(potentials=tuple(potentials), h=self.h, order=p)
+        return ModifiedLoss(potentials=tuple(potentials), h=self.h, truncation=p)
 
     def _potential(self, k: int) -> sympy.Expr:
         key = f"potential{k}"
@@ -289,7 +307,7 @@ class ModifiedFlow:
 
         >>> import sympy
         >>> x = sympy.Symbol("x")
-        >>> code = modified_flow(x**2 / 2, [x], order=1).latex()
+        >>> code = modified_flow(x**2 / 2, [x], truncation=1).latex()
         >>> print(code.replace(r" \\ ", "\n"))
         \begin{aligned}\dot{x} = &  \left[\begin{matrix}- x\end{matrix}\right]
         & + h \left[\begin{matrix}- \frac{x}{2}\end{matrix}\right]\end{aligned}
@@ -311,13 +329,13 @@ class ModifiedFlow:
         return f"$${self.latex()}$$"
 
     def __str__(self) -> str:
-        lines = [f"modified flow of {self.method.name} on {self._subject()}, params {list(self.params)}"]
+        lines = [f"modified flow of {self.method.name} on {self.subject}, params {list(self.params)}"]
         for k, term in enumerate(self.compact_terms()):
             lines.append(f"  h^{k}: {list(term)}")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: loss, params, h, method, order, and per term its components,
+        """JSON-ready: loss, params, h, method, truncation, and per term its components,
         LaTeX, gradient status and size (schema in ``docs/conventions.md``)."""
         return {
             "loss": None if self.loss is None else str(self.loss),
@@ -325,7 +343,7 @@ class ModifiedFlow:
             "data_symbols": [str(s) for s in self.data_symbols],
             "h": str(self.h),
             "method": self.method.name,
-            "order": self.order,
+            "truncation": self.truncation,
             "terms": [
                 {
                     "power": k,
@@ -379,15 +397,21 @@ def _check_h(h: object, symbols: frozenset[sympy.Symbol], where: str) -> sympy.S
 def modified_flow(
     loss: sympy.Expr | Problem,
     params: Sequence[sympy.Symbol] | None = None,
-    order: int = 1,
+    truncation: int = 1,
     method: Method | str = methods.explicit_euler,
     h: sympy.Symbol | None = None,
+    *,
+    order: int | None = None,
 ) -> ModifiedFlow:
-    """The modified flow of ``method`` on :math:`\\dot\\theta = -\\nabla E`, through :math:`h^{\\text{order}}`.
+    """The modified flow of ``method`` on :math:`\\dot\\theta = -\\nabla E`, through :math:`h^p`, p = ``truncation``.
 
     ``params`` are the parameter symbols; every other free symbol of ``loss`` is
-    data and stays symbolic. ``order=1`` is the IGR level; ``order=0`` the gradient flow.
-    ``order=p`` keeps the terms :math:`h^0, \\dots, h^p`.
+    data and stays symbolic. ``truncation=1`` is the IGR level; ``truncation=0`` the gradient
+    flow. ``truncation=p`` keeps the terms :math:`h^0, \\dots, h^p`, so it uses the trees
+    with at most p + 1 nodes (``modified_equation(method, p + 1)``: a series of order p + 1).
+    ``order=`` is the deprecated name of ``truncation=`` (a ``DeprecationWarning``).
+    Raises :class:`~bea.errors.BeaTypeError` for a non-integer truncation and
+    :class:`~bea.errors.InvalidTruncationError` for a negative one.
 
     ``method`` is any :class:`~bea.methods.Method` (a Runge--Kutta tableau, a one-step map, a composition
     of steps...) or a catalogue name (``"gd"``, ``"rk4"``). ``loss`` may also be a
@@ -399,15 +423,17 @@ def modified_flow(
 
     >>> import sympy
     >>> x = sympy.Symbol("x")
-    >>> flow = modified_flow(x**4 / 4, [x], order=2)
+    >>> flow = modified_flow(x**4 / 4, [x], truncation=2)
     >>> flow.terms
     (Matrix([[-x**3]]), Matrix([[-3*x**5/2]]), Matrix([[-7*x**7/2]]))
     >>> print(flow.modified_loss())
     (x**4/4) + h*(x**6/4) + h^2*(7*x**8/16)
-    >>> modified_flow(x**4 / 4, [x], order=2, method="gd").terms == flow.terms
+    >>> modified_flow(x**4 / 4, [x], truncation=2, method="gd").terms == flow.terms
     True
     """
-    truncation = check_truncation(order)
+    truncation = renamed_keyword(truncation, order, new_name="truncation", old_name="order",
+                                 where="modified_flow", default=1)
+    p = check_truncation(truncation)
     meth = resolve(method)
     if isinstance(loss, Problem):
         problem = loss
@@ -417,13 +443,17 @@ def modified_flow(
     else:
         expr, ps, hs = _validate(loss, params, h)
         problem = Problem.gradient(expr, ps)
-    terms = meth.modified_terms(problem, truncation, hs)
+    terms = meth.modified_terms(problem, p, hs)
     m = len(problem.params)
-    if len(terms) != truncation + 1 or any(getattr(t, "shape", None) != (m, 1) for t in terms):
-        raise BeaTypeError(
-            f"{meth.name}.modified_terms must return {truncation + 1} columns of {m} entries, got {terms!r}"
-        )
+    if len(terms) != p + 1 or any(getattr(t, "shape", None) != (m, 1) for t in terms):
+        raise BeaTypeError(f"{meth.name}.modified_terms must return {p + 1} columns of {m} entries, got {terms!r}")
     return ModifiedFlow(
-        loss=problem.loss, params=problem.params, h=hs, order=truncation, method=meth,
+        loss=problem.loss, params=problem.params, h=hs, truncation=p, method=meth,
         terms=tuple(sympy.ImmutableMatrix(t) for t in terms), problem=problem,
     )
+
+
+def _deprecated_attribute(value: int, owner: str) -> int:
+    warnings.warn(f"{owner}.order is deprecated, use .truncation ('order' is the number of nodes of a tree)",
+                  DeprecationWarning, stacklevel=3)
+    return value

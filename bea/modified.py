@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import warnings
 from math import lcm
+from operator import mul
 from typing import Any
 
 import gmpy2
@@ -129,9 +130,13 @@ def map_coefficients(method_or_series: MethodOrSeries, order: int) -> tuple[Ring
     return ring, a, ring.integer(1)
 
 
-def _scaled_map(source: RungeKutta | BSeries, order: int) -> tuple[dict[int, int], list[int]] | None:
+def scaled_map(method_or_series: MethodOrSeries, order: int) -> tuple[dict[int, int], list[int]] | None:
     """Integer numerators A[t] and per-order denominators Q[n] with a(t) = A[t] / Q[|t|], when every
-    coefficient is rational; None otherwise (symbolic entries such as the sqrt(3) of Gauss)."""
+    coefficient is rational; None otherwise (symbolic entries such as the sqrt(3) of Gauss).
+
+    Internal interface of bea (used by :mod:`bea.structure`), not part of the public API.
+    """
+    source = _normal(method_or_series, order)
     if isinstance(source, RungeKutta):
         return _scaled_weights(source, order)
     return backward.scaled_coefficients(source, order)
@@ -147,18 +152,19 @@ def _scaled_weights(method: RungeKutta, order: int) -> tuple[dict[int, int], lis
     s = method.stages
     A = [[int(x.p) * (q // int(x.q)) for x in row] for row in method.A]
     b = [int(x.p) * (q // int(x.q)) for x in method.b]
-    stage_a = [[(j, A[i][j]) for j in range(s) if A[i][j]] for i in range(s)]
     weighted: dict[int, list[int]] = {}  # t -> (q A g(t))_i, scaled by q^|t|
     numerators: dict[int, int] = {}
+    ones = [1] * s
+    children = _table.children
     for n in range(1, order + 1):
+        keep = n < order
         for t in _table.trees_of_order(n):
-            g = [1] * s  # the stage weights g_i(t), scaled by q^(|t| - 1)
-            for c in _table.children(t):
-                wc = weighted[c]
-                g = [g[i] * wc[i] for i in range(s)]
-            numerators[t] = sum(b[i] * g[i] for i in range(s))
-            if n < order:
-                weighted[t] = [sum(aij * g[j] for j, aij in row) for row in stage_a]
+            g = ones  # the stage weights g_i(t), scaled by q^(|t| - 1)
+            for c in children(t):
+                g = list(map(mul, g, weighted[c]))
+            numerators[t] = sum(map(mul, b, g))
+            if keep:
+                weighted[t] = [sum(map(mul, row, g)) for row in A]
     return numerators, [q**n for n in range(order + 1)]
 
 
@@ -183,7 +189,7 @@ def modified_equation(method_or_series: MethodOrSeries, order: int) -> BSeries:
     _check_order(order)
     _warn_if_expensive(order, MODIFIED_EQUATION_WARN_ORDER, "modified_equation")
     source = _normal(method_or_series, order)
-    scaled = _scaled_map(source, order)
+    scaled = scaled_map(source, order)
     if scaled is not None:
         B, D = backward.lie_log(*scaled, order)
         coeffs = {t: sympy.Rational(v, D[_table.order(t)]) for t, v in B.items()}
@@ -199,7 +205,7 @@ def field_coefficients(method_or_series: MethodOrSeries, order: int) -> tuple[Ri
     Internal interface of bea (used by :mod:`bea.structure`), not part of the public API.
     """
     source = _normal(method_or_series, order)
-    scaled = _scaled_map(source, order)
+    scaled = scaled_map(source, order)
     if scaled is not None:
         B, D = backward.lie_log(*scaled, order)
         mpq = gmpy2.mpq

@@ -1,12 +1,12 @@
 """The ``bea verify`` command: a drift check of a method on a loss given as text.
 
 ``bea verify --loss "(y - a*b*x)^2/2" --params a b --subs x=1 y=0.6 --init a=2.8 b=3.5
---h 0.01 0.005 0.0025 0.00125 --time 1 --orders 0 1 2 3 [--method gd] [--device cpu|cuda]
+--h 0.01 0.005 0.0025 0.00125 --time 1 --truncations 0 1 2 3 [--method gd] [--device cpu|cuda]
 [--plot drift.png] [--format text|json]``
 
-derives the modified flow through ``h^max(orders)`` (exact, :func:`bea.modified_flow`), runs
+derives the modified flow through ``h^max(truncations)`` (exact, :func:`bea.modified_flow`), runs
 the method and integrates the truncated flows (:func:`numeric.drift.drift_check`), and prints
-the table (or the JSON report, schema ``bea.drift/1`` in :mod:`numeric.drift_report`). Progress
+the table (or the JSON report, schema ``bea.drift/2`` in :mod:`numeric.drift_report`). Progress
 goes to stderr. Bad input raises :mod:`bea.errors` errors, which the CLI prints on one line
 (exit status 2). The argument parser lives in :mod:`bea.cli.verify` so that ``bea`` itself
 never imports torch.
@@ -99,9 +99,10 @@ def verify(args: argparse.Namespace) -> DriftReport:
     if free:
         raise BeaValueError(f"the loss still has data symbols {free}: give their values with --subs")
     method = methods.by_name(args.method)
-    flow = modified_flow(loss, list(params), order=max(args.orders), method=method)
+    flow = modified_flow(loss, list(params), truncation=max(args.truncations), method=method)
     return _check_and_plot(flow, theta0, args.h, plot, time=args.time,
-                           orders=tuple(args.orders), method=method, device=args.device, tolerance=args.tolerance,
+                           truncations=tuple(args.truncations), method=method, device=args.device,
+                           tolerance=args.tolerance,
                            progress=not args.no_progress)
 
 
@@ -124,11 +125,11 @@ def _check_and_plot(flow: ModifiedFlow, theta0: dict[str, float], hs: tuple[floa
 def demo_drift(flow: ModifiedFlow, plot: Path, *, device: str = "cpu", progress: bool = True) -> DriftReport:
     """The drift check of ``bea demo``: gradient descent on the two-parameter model.
 
-    Start (2.8, 3.5), T = 1, h = 0.01, 0.005, 0.0025, 0.00125, orders r = 0..3 (Barrett &
+    Start (2.8, 3.5), T = 1, h = 0.01, 0.005, 0.0025, 0.00125, truncations r = 0..3 (Barrett &
     Dherin 2021, Fig. 1 setting); the log-log plot is saved to ``plot``.
     """
     plot = output_file(plot, suffixes=PLOT_SUFFIXES, overwrite=True, what="demo plot")
-    return _check_and_plot(flow, {"a": 2.8, "b": 3.5}, DEMO_HS, plot, time=1.0, orders=(0, 1, 2, 3),
+    return _check_and_plot(flow, {"a": 2.8, "b": 3.5}, DEMO_HS, plot, time=1.0, truncations=(0, 1, 2, 3),
                            method=methods.explicit_euler, device=device, progress=progress)
 
 

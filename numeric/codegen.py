@@ -12,9 +12,9 @@ a :class:`CompiledField`, θ ↦ :math:`\tilde f_h(\theta)`:
 
 >>> import sympy, bea, torch
 >>> a, b, x, y = sympy.symbols("a b x y")
->>> flow = bea.modified_flow((y - a*b*x)**2 / 2, [a, b], order=1)
+>>> flow = bea.modified_flow((y - a*b*x)**2 / 2, [a, b], truncation=1)
 >>> fn = compile_field(flow, x=1, y=0.6)
->>> fn(torch.tensor([2.8, 3.5], dtype=torch.float64), h=0.0)  # order 0 at h = 0: -grad E
+>>> fn(torch.tensor([2.8, 3.5], dtype=torch.float64), h=0.0)  # at h = 0 only the h^0 term is left: -grad E
 tensor([-32.2000, -25.7600], dtype=torch.float64)
 """
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -35,6 +36,7 @@ from sympy.codegen.rewriting import create_expand_pow_optimization, optimize
 from sympy.printing.numpy import SciPyPrinter
 from sympy.printing.pytorch import TorchPrinter
 
+from bea.validation import renamed_keyword
 from numeric.errors import NumericTypeError, ShapeError, UnboundSymbolError, UnknownBackendError
 
 __all__ = [
@@ -62,11 +64,11 @@ class FlowLike(Protocol):
     @property
     def h(self) -> sympy.Symbol: ...
     @property
-    def order(self) -> int: ...
+    def truncation(self) -> int: ...
     @property
     def terms(self) -> tuple[Any, ...]: ...
 
-    def field(self, order: int | None = None) -> Any: ...
+    def field(self, truncation: int | None = None) -> Any: ...
 
 
 # ----------------------------------------------------------------------------- stable forms
@@ -500,7 +502,13 @@ class CompiledField:
     symbols: tuple[sympy.Symbol, ...]
     backend: Backend
     bound: Mapping[str, Any] = field(default_factory=dict)
-    order: int | None = None
+    truncation: int | None = None
+
+    @property
+    def order(self) -> int | None:
+        """Deprecated name of :attr:`truncation`."""
+        warnings.warn("CompiledField.order is deprecated, use .truncation", DeprecationWarning, stacklevel=2)
+        return self.truncation
 
     @property
     def dim(self) -> int:
@@ -527,7 +535,7 @@ class CompiledField:
     def bind(self, **values: Any) -> CompiledField:
         """A copy with more symbols bound, e.g. ``fn.bind(h=0.01, x=1.0)``."""
         return CompiledField(self.expr, self.params, self.symbols, self.backend,
-                             MappingProxyType(self._values(values)), self.order)
+                             MappingProxyType(self._values(values)), self.truncation)
 
     @property
     def function(self) -> Callable[..., Any]:
@@ -608,7 +616,7 @@ class CompiledField:
     def __repr__(self) -> str:
         bound = ", ".join(f"{k}={v}" for k, v in self.bound.items())
         return (f"CompiledField(params={[p.name for p in self.params]}, symbols={list(self.names)}, "
-                f"bound={{{bound}}}, backend={self.backend.name!r}, order={self.order})")
+                f"bound={{{bound}}}, backend={self.backend.name!r}, truncation={self.truncation})")
 
 
 def _column(expr: Any, m: int | None) -> sympy.ImmutableMatrix:
@@ -630,44 +638,48 @@ def _column(expr: Any, m: int | None) -> sympy.ImmutableMatrix:
 
 def compile_field(
     flow_or_column: Any,
-    order: int | None = None,
+    truncation: int | None = None,
     *,
     params: Sequence[sympy.Symbol] | None = None,
     backend: str | Backend = "torch",
     subs: Mapping[sympy.Symbol | str, Any] | None = None,
+    order: int | None = None,
     **values: Any,
 ) -> CompiledField:
-    r"""Compile a modified flow (through :math:`h^{\text{order}}`) or a SymPy column into a callable.
+    r"""Compile a modified flow (through :math:`h^p`, p = ``truncation``) or a SymPy column into a callable.
 
-    ``flow_or_column``: an object with ``params``, ``h``, ``order``, ``terms`` and ``field(order)`` (a
-    ``bea.ModifiedFlow``), or a SymPy column / list of expressions together with ``params``. ``order`` (flows only;
-    default: the flow's) truncates the flow. ``subs`` (symbol or name → value) and keyword ``values`` bind h and data
+    ``flow_or_column``: an object with ``params``, ``h``, ``truncation``, ``terms`` and
+    ``field(truncation)`` (a ``bea.ModifiedFlow``), or a SymPy column / list of expressions together
+    with ``params``. ``truncation`` (flows only; default: the flow's) keeps the terms through h^p;
+    ``order=`` is its deprecated name. ``subs`` (symbol or name → value) and keyword ``values`` bind h and data
     symbols now; the rest are bound at call time. Compilation is cached per (expressions, backend).
 
     >>> import bea, numpy as np, sympy
     >>> x = sympy.Symbol("x")  # GD on E = x²/2 follows f_h = -(1 + h/2 + h²/3 + ...) x
-    >>> compile_field(bea.modified_flow(x**2 / 2, [x], order=2), h=0.5, backend="numpy")(np.array([3.0]))
+    >>> compile_field(bea.modified_flow(x**2 / 2, [x], truncation=2), h=0.5, backend="numpy")(np.array([3.0]))
     array([-4.])
     """
+    truncation = renamed_keyword(truncation, order, new_name="truncation", old_name="order",
+                                 where="compile_field", default=None)
     be = get_backend(backend)
     if isinstance(flow_or_column, FlowLike) and not isinstance(flow_or_column, sympy.MatrixBase):
         flow = flow_or_column
         if params is not None and tuple(params) != tuple(flow.params):
             raise ShapeError(f"params {list(params)} differ from the flow's {list(flow.params)}")
         ps = tuple(flow.params)
-        col = _column(flow.field(order), len(ps))
-        used_order = flow.order if order is None else order
+        col = _column(flow.field(truncation), len(ps))
+        used = flow.truncation if truncation is None else truncation
         extra = {flow.h}
     else:
-        if order is not None:
-            raise NumericTypeError("order applies to a ModifiedFlow; truncate a plain column yourself")
+        if truncation is not None:
+            raise NumericTypeError("truncation applies to a ModifiedFlow; truncate a plain column yourself")
         if params is None:
             raise NumericTypeError("a plain SymPy column needs params=[...] (the symbols that θ holds)")
         ps = (params,) if isinstance(params, sympy.Symbol) else tuple(params)
         if not ps or not all(isinstance(p, sympy.Symbol) for p in ps) or len(set(ps)) != len(ps):
             raise NumericTypeError(f"params must be distinct SymPy symbols, got {params!r}")
         col = _column(flow_or_column, len(ps))
-        used_order = None
+        used = None
         extra = set()
     others = (col.free_symbols | extra) - set(ps)
     symbols = tuple(sorted(others, key=lambda s: s.name))
@@ -676,5 +688,5 @@ def compile_field(
     if clash:
         raise NumericTypeError(f"two different symbols share the name(s) {sorted(clash)}; rename one")
     given = {(k.name if isinstance(k, sympy.Symbol) else str(k)): v for k, v in (subs or {}).items()}
-    compiled = CompiledField(col, ps, symbols, be, MappingProxyType({}), used_order)
+    compiled = CompiledField(col, ps, symbols, be, MappingProxyType({}), used)
     return compiled.bind(**given, **values)

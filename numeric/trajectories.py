@@ -107,6 +107,8 @@ def run_method(
     theta = as_tensor(theta0, dtype=dt, device=dev, name="theta0")
     if theta.ndim != 1:
         raise ShapeError(f"theta0 must be a 1-D vector, got shape {tuple(theta.shape)}")
+    if not bool(torch.isfinite(theta).all()):  # one check before the loop, not one per step
+        raise NumericTypeError(f"theta0 must be finite, got {theta.tolist()}")
     state = stepper.init(theta)
     thetas = [theta] if record else None
     for n in range(n_steps):

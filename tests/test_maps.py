@@ -51,8 +51,8 @@ def test_runge_kutta_maps_agree_with_the_tree_route(name: str, loss: sympy.Expr,
                                                     truncation: int) -> None:
     field = -gradient(loss, params)
     step = OneStepMap(rk_step_map(name, field, params), params, h=h, name=name)
-    by_map = modified_flow(Problem.parameters(params), order=truncation, method=step).terms
-    by_trees = modified_flow(loss, params, order=truncation, method=name).terms
+    by_map = modified_flow(Problem.parameters(params), truncation=truncation, method=step).terms
+    by_trees = modified_flow(loss, params, truncation=truncation, method=name).terms
     assert all(same(u, v) for u, v in zip(by_map, by_trees, strict=True))
 
 
@@ -60,8 +60,8 @@ def test_implicit_euler_as_a_rational_map() -> None:
     # implicit Euler on E = c x²/2 is x / (1 + h c): not polynomial in h; tree route for comparison
     c = sympy.Symbol("c", positive=True)
     step = OneStepMap([x / (1 + h * c)], [x], h=h)
-    by_map = modified_flow(Problem.parameters([x]), order=4, method=step).terms
-    by_trees = modified_flow(c * x**2 / 2, [x], order=4, method="implicit_euler").terms
+    by_map = modified_flow(Problem.parameters([x]), truncation=4, method=step).terms
+    by_trees = modified_flow(c * x**2 / 2, [x], truncation=4, method="implicit_euler").terms
     assert all(same(u, v) for u, v in zip(by_map, by_trees, strict=True))
     # closed form: x' = -log(1 + h c) x / h
     series = sympy.series(-sympy.log(1 + h * c) / h, h, 0, 5).removeO()
@@ -83,7 +83,7 @@ def test_composition_agrees_with_bch() -> None:
     e1, e2 = a**2 * b / 2 + b**2 / 2, (a - b) ** 2 / 2 + a**4 / 4
     fields = []
     for loss in (e1, e2):
-        terms = modified_flow(loss, params, order=2, method="gd").terms  # the tree route
+        terms = modified_flow(loss, params, truncation=2, method="gd").terms  # the tree route
         fields.append(sum((t * h**k for k, t in enumerate(terms)), sympy.zeros(2, 1)))
     A, B = fields
     AB = bracket(A, B, params)
@@ -93,7 +93,7 @@ def test_composition_agrees_with_bch() -> None:
     steps = [OneStepMap([p - h * sympy.diff(loss, p) for p in params], params, h=h) for loss in (e1, e2)]
     epoch = Composition(tuple(steps))
     assert epoch.steps == 2
-    terms = modified_flow(Problem.parameters(params), order=2, method=epoch).terms
+    terms = modified_flow(Problem.parameters(params), truncation=2, method=epoch).terms
     for k in range(3):
         assert same(terms[k], sympy.Matrix([sympy.expand(e).coeff(h, k) for e in expected]))
 
@@ -102,8 +102,8 @@ def test_flow_per_unit_time_matches_single_steps() -> None:
     # two GD steps on the same loss = GD with 2 steps: the per-unit-time field is GD's own
     loss = x**4 / 4
     step = OneStepMap([x - h * x**3], [x], h=h)
-    twice = modified_flow(Problem.parameters([x]), order=3, method=step.then(step)).terms
-    assert twice == modified_flow(loss, [x], order=3).terms
+    twice = modified_flow(Problem.parameters([x]), truncation=3, method=step.then(step)).terms
+    assert twice == modified_flow(loss, [x], truncation=3).terms
 
 
 def smith_modified_loss(losses: list[sympy.Expr], params: list[sympy.Symbol]) -> sympy.Expr:
@@ -162,7 +162,7 @@ def test_bad_maps_are_clear_errors() -> None:
     with pytest.raises(InvalidMapError, match="1 expressions for 2 parameters"):
         OneStepMap([a], [a, b], h=h)
     with pytest.raises(InvalidMapError, match="not smooth"):
-        modified_flow(Problem.parameters([a]), order=1, method=OneStepMap([a + sympy.sqrt(h) * a**2], [a], h=h))
+        modified_flow(Problem.parameters([a]), truncation=1, method=OneStepMap([a + sympy.sqrt(h) * a**2], [a], h=h))
     with pytest.raises(InvalidMapError, match="not smooth"):
         taylor_coefficients(a + h * sympy.log(h), h, 2)
     with pytest.raises(InvalidLossError, match="at least two"):
@@ -174,3 +174,44 @@ def test_bad_maps_are_clear_errors() -> None:
     # a symbol named h with other assumptions is the step size too
     hp = sympy.Symbol("h", positive=True)
     assert OneStepMap([a - hp * a], [a], h=h).images == (a - h * a,)
+
+
+def test_cli_map_matches_loss_route(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from bea.cli import main
+
+    # GD on E = a^2 b^2 / 2 written as a map, images beginning with a minus sign
+    assert main(["derive", "--map", "-h*a*b^2 + a", "-h*a^2*b + b", "--params", "a", "b", "--truncation", "2",
+                 "--format", "json"]) == 0
+    by_map = json.loads(capsys.readouterr().out)
+    assert main(["derive", "--loss", "a^2*b^2/2", "--params", "a", "b", "--truncation", "2", "--format", "json"]) == 0
+    by_loss = json.loads(capsys.readouterr().out)
+    assert [t["power"] for t in by_map["terms"]] == [0, 1, 2]
+    for t_map, t_loss in zip(by_map["terms"], by_loss["terms"], strict=True):
+        for u, v in zip(t_map["components"], t_loss["components"], strict=True):
+            assert sympy.expand(sympy.sympify(u) - sympy.sympify(v)) == 0
+    assert by_map["loss"] is None and by_map["method"] == "map"
+
+
+def test_cli_sgd_and_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from bea.cli import main
+
+    assert main(["derive", "--method", "sgd", "--loss", "(a-1)^2/2", "--loss", "(a+1)^2/2", "--params", "a",
+                 "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["method"] == "sgd_random" and [t["components"] for t in data["terms"]] == [["-a"], ["-a/2"]]
+    bad = [
+        ["derive", "--method", "sgd", "--loss", "(a-1)^2", "--params", "a"],
+        ["derive", "--map", "a + 1", "--params", "a"],
+        ["derive", "--map", "a - h*a", "--params", "a", "b"],
+        ["derive", "--map", "a + sqrt(h)*a", "--params", "a"],
+        ["derive", "--loss", "a^2", "--loss", "a^4", "--params", "a"],
+        ["derive", "--loss", "a^2", "--params", "a", "--shuffle", "fixed"],
+    ]
+    for argv in bad:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("bea: error:") and err.count("\n") == 1, err

@@ -30,8 +30,8 @@ LOSS = (y - a * b * x) ** 2 / 2
 @pytest.mark.parametrize("name", ["gd", "explicit_midpoint", "rk4", "implicit_euler"])
 def test_names_are_accepted_everywhere(name: str) -> None:
     method = methods.by_name(name)
-    assert modified_flow(LOSS, [a, b], order=2, method=name).terms == modified_flow(
-        LOSS, [a, b], order=2, method=method
+    assert modified_flow(LOSS, [a, b], truncation=2, method=name).terms == modified_flow(
+        LOSS, [a, b], truncation=2, method=method
     ).terms
     assert modified_equation(name, 4) == modified_equation(method, 4)
     assert modifying_integrator(name, 3) == modifying_integrator(method, 3)
@@ -72,7 +72,7 @@ class ExactFlow:
 def test_any_method_of_the_protocol_goes_through_modified_flow() -> None:
     method = ExactFlow()
     assert isinstance(method, Method)
-    flow = modified_flow(LOSS, [a, b], order=2, method=method)
+    flow = modified_flow(LOSS, [a, b], truncation=2, method=method)
     assert flow.method is method
     assert flow.terms[0] == sympy.ImmutableMatrix([sympy.diff(-LOSS, a), sympy.diff(-LOSS, b)])
     assert flow.terms[1].is_zero_matrix and flow.terms[2].is_zero_matrix
@@ -95,7 +95,7 @@ def test_a_method_returning_bad_terms_is_caught() -> None:
             raise NotABSeriesMethodError("none")
 
     with pytest.raises(BeaTypeError, match=r"broken\.modified_terms must return 2 columns of 2 entries"):
-        modified_flow(LOSS, [a, b], order=1, method=Broken())
+        modified_flow(LOSS, [a, b], truncation=1, method=Broken())
 
 
 def test_problems() -> None:
@@ -104,11 +104,11 @@ def test_problems() -> None:
     assert mean.loss == (e1 + e2) / 2
     assert mean.field == sympy.ImmutableMatrix([-sympy.diff((e1 + e2) / 2, p) for p in (a, b)])
     # a Runge--Kutta method on minibatches follows the mean loss: the same flow as on E itself
-    assert modified_flow(mean, order=2).terms == modified_flow((e1 + e2) / 2, [a, b], order=2).terms
+    assert modified_flow(mean, truncation=2).terms == modified_flow((e1 + e2) / 2, [a, b], truncation=2).terms
     game = Problem.game([([a], a * b), ([b], -a * b + b**2)])
     assert game.blocks == ((0,), (1,)) and game.loss is None
     assert game.field == sympy.ImmutableMatrix([-b, a - 2 * b])
-    flow = modified_flow(game, order=1)
+    flow = modified_flow(game, truncation=1)
     assert flow.loss is None and flow.terms[0] == game.field
     assert "a game with losses" in str(flow) and flow.to_dict()["loss"] is None
     with pytest.raises(InvalidLossError, match="parameter b"):

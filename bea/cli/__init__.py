@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bea.cli import demo, derive, hamiltonian, reproduce, series, structure, verify
+from bea.cli.args import protect_expressions
 from bea.cli.streams import stdout_to_stderr
 from bea.errors import BeaError
 
@@ -44,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ``modified-equation --order N`` keeps the trees with at most N nodes, i.e. the modified
     field :math:`f_h = \\sum_{|\\tau| \\le N} h^{|\\tau|-1} \\frac{b(\\tau)}{\\sigma(\\tau)} F(\\tau)`
-    through :math:`h^{N-1}`; ``derive --order p`` counts powers of h (``docs/conventions.md``).
+    through :math:`h^{N-1}`; ``derive --truncation p`` keeps the powers of h through h^p (``docs/conventions.md``).
     Bad input raises a usage error that :func:`main` reports with exit status 2.
 
     >>> args = build_parser().parse_args(["modified-equation", "--method", "rk4", "--order", "5"])
@@ -78,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args = parser.parse_args(protect_expressions(sys.argv[1:] if argv is None else argv))
         handler: Handler = args.handler
         with warnings.catch_warnings(), stdout_to_stderr():  # stdout carries only the command's output
             warnings.simplefilter("default")

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import math
+import sys
+from collections.abc import Sequence
 from types import ModuleType
+from typing import Any
 
 from bea.errors import MissingExtraError
 
@@ -75,3 +78,39 @@ def positive_float(text: str) -> float:
     if not value > 0 or not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
     return value
+
+
+class DeprecatedAlias(argparse.Action):
+    """An old option name kept for a while: it stores into the new option's ``dest`` and prints one
+    deprecation line on stderr. Add it with ``add_argument(OLD, action=DeprecatedAlias, new=NEW, dest=...)``."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, *, new: str, **kwargs: Any) -> None:
+        kwargs.setdefault("help", argparse.SUPPRESS)
+        super().__init__(option_strings, dest, **kwargs)
+        self.new = new
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | Sequence[Any] | None, option_string: str | None = None) -> None:
+        print(f"bea: warning: {option_string} is deprecated, use {self.new}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+#: Options whose values are expressions, which may begin with a minus sign ("-a*h").
+EXPRESSION_OPTIONS = ("--map",)
+
+
+def protect_expressions(argv: Sequence[str]) -> list[str]:
+    """``argv`` with a leading space on each value of an :data:`EXPRESSION_OPTIONS` option that begins with a
+    single minus sign, so that argparse reads "-a*h" as a value and not as an unknown option (argparse
+    takes any argument with a space for a value); the parser ignores the space."""
+    out: list[str] = []
+    inside = False
+    for token in argv:
+        if token in EXPRESSION_OPTIONS:
+            inside = True
+        elif token.startswith("--"):
+            inside = False
+        elif inside and token.startswith("-"):
+            token = " " + token
+        out.append(token)
+    return out

@@ -41,8 +41,8 @@ def register(sub: Any) -> None:
     demo.set_defaults(handler=globals()["demo"])
 
 
-def two_parameter_flow(order: int = 3) -> ModifiedFlow:
-    """Gradient descent's modified flow of E = (y - a b x)^2/2 at x = 1, y = 3/5, through h^order.
+def two_parameter_flow(truncation: int = 3) -> ModifiedFlow:
+    """Gradient descent's modified flow of E = (y - a b x)^2/2 at x = 1, y = 3/5, through h^truncation.
 
     Through h the modified loss is the IGR loss :math:`E + \\tfrac h4\\|\\nabla E\\|^2
     = E\\,(1 + \\tfrac h2(a^2 + b^2))`; the h^2 term is not a gradient:
@@ -56,7 +56,7 @@ def two_parameter_flow(order: int = 3) -> ModifiedFlow:
     """
     a, b = sympy.symbols("a b")
     loss = (sympy.Rational(3, 5) - a * b) ** 2 / 2
-    return modified_flow(loss, [a, b], order=order, method=methods.explicit_euler)
+    return modified_flow(loss, [a, b], truncation=truncation, method=methods.explicit_euler)
 
 
 def demo(args: argparse.Namespace) -> tuple[str, int]:

@@ -1,9 +1,14 @@
 """CLI command built on modified flows of concrete losses: ``derive``.
 
-``bea derive --loss "(y - a*b*x)^2/2" --params a b [--subs x=1 y=0.6] --order 3``
+``bea derive --loss "(y - a*b*x)^2/2" --params a b [--subs x=1 y=0.6] --truncation 3``
 prints each term by power of h, whether it is a gradient, and the modified loss
-through the highest order at which it exists. Without ``--loss`` it prints the
+through the highest power of h at which it exists. Without ``--loss`` it prints the
 loss-derivative form (g, H, T, ...).
+
+``bea derive --map "a - h*b" "b + h*a" --params a b`` does the same for any one-step map (one image per
+parameter, in the parameters, data and h; images that begin with a minus sign work as they are).
+``bea derive --method sgd --loss E1 --loss E2 ... --params ... --shuffle random|fixed`` gives the flow of
+an SGD epoch on the mean loss (per unit time).
 """
 
 from __future__ import annotations
@@ -12,10 +17,12 @@ import argparse
 from typing import Any
 
 from bea import jsonio, methods
-from bea.cli.args import nonneg_int
+from bea.cli.args import DeprecatedAlias, nonneg_int
 from bea.errors import BeaValueError
 from bea.flows import ModifiedFlow, compact, modified_flow
 from bea.gradient_form import loss_derivative_form
+from bea.methods import Problem
+from bea.methods.maps import SGD, OneStepMap
 
 __all__ = ["derive_report", "parse_inputs", "register"]
 
@@ -23,11 +30,20 @@ __all__ = ["derive_report", "parse_inputs", "register"]
 def register(sub: Any) -> None:
     """Register ``derive`` on the ``bea`` sub-parsers."""
     derive = sub.add_parser("derive", help="modified flow and modified loss of a method on a given loss")
-    derive.add_argument("--loss", help='the loss, e.g. "(y - a*b*x)^2/2" (safe parser: no Python is run)')
+    derive.add_argument("--loss", action="append",
+                        help='the loss, e.g. "(y - a*b*x)^2/2" (safe parser: no Python is run); '
+                             "repeat it once per minibatch loss with --method sgd")
+    derive.add_argument("--map", nargs="+", metavar="EXPR",
+                        help='one step as the image of each parameter, e.g. --map "a - h*a*b^2" "b - h*a^2*b"')
+    derive.add_argument("--shuffle", choices=("random", "fixed"),
+                        help="with --method sgd: the mean epoch under random reshuffling (default) or one epoch "
+                             "in the given order")
     derive.add_argument("--params", nargs="+", help="parameter names; other names in the loss are data")
     derive.add_argument("--subs", nargs="*", default=[], help="data values, e.g. x=1 y=0.6 (exact)")
-    derive.add_argument("--order", type=nonneg_int, default=1, help="keep terms through h^order (1 = IGR)")
-    derive.add_argument("--method", default="gd", help=f"one of: {', '.join(sorted(methods.NAMES))}")
+    derive.add_argument("--truncation", metavar="P", type=nonneg_int, default=1,
+                        help="keep the terms through h^P (default 1 = IGR; 0 = the gradient flow)")
+    derive.add_argument("--order", dest="truncation", type=nonneg_int, action=DeprecatedAlias, new="--truncation")
+    derive.add_argument("--method", help=f"sgd or one of: {', '.join(sorted(methods.NAMES))} (default gd)")
     derive.add_argument("--format", choices=("text", "latex", "json"), default="text")
     derive.set_defaults(handler=lambda args: (_cmd_derive(args), 0))
 
@@ -60,8 +76,7 @@ def derive_report(flow: ModifiedFlow, fmt: str) -> str:
 
     >>> import json, sympy
     >>> x = sympy.Symbol("x")
-    >>> flow = modified_flow(x**4 / 4, [x], order=1)
-    >>> import json
+    >>> flow = modified_flow(x**4 / 4, [x], truncation=1)
     >>> data = json.loads(derive_report(flow, "json"))
     >>> data["modified_loss"]["expr"], data["igr"]["R_IG"], data["gradient_through"]
     ('h*x**6/4 + x**4/4', 'x**6', 1)
@@ -76,7 +91,7 @@ def derive_report(flow: ModifiedFlow, fmt: str) -> str:
     if fmt == "json":
         data = flow.to_dict()
         data["modified_loss"] = None if mloss is None else {
-            "order": mloss.order,
+            "truncation": mloss.truncation,
             "expr": str(mloss.expr),
             "potentials": [str(compact(e)) for e in mloss.potentials],
         }
@@ -90,8 +105,8 @@ def derive_report(flow: ModifiedFlow, fmt: str) -> str:
             parts.append(mloss._latex())
         return "\n\n".join(parts)
     lines = [
-        f"method {flow.method.name} on E = {flow.loss}",
-        f"parameters {', '.join(map(str, flow.params))}; terms through {flow.h}^{flow.order}",
+        f"method {flow.method.name} on {flow.subject}",
+        f"parameters {', '.join(map(str, flow.params))}; terms through {flow.h}^{flow.truncation}",
         "",
     ]
     for k, term in enumerate(flow.compact_terms()):
@@ -103,7 +118,7 @@ def derive_report(flow: ModifiedFlow, fmt: str) -> str:
     if mloss is None:  # pragma: no cover - the h^0 term is always a gradient
         lines.append("no modified loss exists")
     else:
-        note = "" if through == flow.order else f" (the h^{through + 1} term is not a gradient, so it stops there)"
+        note = "" if through == flow.truncation else f" (the h^{through + 1} term is not a gradient, so it stops there)"
         lines.append(f"modified loss through h^{through}{note}:")
         lines.append(f"  E~ = {mloss}")
     if is_gd:
@@ -118,17 +133,68 @@ def derive_report(flow: ModifiedFlow, fmt: str) -> str:
 
 
 def _cmd_derive(args: argparse.Namespace) -> str:
-    method = methods.resolve(args.method)
+    if args.map is not None:
+        return derive_report(_map_flow(args), args.format)
+    if args.method == "sgd":
+        return derive_report(_sgd_flow(args), args.format)
+    if args.shuffle is not None:
+        raise BeaValueError("--shuffle applies to --method sgd")
+    method = methods.resolve("gd" if args.method is None else args.method)
+    if args.loss is not None and len(args.loss) > 1:
+        raise BeaValueError(f"--loss is given {len(args.loss)} times; several losses need --method sgd")
     if args.loss is None:
         if args.params or args.subs:
             raise BeaValueError("--params and --subs need --loss")
-        form = loss_derivative_form(method, args.order)
+        form = loss_derivative_form(method, args.truncation)
         if args.format == "json":
             return jsonio.dumps({"method": method.name, **form.to_dict(), "text": str(form)}, indent=2)
         if args.format == "latex":
             return r"\dot\theta = " + form._latex()
         header = f"{method.name} on a gradient flow, any loss E (g = grad E, H = Hessian, T = third derivative):"
         return f"{header}\n  dtheta/dt = {form}"
-    loss, params = parse_inputs(args.loss, args.params, args.subs)
-    flow = modified_flow(loss, list(params), order=args.order, method=method)
+    loss, params = parse_inputs(args.loss[0], args.params, args.subs)
+    flow = modified_flow(loss, list(params), truncation=args.truncation, method=method)
     return derive_report(flow, args.format)
+
+
+def _map_flow(args: argparse.Namespace) -> ModifiedFlow:
+    """The flow of ``--map EXPR ...`` (one image per parameter, in the parameters, data and h)."""
+    from bea.parsing import parse_loss, parse_params, parse_substitutions
+
+    if args.loss is not None or args.method is not None or args.shuffle is not None:
+        raise BeaValueError("--map gives the step itself; it takes no --loss, --method or --shuffle")
+    if not args.params:
+        raise BeaValueError("--params is required with --map (one parameter per image)")
+    params = parse_params(args.params)
+    images = [parse_loss(text.strip()) for text in args.map]
+    if args.subs:
+        subs = parse_substitutions(args.subs)
+        for symbol in subs:
+            if symbol in params or symbol.name == "h":
+                raise BeaValueError(f"--subs gives a value to {symbol}; only data may be substituted")
+        images = [e.xreplace(subs) for e in images]
+    step = OneStepMap(tuple(images), params)
+    return modified_flow(Problem.parameters(list(params)), truncation=args.truncation, method=step)
+
+
+def _sgd_flow(args: argparse.Namespace) -> ModifiedFlow:
+    """The flow of ``--method sgd --loss E1 --loss E2 ...``: one epoch (fixed) or the mean epoch (random)."""
+    from bea.parsing import parse_loss, parse_params, parse_substitutions
+
+    if not args.loss or len(args.loss) < 2:
+        count = 0 if not args.loss else len(args.loss)
+        raise BeaValueError(f"--method sgd needs at least two minibatch losses (repeat --loss), got {count}")
+    if not args.params:
+        raise BeaValueError("--params is required with --loss")
+    params = parse_params(args.params)
+    losses = [parse_loss(text) for text in args.loss]
+    if args.subs:
+        subs = parse_substitutions(args.subs)
+        for symbol in subs:
+            if symbol in params:
+                raise BeaValueError(f"--subs gives a value to the parameter {symbol}; only data may be substituted")
+            if not any(symbol in loss.free_symbols for loss in losses):
+                raise BeaValueError(f"--subs names {symbol}, which does not occur in any loss")
+        losses = [loss.xreplace(subs) for loss in losses]
+    problem = Problem.minibatches(losses, list(params))
+    return modified_flow(problem, truncation=args.truncation, method=SGD(args.shuffle or "random"))

@@ -61,7 +61,8 @@ import sympy
 
 from bea.backward import modified_field_series
 from bea.differentials import field_series_terms
-from bea.errors import BeaTypeError, BeaValueError, InvalidLossError, InvalidOrderError
+from bea.errors import BeaTypeError, BeaValueError, InvalidLossError
+from bea.validation import check_truncation
 
 if TYPE_CHECKING:  # pragma: no cover
     from bea.series import BSeries
@@ -89,15 +90,6 @@ class Method(Protocol):
         """The map B-series through trees with ``order`` nodes; :class:`~bea.errors.NotABSeriesMethodError`
         for methods without one."""
         ...
-
-
-def check_truncation(truncation: object) -> int:
-    """``truncation`` as a power of h: an integer ≥ 0, else :class:`~bea.errors.InvalidOrderError`."""
-    if isinstance(truncation, bool) or not isinstance(truncation, int):
-        raise InvalidOrderError(f"truncation (the highest power of h kept) must be an integer, got {truncation!r}")
-    if truncation < 0:
-        raise InvalidOrderError(f"truncation must be at least 0 (0 = the unmodified flow), got {truncation}")
-    return truncation
 
 
 def bseries_modified_terms(

@@ -59,11 +59,15 @@ __all__ = [
     "MAX_ORDERINGS",
     "SGD",
     "Composition",
+    "H",
     "MeanMap",
     "OneStepMap",
     "lie_matching",
     "taylor_coefficients",
 ]
+
+#: The default step-size symbol of a :class:`OneStepMap`.
+H = sympy.Symbol("h")
 
 #: The largest number of orderings (m!) that :class:`SGD` enumerates for random reshuffling beyond h¹.
 MAX_ORDERINGS = 720
@@ -207,7 +211,7 @@ class OneStepMap:
 
     images: tuple[sympy.Expr, ...]
     params: tuple[sympy.Symbol, ...]
-    h: sympy.Symbol = sympy.Symbol("h")
+    h: sympy.Symbol = H
     name: str = "map"
     steps: int = 1
 
@@ -484,7 +488,9 @@ class SGD:
         raise _no_bseries(self.name)
 
 
-def _mean_of_single_steps(steps: list[OneStepMap], problem: Problem, truncation: int) -> tuple[sympy.ImmutableMatrix, ...]:
+def _mean_of_single_steps(
+    steps: list[OneStepMap], problem: Problem, truncation: int
+) -> tuple[sympy.ImmutableMatrix, ...]:
     """Closed form through h¹ of the mean epoch: the mean of the single steps' fields (commutators cancel)."""
     fields = [s.modified_terms(problem, truncation, _H) for s in steps]
     k = len(fields)

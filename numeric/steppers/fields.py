@@ -8,7 +8,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from numeric.errors import ShapeError
+from numeric.errors import NumericTypeError, ShapeError
+from numeric.losses import scalar_loss
 
 __all__ = ["Field", "as_field", "field_jacobian", "negative_gradient"]
 
@@ -26,7 +27,12 @@ def as_field(fn: Callable[[Tensor], Any], theta: Tensor) -> Field:
     """
     probe = fn(theta)
     if not isinstance(probe, Tensor):
-        probe = torch.as_tensor(probe, dtype=theta.dtype, device=theta.device)
+        try:
+            probe = torch.as_tensor(probe, dtype=theta.dtype, device=theta.device)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise NumericTypeError(f"the field or loss must return a tensor, got {probe!r}") from exc
+        if probe.ndim == 0:  # a Python number: not differentiable, so not a loss torch can descend
+            scalar_loss(probe)
     if probe.ndim == 0:
         return negative_gradient(fn)
     if tuple(probe.shape) != tuple(theta.shape):
@@ -50,7 +56,7 @@ def negative_gradient(loss: Callable[[Tensor], Any]) -> Field:
     def field(theta: Tensor) -> Tensor:
         with torch.enable_grad():
             t = theta.detach().requires_grad_(True)
-            (grad,) = torch.autograd.grad(loss(t), t)
+            (grad,) = torch.autograd.grad(scalar_loss(loss(t)), t)
         return -grad
 
     def jacobian(theta: Tensor) -> Tensor:
