@@ -1,4 +1,5 @@
-"""The tutorials in docs/notebooks run top to bottom on CPU, and are stored without outputs.
+"""The tutorials in docs/notebooks run top to bottom on CPU (the file checks, which need no kernel, are in
+tests/test_notebooks_static.py).
 
 Each notebook is executed with nbclient in a fresh kernel running this interpreter (so the
 project's virtual environment), with the notebook's folder as working directory and a time
@@ -35,19 +36,6 @@ def kernel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": KERNEL, "language": "python"}))
     return root
-
-
-def test_there_are_notebooks() -> None:
-    assert len(NOTEBOOKS) >= 6, NOTEBOOKS
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_stored_without_outputs(path: Path) -> None:
-    nb = nbformat.read(path, as_version=4)
-    nbformat.validate(nb)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            assert not cell.outputs and cell.execution_count is None, f"{path.name}: clear the outputs"
 
 
 @pytest.mark.slow
