@@ -14,8 +14,6 @@ from numeric.igr import igr_loss, igr_rate, r_ig, r_ig_module
 from numeric.integrate import integrate_flow
 from numeric.trajectories import Trajectory, gradient_descent, run_method
 
-compile = compile_field
-
 __all__ = [
     "CompiledField",
     "DoubleBackprop",
@@ -26,7 +24,6 @@ __all__ = [
     "SlopeRecorder",
     "Trajectory",
     "autodiff_fields",
-    "compile",
     "compile_field",
     "drift_check",
     "egr_gradient",

@@ -53,7 +53,9 @@ def check_request(hs: Sequence[float], time: float, max_steps: int = MAX_STEPS) 
         raise BeaValueError(f"--h needs at least two different step sizes to fit a slope, got {list(hs)}")
     if not (math.isfinite(time) and time > 0):
         raise BeaValueError(f"--time must be a positive finite number, got {time!r}")
-    steps = sum(round(time / h) for h in distinct)
+    from numeric.drift import step_count
+
+    steps = sum(step_count(time, h) for h in distinct)
     if steps > max_steps:
         raise BeaValueError(f"--time {time:g} with --h {' '.join(f'{h:g}' for h in hs)} takes {steps:.3g} method "
                             f"steps, more than --max-steps {max_steps}; raise --max-steps to run it anyway")

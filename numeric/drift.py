@@ -34,9 +34,10 @@ import torch
 from torch import Tensor
 
 from bea import methods as _methods
+from bea.errors import InvalidStepSizeError
 from bea.methods import RungeKutta
 from bea.modified import modified_equation
-from bea.validation import check_truncation, renamed_keyword
+from bea.validation import check_step_size, check_truncation, renamed_keyword
 from numeric.codegen import CompiledField, FlowLike, compile_field
 from numeric.devices import as_tensor, resolve_device, resolve_dtype
 from numeric.drift_report import DriftReport, TruncationResult, fit_slope
@@ -53,6 +54,7 @@ __all__ = [
     "expected_slope",
     "flow_fields",
     "spectral_radius",
+    "step_count",
 ]
 
 #: (h, r) ↦ θ ↦ field truncated through h^r at step h. r = 0 must give f itself.
@@ -178,10 +180,19 @@ def _theta0_vector(theta0: Any, params: Sequence[sympy.Symbol] | None) -> Any:
     return [float(values[n]) for n in names]
 
 
-def _steps(time: float, h: float) -> int:
+def step_count(time: float, h: float) -> int:
+    """n with n·h = ``time``: the number of steps of size ``h`` up to ``time``.
+
+    Raises :class:`~bea.errors.InvalidStepSizeError` (a ``ValueError``) when ``time`` is not a
+    positive integer multiple of ``h`` (to 1e-9 relative).
+
+    >>> step_count(1.0, 0.0025)
+    400
+    """
+    h = check_step_size(h)
     n = round(time / h)
     if n < 1 or abs(n * h - time) > 1e-9 * max(time, h):
-        raise NumericTypeError(f"time {time} is not a positive integer multiple of h = {h}")
+        raise InvalidStepSizeError(f"time {time:g} is not a positive integer multiple of h = {h:g}")
     return n
 
 
@@ -266,7 +277,7 @@ def drift_check(
         raise ShapeError(f"theta0 must be {expected}, got shape {tuple(theta.shape)}")
     if not bool(torch.isfinite(theta).all()):
         raise NumericTypeError(f"theta0 must be finite, got {theta.tolist()}")
-    steps = {h: _steps(time, h) for h in hs}
+    steps = {h: step_count(time, h) for h in hs}
     notes: list[str] = []
 
     base = step_field if step_field is not None else factory(hs[0], 0)

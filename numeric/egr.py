@@ -13,31 +13,31 @@ gradients with respect to the inputs). With
 with learning rate h, i.e. the IGR flow :math:`\tilde E = E + \lambda R_{IG}`,
 :math:`\lambda = hm/4` (see :mod:`numeric.igr`). Two ways to form :math:`Hg`:
 
-:class:`DoubleBackprop` (exact)
-    :math:`g` is computed with ``create_graph=True`` and one more reverse pass through
-    that graph gives :math:`H g = \nabla_\theta\langle g(\theta), v\rangle|_{v = g}`. Cost:
-    about one forward and two to three backward passes; memory: the graph of the backward pass.
+:class:`DoubleBackprop` (exact):
+:math:`g` is computed with ``create_graph=True`` and one more reverse pass through
+that graph gives :math:`H g = \nabla_\theta\langle g(\theta), v\rangle|_{v = g}`. Cost:
+about one forward and two to three backward passes; memory: the graph of the backward pass.
 
-:class:`FiniteDifference` (two gradient evaluations)
-    with :math:`\hat g = g/\|g\|` and a step of length :math:`\varepsilon` in parameter space,
+:class:`FiniteDifference` (two gradient evaluations):
+with :math:`\hat g = g/\|g\|` and a step of length :math:`\varepsilon` in parameter space,
 
-    .. math::
-        2Hg \approx \frac{2\|g\|}{\varepsilon}\big(\nabla E(\theta + \varepsilon\hat g) - \nabla E(\theta)\big),
+.. math::
+    2Hg \approx \frac{2\|g\|}{\varepsilon}\big(\nabla E(\theta + \varepsilon\hat g) - \nabla E(\theta)\big),
 
-    whose error is :math:`\varepsilon\|g\|\,\nabla^3E[\hat g,\hat g] + O(\varepsilon^2)`, i.e.
-    O(ε). ``central=True`` uses :math:`\nabla E(\theta \pm \varepsilon\hat g)` instead (error
-    :math:`\tfrac{\varepsilon^2}{3}\|g\|\,\nabla^4E[\hat g,\hat g,\hat g]`, one more gradient).
-    Normalising the step by :math:`\|g\|` follows the finite-difference gradient penalty of
-    Geiping, Goldblum, Pope, Moeller & Goldstein (*Stochastic training is not necessary for
-    generalization*, ICLR 2022, arXiv:2109.14119), whose perturbation
-    :math:`\theta + \epsilon' g` has :math:`\epsilon' \propto 1/\|g\|` (with
-    :math:`\epsilon' = 0.01/\|g\|` it is our default ``eps = 0.01``), and the ascent step
-    :math:`\rho\,\hat g` of SAM (Foret et al., ICLR 2021, ρ = 0.05). A step of fixed *length* keeps the difference
-    quotient well scaled whether the gradient is large (early) or tiny (near a minimum).
-    Pick ε small against the scale on which H varies, but not so small that rounding in
-    :math:`\nabla E(\theta + \varepsilon\hat g) - \nabla E(\theta)` dominates
-    (relative rounding error ≈ machine-ε·‖g‖/(ε‖Hĝ‖)): 1e-2 suits float32, 1e-3–1e-5 float64.
-    The closure must be deterministic (same batch, no dropout) between the two evaluations.
+whose error is :math:`\varepsilon\|g\|\,\nabla^3E[\hat g,\hat g] + O(\varepsilon^2)`, i.e.
+O(ε). ``central=True`` uses :math:`\nabla E(\theta \pm \varepsilon\hat g)` instead (error
+:math:`\tfrac{\varepsilon^2}{3}\|g\|\,\nabla^4E[\hat g,\hat g,\hat g]`, one more gradient).
+Normalising the step by :math:`\|g\|` follows the finite-difference gradient penalty of
+Geiping, Goldblum, Pope, Moeller & Goldstein (*Stochastic training is not necessary for
+generalization*, ICLR 2022, arXiv:2109.14119), whose perturbation
+:math:`\theta + \epsilon' g` has :math:`\epsilon' \propto 1/\|g\|` (with
+:math:`\epsilon' = 0.01/\|g\|` it is our default ``eps = 0.01``), and the ascent step
+:math:`\rho\,\hat g` of SAM (Foret et al., ICLR 2021, ρ = 0.05). A step of fixed *length* keeps the difference
+quotient well scaled whether the gradient is large (early) or tiny (near a minimum).
+Pick ε small against the scale on which H varies, but not so small that rounding in
+:math:`\nabla E(\theta + \varepsilon\hat g) - \nabla E(\theta)` dominates
+(relative rounding error ≈ machine-ε·‖g‖/(ε‖Hĝ‖)): 1e-2 suits float32, 1e-3–1e-5 float64.
+The closure must be deterministic (same batch, no dropout) between the two evaluations.
 
 :func:`egr_step` fills ``.grad`` of a module's parameters with :math:`\nabla L_\mu`, so any
 ``torch.optim`` optimiser then takes its step on the regularised loss::

@@ -20,13 +20,9 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from bea.errors import BeaValueError
+from bea.errors import OutputError
 
 __all__ = ["OutputError", "atomic_write", "output_file", "output_folder"]
-
-
-class OutputError(BeaValueError):
-    """An output path that is empty, of the wrong kind, not writable, or holds a result kept without ``overwrite``."""
 
 
 def _non_empty(path: str | os.PathLike[str], what: str) -> Path:
