@@ -101,6 +101,8 @@ def verify(args: argparse.Namespace) -> DriftReport:
     if free:
         raise BeaValueError(f"the loss still has data symbols {free}: give their values with --subs")
     method = methods.by_name(args.method)
+    if not isinstance(method, methods.RungeKutta):
+        raise BeaValueError(f"verify runs Runge-Kutta methods; --method {args.method} is not one")
     flow = modified_flow(loss, list(params), truncation=max(args.truncations), method=method)
     return _check_and_plot(flow, theta0, args.h, plot, time=args.time,
                            truncations=tuple(args.truncations), method=method, device=args.device,

@@ -199,7 +199,10 @@ def step_count(time: float, h: float) -> int:
 def _resolve_method(method: RungeKutta | str | None, fields: Any) -> RungeKutta:
     flow_method = getattr(fields, "method", None) if isinstance(fields, FlowLike) else None
     if isinstance(method, str):
-        method = _methods.by_name(method)
+        named = _methods.by_name(method)
+        if not isinstance(named, RungeKutta):
+            raise NumericTypeError(f"the drift check runs Runge-Kutta methods; {method!r} is not one")
+        method = named
     if method is None:
         method = flow_method if isinstance(flow_method, RungeKutta) else _methods.explicit_euler
     if not isinstance(method, RungeKutta):

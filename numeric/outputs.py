@@ -64,7 +64,7 @@ def output_file(path: str | os.PathLike[str], *, suffixes: Iterable[str], overwr
     return p
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
     """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it over ``path`` (atomic on POSIX).
 
     The temporary file keeps ``path``'s suffix (writers such as matplotlib choose the format by it) and is
