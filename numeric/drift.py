@@ -43,7 +43,7 @@ from numeric.devices import as_tensor, resolve_device, resolve_dtype
 from numeric.drift_report import DriftReport, TruncationResult, fit_slope
 from numeric.errors import ConvergenceError, ModifiedSeriesWarning, NumericTypeError, ShapeError
 from numeric.integrate import DEFAULT_TOL, integrate_flow
-from numeric.trajectories import _jacobian, as_field, run_method
+from numeric.trajectories import as_field, field_jacobian, run_method
 
 __all__ = [
     "DriftReport",
@@ -140,7 +140,7 @@ def spectral_radius(field: Callable[[Tensor], Any], theta: Tensor, iterations: i
     """
     f = as_field(field, theta)
     m = theta.shape[0]
-    jac = _jacobian(f, theta) if m <= 256 else None
+    jac = field_jacobian(f, theta) if m <= 256 else None
 
     def jvp(v: Tensor) -> Tensor:
         eps = 1e-6 * (1.0 + float(theta.abs().max())) if theta.dtype == torch.float64 else 1e-3
