@@ -14,6 +14,7 @@ lexicographic order.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from math import factorial
 
@@ -30,6 +31,10 @@ _by_key: dict[tuple[int, ...], int] = {}  # sorted tuple of children ids -> id
 _by_levels: dict[tuple[int, ...], int] = {}
 _complete: list[tuple[int, ...]] = [()]  # _complete[n]: ids of all trees of order n
 
+# Thread safety: look-ups read without a lock; every change to the table happens under _lock,
+# and a new id becomes visible (in _by_key, _by_levels, _complete) only after all its data exist.
+_lock = threading.RLock()
+
 
 def from_children(children: tuple[int, ...] | list[int]) -> int:
     """Id of the tree whose root has the given children (a multiset of ids)."""
@@ -37,6 +42,12 @@ def from_children(children: tuple[int, ...] | list[int]) -> int:
     found = _by_key.get(key)
     if found is not None:
         return found
+    with _lock:
+        found = _by_key.get(key)  # another thread may have added it meanwhile
+        return found if found is not None else _add(key)
+
+
+def _add(key: tuple[int, ...]) -> int:
     ordered = tuple(sorted(key, key=_levels.__getitem__, reverse=True))
     levels = (1, *tuple(lv + 1 for c in ordered for lv in _levels[c]))
     new = len(_levels)
@@ -71,8 +82,10 @@ def from_levels(levels: tuple[int, ...]) -> int:
 
 def trees_of_order(n: int) -> tuple[int, ...]:
     """Ids of every tree with n nodes, in decreasing lexicographic order of levels."""
-    while len(_complete) <= n:
-        _complete.append(_generate(len(_complete)))
+    if len(_complete) <= n:
+        with _lock:
+            while len(_complete) <= n:
+                _complete.append(_generate(len(_complete)))
     return _complete[n]
 
 

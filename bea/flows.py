@@ -34,6 +34,7 @@ from typing import Any, final
 import sympy
 
 from bea import methods
+from bea._checks import as_integer, check_finite
 from bea._factor import factor_rational_polynomial
 from bea.differentials import field_series_terms
 from bea.errors import BeaTypeError, InvalidLossError, InvalidOrderError, NotAGradientFieldError
@@ -159,9 +160,8 @@ class ModifiedFlow:
         return sympy.ImmutableMatrix(total)
 
     def _check_power(self, k: object) -> int:
-        if isinstance(k, bool) or not isinstance(k, int):
-            raise InvalidOrderError(f"a power of h must be an integer, got {k!r}")
-        if not 0 <= k <= self.order:
+        k = as_integer(k, "a power of h", 0)
+        if k > self.order:
             raise InvalidOrderError(f"power {k} is outside 0..{self.order} held by this flow")
         return k
 
@@ -333,8 +333,15 @@ def _validate(loss: object, params: object, h: object) -> tuple[sympy.Expr, tupl
         if loss.shape != (1, 1):
             raise InvalidLossError(f"the loss must be a scalar expression, got a matrix of shape {loss.shape}")
         loss = loss[0, 0]
-    if not isinstance(loss, sympy.Expr) or isinstance(loss, sympy.Rational):
+    if not isinstance(loss, sympy.Expr):
         raise BeaTypeError(f"the loss must be a SymPy expression, got {loss!r}")
+    check_finite(loss, "the loss", InvalidLossError)
+    if not loss.free_symbols:
+        names = ", ".join(map(str, params)) if isinstance(params, (list, tuple)) else str(params)
+        raise InvalidLossError(
+            f"the loss is the constant {loss}, which does not depend on the parameters ({names}); "
+            "its gradient flow is zero"
+        )
     if loss.atoms(sympy.Float):
         raise BeaTypeError(f"the loss {loss} holds floats; bea is exact: use sympy.Rational")
     if isinstance(params, sympy.Symbol):
@@ -386,13 +393,12 @@ def modified_flow(
     (x**4/4) + h*(x**6/4) + h^2*(7*x**8/16)
     """
     loss, ps, hs = _validate(loss, params, h)
-    if isinstance(order, bool) or not isinstance(order, int):
-        raise InvalidOrderError(f"order must be an integer, got {order!r}")
-    if order < 0:
-        raise InvalidOrderError(f"order must be at least 0 (0 = gradient flow), got {order}")
+    order = as_integer(order, "order (0 = gradient flow)", 0)
     if not isinstance(method, RungeKutta):
         raise BeaTypeError(f"method must be a RungeKutta method (see bea.methods), got {method!r}")
     f = -gradient(loss, ps)
+    for p, component in zip(ps, f, strict=True):
+        check_finite(component, f"the derivative of the loss {loss} with respect to {p}", InvalidLossError)
     series = modified_equation(method, order + 1)
     terms = tuple(sympy.ImmutableMatrix(t) for t in field_series_terms(series, f, ps))
     return ModifiedFlow(loss=loss, params=ps, h=hs, order=order, method=method, terms=terms)
