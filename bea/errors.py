@@ -94,6 +94,9 @@ class NotAGradientFieldError(BeaValueError):
         self.order = order
         self.antisymmetric_part = antisymmetric_part
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.order, self.antisymmetric_part))
+
 
 class InvalidLossError(BeaValueError):
     """A loss or parameter list that cannot define a modified flow."""

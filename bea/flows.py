@@ -336,6 +336,8 @@ def _validate(loss: object, params: object, h: object) -> tuple[sympy.Expr, tupl
     if not isinstance(loss, sympy.Expr):
         raise BeaTypeError(f"the loss must be a SymPy expression, got {loss!r}")
     check_finite(loss, "the loss", InvalidLossError)
+    if loss.has(sympy.I):
+        raise InvalidLossError(f"the loss {loss} holds the imaginary unit I; a loss must be real")
     if not loss.free_symbols:
         names = ", ".join(map(str, params)) if isinstance(params, (list, tuple)) else str(params)
         raise InvalidLossError(

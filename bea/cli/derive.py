@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from bea import methods
-from bea.cli.args import nonneg_int
+from bea.cli.args import CHEAP_TREES, add_allow_expensive, check_tree_budget, nonneg_int
 from bea.errors import BeaValueError
 from bea.flows import ModifiedFlow, compact, modified_flow
 from bea.gradient_form import loss_derivative_form
@@ -30,6 +30,7 @@ def register(sub: Any) -> None:
     derive.add_argument("--order", type=nonneg_int, default=1, help="keep terms through h^order (1 = IGR)")
     derive.add_argument("--method", default="gd", help=f"one of: {', '.join(sorted(methods.NAMES))}")
     derive.add_argument("--format", choices=("text", "latex", "json"), default="text")
+    add_allow_expensive(derive)
     derive.set_defaults(handler=lambda args: (_cmd_derive(args), 0))
 
 
@@ -117,8 +118,16 @@ def derive_report(flow: ModifiedFlow, fmt: str) -> str:
     return "\n".join(lines)
 
 
+#: Trees ``derive --loss`` handles without ``--allow-expensive``: up to 9 nodes (truncation h^8);
+#: each tree costs derivatives of the concrete loss, far more than a coefficient.
+CHEAP_FLOW_TREES = 486
+
+
 def _cmd_derive(args: argparse.Namespace) -> str:
     method = methods.by_name(args.method)
+    what = f"derive --order {args.order}"
+    cheap = CHEAP_TREES if args.loss is None else CHEAP_FLOW_TREES
+    check_tree_budget(args.order + 1, what, args.allow_expensive, cheap=cheap)
     if args.loss is None:
         if args.params or args.subs:
             raise BeaValueError("--params and --subs need --loss")
