@@ -41,6 +41,7 @@ import sympy
 from bea import _partitions, _table
 from bea._arith import Ring
 from bea.errors import BeaTypeError, ExpensiveComputationWarning, SeriesError
+from bea.methods.bseries_method import BSeriesMethod
 from bea.methods.rungekutta import RungeKutta
 from bea.series import BSeries
 from bea.trees import _check_order
@@ -62,8 +63,18 @@ def _warn_if_expensive(order: int, limit: int, what: str) -> None:
         )
 
 
-def _map_coefficients(method_or_series: object, order: int) -> tuple[Ring, dict[int, Any], Any]:
-    """The map series of the input through ``order``, in a fast ring, and a(∅)."""
+#: What the functions of this module accept: a Runge--Kutta method, a method given by its
+#: B-series, or a map B-series.
+MethodOrSeries = RungeKutta | BSeriesMethod | BSeries
+
+
+def map_coefficients(method_or_series: object, order: int) -> tuple[Ring, dict[int, Any], Any]:
+    """The map series of the input through ``order`` (tree id -> value in a fast ring), and a(∅).
+
+    Internal interface of bea (used by :mod:`bea.structure`), not part of the public API.
+    """
+    if isinstance(method_or_series, BSeriesMethod):
+        method_or_series = method_or_series.bseries(order)
     if isinstance(method_or_series, RungeKutta):
         ring: Ring = method_or_series._ring
         a = {
@@ -82,10 +93,12 @@ def _map_coefficients(method_or_series: object, order: int) -> tuple[Ring, dict[
         ring = Ring.for_values(values)
         a = {t: ring.convert(v) for t, v in series._coeffs.items() if _table.order(t) <= order}
         return ring, a, ring.integer(1)
-    raise BeaTypeError(f"expected a RungeKutta method or a map BSeries, got {method_or_series!r}")
+    raise BeaTypeError(
+        f"expected a RungeKutta method, a BSeriesMethod or a map BSeries, got {method_or_series!r}"
+    )
 
 
-def modified_equation(method_or_series: RungeKutta | BSeries, order: int) -> BSeries:
+def modified_equation(method_or_series: MethodOrSeries, order: int) -> BSeries:
     """The modified vector field of a B-series method, for all trees up to ``order`` nodes.
 
     Returns the vector-field series b with
@@ -105,7 +118,17 @@ def modified_equation(method_or_series: RungeKutta | BSeries, order: int) -> BSe
     """
     _check_order(order)
     _warn_if_expensive(order, MODIFIED_EQUATION_WARN_ORDER, "modified_equation")
-    ring, a, _ = _map_coefficients(method_or_series, order)
+    ring, b = field_coefficients(method_or_series, order)
+    coeffs = {t: ring.back(v) for t, v in b.items()}
+    return BSeries._from_ids(coeffs, order, sympy.Integer(0))
+
+
+def field_coefficients(method_or_series: object, order: int) -> tuple[Ring, dict[int, Any]]:
+    """The modified field's coefficients (tree id -> value in a fast ring) through ``order``.
+
+    Internal interface of bea (used by :mod:`bea.structure`), not part of the public API.
+    """
+    ring, a, _ = map_coefficients(method_or_series, order)
     inverse = [ring.integer(0)] + [ring.fraction(1, k) for k in range(1, order + 1)]
     zero = ring.integer(0)
     b: dict[int, Any] = {}
@@ -122,11 +145,10 @@ def modified_equation(method_or_series: RungeKutta | BSeries, order: int) -> BSe
             ck[0] = own
             b[t] = own
             c[t] = ck
-    coeffs = {t: ring.back(v) for t, v in b.items()}
-    return BSeries._from_ids(coeffs, order, sympy.Integer(0))
+    return ring, b
 
 
-def modifying_integrator(method_or_series: RungeKutta | BSeries, order: int) -> BSeries:
+def modifying_integrator(method_or_series: MethodOrSeries, order: int) -> BSeries:
     """The modifying-integrator field :math:`\\tilde b` of a method, through ``order``.
 
     Solves :math:`(\\tilde b \\star a)(\\tau) = 1/\\gamma(\\tau)` tree by tree: the
@@ -141,7 +163,7 @@ def modifying_integrator(method_or_series: RungeKutta | BSeries, order: int) -> 
     """
     _check_order(order)
     _warn_if_expensive(order, SUBSTITUTION_WARN_ORDER, "modifying_integrator")
-    ring, a, _ = _map_coefficients(method_or_series, order)
+    ring, a, _ = map_coefficients(method_or_series, order)
     leaf = _table.trees_of_order(1)[0]
     if a[leaf] == 0:
         raise SeriesError("the method's coefficient of the single-node tree is 0; no modifying integrator exists")

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bea.cli import demo, derive, reproduce, series, verify
+from bea.cli import demo, derive, reproduce, series, structure, verify
 from bea.errors import BeaError
 
 __all__ = ["COMMAND_MODULES", "Handler", "build_parser", "main"]
@@ -26,7 +26,7 @@ Handler = Callable[[argparse.Namespace], tuple[str, int]]
 
 #: The modules that define commands; each has ``register(sub)``, which adds its sub-parsers and
 #: sets ``handler`` on each with ``set_defaults``.
-COMMAND_MODULES = (series, derive, verify, demo, reproduce)
+COMMAND_MODULES = (series, derive, verify, demo, reproduce, structure)
 
 
 class _UsageError(Exception):

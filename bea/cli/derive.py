@@ -125,6 +125,8 @@ CHEAP_FLOW_TREES = 486
 
 def _cmd_derive(args: argparse.Namespace) -> str:
     method = methods.by_name(args.method)
+    if not isinstance(method, methods.RungeKutta):
+        raise BeaValueError(f"derive needs a Runge-Kutta method; {method.name!r} is given by its B-series")
     what = f"derive --order {args.order}"
     cheap = CHEAP_TREES if args.loss is None else CHEAP_FLOW_TREES
     check_tree_budget(args.order + 1, what, args.allow_expensive, cheap=cheap)
