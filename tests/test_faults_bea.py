@@ -444,7 +444,7 @@ def test_cli_allow_expensive_lifts_the_budget(capsys: pytest.CaptureFixture[str]
     ],
 )
 def test_parser_limits_apply_while_building(text: str) -> None:
-    with pytest.raises(ParseError, match="nest|constant beyond"):
+    with pytest.raises(ParseError, match=r"nest|constant beyond"):
         parse_loss(text)
 
 
