@@ -31,6 +31,7 @@ import sympy
 
 from bea import _table
 from bea._checks import check_finite
+from bea._closure import DifferentialRing
 from bea.errors import BeaTypeError, BeaValueError, SeriesError
 from bea.methods.rungekutta import RungeKutta
 from bea.modified import modified_equation
@@ -120,8 +121,11 @@ class ElementaryDifferentials:
     subexpression free of the state variables), the work is done in a sparse polynomial
     ring over QQ whose extra generators are those symbols and constants, which is several
     times faster than expanding expressions; results are the same exact values (the
-    generators are put back before expanding, so :math:`\\sqrt2^2` becomes 2). Anything
-    else (floats, non-polynomial fields) takes the generic SymPy route.
+    generators are put back before expanding, so :math:`\\sqrt2^2` becomes 2). A field built
+    from exp, log, sin, cos, sinh, cosh, tanh and rational powers of the state (so sigmoid and
+    softplus) works in the same kind of ring, each function one more generator with its
+    derivative rule (:class:`bea._closure.DifferentialRing`). Anything else (floats, Abs, Max,
+    erf) takes the generic SymPy route.
 
     For the harmonic oscillator :math:`f(u, v) = (v, -u)`: :math:`f'f = -(u, v)`, and
     :math:`f'' = 0` kills every tree with a branching node:
@@ -136,7 +140,7 @@ class ElementaryDifferentials:
     Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., Definition III.1.2.
     """
 
-    __slots__ = ("_cache", "_derivs", "_poly", "_zero", "f", "y")
+    __slots__ = ("_cache", "_closure", "_derivs", "_poly", "_zero", "f", "y")
 
     def __init__(self, f: object, y: object) -> None:
         self.f = _column(f)
@@ -147,8 +151,14 @@ class ElementaryDifferentials:
             check_finite(e, f"component {i} of f")
         base: list[Any] = list(self.f)
         self._poly: Any = polynomial_ring(base, self.y)
+        self._closure: DifferentialRing | None = None
         if self._poly is not None:
             base = [self._poly.from_expr(e) for e in base]
+        else:
+            self._closure = DifferentialRing.for_exprs(base, self.y)
+            if self._closure is not None:
+                self._poly = self._closure.ring
+                base = [self._closure.convert(e) for e in base]
         self._derivs: dict[tuple[int, ...], list[Any]] = {(): base}
         self._cache: dict[int, list[Any]] = {}
         self._zero: dict[tuple[int, ...], bool] = {}
@@ -156,7 +166,12 @@ class ElementaryDifferentials:
     def _derivative(self, index: tuple[int, ...]) -> list[Any]:
         found = self._derivs.get(index)
         if found is None:
+            closure = self._closure
             var: Any = self.y[index[-1]]
+            if closure is not None:
+                found = [closure.diff(p, index[-1]) for p in self._derivative(index[:-1])]
+                self._derivs[index] = found
+                return found
             if self._poly is not None:
                 var = self._poly.gens[index[-1]]
             found = [p.diff(var) for p in self._derivative(index[:-1])]
@@ -266,6 +281,11 @@ def field_series_terms(series: BSeries, f: object, y: object) -> list[sympy.Matr
                     symbolic[i] = symbolic[i] + diffs._expr(value) * scale
         if diffs._poly is not None:
             total = [diffs._expr(diffs._poly(v)) for v in total]
+        if diffs._closure is not None and not any(symbolic):
+            # already a sum of monomials in the state and the generators; SymPy's expand of it would
+            # rewrite every power of 1/(1 + exp(...)) at great cost (96% of the time) for no gain
+            terms.append(sympy.Matrix(total))
+            continue
         terms.append(sympy.Matrix([sympy.expand(v + w) for v, w in zip(total, symbolic, strict=True)]))
     return terms
 

@@ -35,7 +35,8 @@ import sympy
 
 from bea import methods
 from bea._checks import as_integer, check_finite
-from bea._factor import factor_rational_polynomial
+from bea._closure import DifferentialRing
+from bea._factor import factor_rational_polynomial, smaller_form
 from bea.differentials import field_series_terms
 from bea.errors import BeaTypeError, InvalidLossError, InvalidOrderError, NotAGradientFieldError
 from bea.methods.rungekutta import RungeKutta
@@ -63,6 +64,11 @@ def compact(expr: sympy.Expr) -> sympy.Expr:
     >>> compact(a**2*b**2 - 2*a*b + 1), compact(a**2 + b**2 + 1)
     ((a*b - 1)**2, a**2 + b**2 + 1)
     """
+    symbols = sorted(expr.free_symbols, key=sympy.default_sort_key)
+    if symbols and not expr.is_polynomial(*symbols):
+        closure = DifferentialRing.for_exprs([expr], symbols)
+        if closure is not None:  # exp, log, sigmoid, ... as generators: no sympy.expand of them
+            return smaller_form(dict(closure.convert(expr).items()), [*closure.y, *closure.gens])
     expanded = sympy.expand(expr)
     factored = factor_rational_polynomial(expanded)  # FLINT: ~30x faster than sympy.factor
     if factored is None:
