@@ -1,44 +1,19 @@
-"""Checks shared by bea's boundaries: integers given as any integral type, and finite exact values.
+"""Finite exact values: the check shared by bea's boundaries (tableaux, series, fields, losses).
 
-One place for each check, so the trees, series, tableaux, flows and parser refuse the same
-things with the same words.
+One place, so every boundary refuses nan, oo and zoo with the same words. (Integers and
+truncations are checked by :mod:`bea.validation`.)
 """
 
 from __future__ import annotations
 
-import operator
-
 import sympy
 
-from bea.errors import BeaTypeError, BeaValueError, InvalidOrderError
+from bea.errors import BeaTypeError, BeaValueError
 
-__all__ = ["NON_FINITE", "as_integer", "check_finite"]
+__all__ = ["NON_FINITE", "check_finite"]
 
 #: SymPy's non-finite values: a coefficient, tableau entry or data value holding one is refused.
 NON_FINITE = (sympy.S.NaN, sympy.S.ComplexInfinity, sympy.S.Infinity, sympy.S.NegativeInfinity)
-
-
-def as_integer(value: object, name: str, minimum: int) -> int:
-    """``value`` as a Python int, for any integral type (int, ``sympy.Integer``, ``numpy.int64``,
-    anything with ``__index__``); ``bool`` is refused. Raises :class:`InvalidOrderError` when it is
-    not an integer or is below ``minimum``.
-
-    >>> as_integer(sympy.Integer(3), "order", 1)
-    3
-    >>> as_integer(True, "order", 1)
-    Traceback (most recent call last):
-        ...
-    bea.errors.InvalidOrderError: order must be an integer, got True
-    """
-    if isinstance(value, bool) or getattr(value, "is_Boolean", False):
-        raise InvalidOrderError(f"{name} must be an integer, got {value!r}")
-    try:
-        number = operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise InvalidOrderError(f"{name} must be an integer, got {value!r}") from None
-    if number < minimum:
-        raise InvalidOrderError(f"{name} must be at least {minimum}, got {number}")
-    return number
 
 
 def check_finite(expr: sympy.Basic, where: str, error: type[BeaValueError] = BeaValueError) -> None:

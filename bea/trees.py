@@ -43,8 +43,8 @@ from functools import total_ordering
 from typing import Any, final
 
 from bea import _table, drawing
-from bea._checks import as_integer
 from bea.errors import BeaTypeError, InvalidOrderError, InvalidTreeError
+from bea.validation import check_order
 
 __all__ = ["MAX_COUNT_ORDER", "MAX_TREES_ORDER", "Tree", "butcher_product", "count_trees", "trees", "trees_up_to"]
 
@@ -270,7 +270,7 @@ def _differential_text(t: int) -> str:
 
 def _check_order(n: object, name: str = "order") -> int:
     """``n`` as an int >= 1 (any integral type: int, ``sympy.Integer``, ``numpy.int64``; never bool)."""
-    return as_integer(n, name, 1)
+    return check_order(n, name=name)
 
 
 def _check_trees_order(n: object) -> int:

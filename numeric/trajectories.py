@@ -40,6 +40,7 @@ from torch import Tensor
 from bea.methods import RungeKutta, explicit_euler
 from numeric.devices import as_tensor, resolve_device, resolve_dtype
 from numeric.errors import ConvergenceError, NumericTypeError, ShapeError
+from numeric.losses import scalar_loss
 
 __all__ = ["Trajectory", "as_field", "gradient_descent", "rk_step", "run_method"]
 
@@ -71,7 +72,12 @@ def as_field(fn: Callable[[Tensor], Any], theta: Tensor) -> Field:
     """A field θ ↦ f(θ) from ``fn``: ``fn`` itself if it returns θ's shape, or −∇fn if it returns a scalar."""
     probe = fn(theta)
     if not isinstance(probe, Tensor):
-        probe = torch.as_tensor(probe, dtype=theta.dtype, device=theta.device)
+        try:
+            probe = torch.as_tensor(probe, dtype=theta.dtype, device=theta.device)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise NumericTypeError(f"the field or loss must return a tensor, got {probe!r}") from exc
+        if probe.ndim == 0:  # a Python number: not differentiable, so not a loss torch can descend
+            scalar_loss(probe)
     if probe.ndim == 0:
         return _negative_gradient(fn)
     if tuple(probe.shape) != tuple(theta.shape):
@@ -93,7 +99,7 @@ def _negative_gradient(loss: Callable[[Tensor], Any]) -> Field:
     def field(theta: Tensor) -> Tensor:
         with torch.enable_grad():
             t = theta.detach().requires_grad_(True)
-            (grad,) = torch.autograd.grad(loss(t), t)
+            (grad,) = torch.autograd.grad(scalar_loss(loss(t)), t)
         return -grad
 
     def jacobian(theta: Tensor) -> Tensor:
@@ -235,6 +241,8 @@ def run_method(
     theta = as_tensor(theta0, dtype=dt, device=dev, name="theta0")
     if theta.ndim != 1:
         raise ShapeError(f"theta0 must be a 1-D vector, got shape {tuple(theta.shape)}")
+    if not bool(torch.isfinite(theta).all()):  # one check before the loop, not one per step
+        raise NumericTypeError(f"theta0 must be finite, got {theta.tolist()}")
     f = as_field(field, theta)
     A = torch.tensor([[float(v) for v in row] for row in method.A], dtype=dt, device=dev)
     b = torch.tensor([float(v) for v in method.b], dtype=dt, device=dev)

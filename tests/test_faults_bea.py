@@ -208,7 +208,7 @@ def test_loss_derivative_form_prints_symbolic_coefficients_that_parse_back() -> 
 
 def test_modified_loss_and_flow_text_parse_back() -> None:
     loss = -(a - 1) * b**2 / 2 + a**2 / 2 - a * b
-    flow = modified_flow(loss, [a, b], order=1)
+    flow = modified_flow(loss, [a, b], truncation=1)
     modified = flow.modified_loss()
     h = sympy.Symbol("h")
     text = str(modified).replace("^", "**")
@@ -269,7 +269,7 @@ def test_constants_in_the_polynomial_field_path(k: sympy.Expr) -> None:
 @pytest.mark.parametrize("k", CONSTANTS, ids=str)
 def test_constants_in_modified_flows(k: sympy.Expr) -> None:
     loss = k * a**2 / 2 + a * b + b**4 / 4
-    flow = modified_flow(loss, [a, b], order=2, method=methods.rk4)
+    flow = modified_flow(loss, [a, b], truncation=2, method=methods.rk4)
     f = -sympy.Matrix([sympy.diff(loss, a), sympy.diff(loss, b)])
     for got, expected in zip(flow.terms, _generic_terms(methods.rk4, f, [a, b], 3), strict=True):
         assert (sympy.Matrix(got) - expected).applyfunc(sympy.expand).is_zero_matrix
@@ -358,15 +358,15 @@ def test_orders_of_any_integral_type(order: object) -> None:
     assert bseries(methods.heun, order) == bseries(methods.heun, 3)  # type: ignore[arg-type]
     assert list(trees(order)) == list(trees(3))  # type: ignore[arg-type]
     assert count_trees(order) == 2  # type: ignore[arg-type]
-    assert modified_flow(a**4 / 4, [a], order=order).order == 3  # type: ignore[arg-type]
+    assert modified_flow(a**4 / 4, [a], truncation=order).truncation == 3  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("bad", [True, False, 3.0, sympy.Rational(3, 2), "3", sympy.true])
 def test_non_integers_refused(bad: object) -> None:
-    with pytest.raises(InvalidOrderError, match="must be an integer"):
+    with pytest.raises(BeaError, match="must be an integer"):
         modified_equation(methods.rk4, bad)  # type: ignore[arg-type]
-    with pytest.raises(InvalidOrderError, match="must be an integer"):
-        modified_flow(a**4, [a], order=bad)  # type: ignore[arg-type]
+    with pytest.raises(BeaError, match="must be an integer"):
+        modified_flow(a**4, [a], truncation=bad)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("loss", ["0*x", "3", "x - x"])
@@ -413,8 +413,8 @@ def test_trees_beyond_the_bound_refused_before_work() -> None:
         ["trees", "3_0"],
         ["modified-equation", "--order", "50"],
         ["modified-equation", "--order", "14"],
-        ["derive", "--order", "50"],
-        ["derive", "--loss", "x^4", "--params", "x", "--order", "12"],
+        ["derive", "--truncation", "50"],
+        ["derive", "--loss", "x^4", "--params", "x", "--truncation", "12"],
     ],
 )
 def test_cli_knobs_bounded_before_work(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -425,12 +425,12 @@ def test_cli_knobs_bounded_before_work(argv: list[str], capsys: pytest.CaptureFi
 
 def test_cli_allow_expensive_lifts_the_budget(capsys: pytest.CaptureFixture[str]) -> None:
     assert (
-        main(["derive", "--loss", "x^4/4", "--params", "x", "--order", "9", "--allow-expensive", "--format", "json"])
+        main(["derive", "--loss", "x^4/4", "--params", "x", "--truncation", "9", "--allow-expensive", "--format", "json"])
         == 0
     )
     out, err = capsys.readouterr()
     assert "working on 1205 trees" in err and err.count("\n") == 1
-    assert json.loads(out)["order"] == 9
+    assert json.loads(out)["truncation"] == 9
 
 
 @pytest.mark.parametrize(
@@ -497,10 +497,10 @@ def test_global_tables_are_thread_safe_in_a_fresh_process() -> None:
 
 def _public_objects() -> list[object]:
     x = sympy.Symbol("x")
-    flow = modified_flow(x**4 / 4, [x], order=2)
+    flow = modified_flow(x**4 / 4, [x], truncation=2)
     not_gradient = None
     try:
-        modified_flow(a**4 / 4 + a * b + b**2, [a, b], order=2).modified_loss()
+        modified_flow(a**4 / 4 + a * b + b**2, [a, b], truncation=2).modified_loss()
     except bea_errors.NotAGradientFieldError as error:
         not_gradient = error
     try:
@@ -536,11 +536,11 @@ def _same(x: object, y: object) -> bool:
         return type(x) is type(y) and str(x) == str(y) and vars(x).keys() == vars(y).keys()
     if isinstance(x, bea.ModifiedFlow):
         assert isinstance(y, bea.ModifiedFlow)
-        return (x.loss, x.params, x.h, x.order, x.method, x.terms) == (
+        return (x.loss, x.params, x.h, x.truncation, x.method, x.terms) == (
             y.loss,
             y.params,
             y.h,
-            y.order,
+            y.truncation,
             y.method,
             y.terms,
         )

@@ -7,7 +7,9 @@ import importlib
 import math
 import re
 import sys
+from collections.abc import Sequence
 from types import ModuleType
+from typing import Any
 
 from bea.errors import BeaValueError, MissingExtraError
 from bea.trees import MAX_TREES_ORDER, count_trees
@@ -123,3 +125,18 @@ def check_tree_budget(
     if total > cheap:
         print(f"bea: {what}: working on {total} trees {nodes}; this may take minutes", file=sys.stderr)
     return total
+
+
+class DeprecatedAlias(argparse.Action):
+    """An old option name kept for a while: it stores into the new option's ``dest`` and prints one
+    deprecation line on stderr. Add it with ``add_argument(OLD, action=DeprecatedAlias, new=NEW, dest=...)``."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, *, new: str, **kwargs: Any) -> None:
+        kwargs.setdefault("help", argparse.SUPPRESS)
+        super().__init__(option_strings, dest, **kwargs)
+        self.new = new
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | Sequence[Any] | None, option_string: str | None = None) -> None:
+        print(f"bea: warning: {option_string} is deprecated, use {self.new}", file=sys.stderr)
+        setattr(namespace, self.dest, values)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import warnings
 from typing import Any
 
 import sympy
 
-from bea import methods
+from bea import jsonio, methods
 from bea.cli.args import add_allow_expensive, check_tree_budget, positive_int
 from bea.errors import ExpensiveComputationWarning
 from bea.modified import modified_equation
@@ -51,7 +50,7 @@ def _cmd_trees(args: argparse.Namespace) -> str:
     check_tree_budget(args.n, f"trees {args.n}", args.allow_expensive, smallest=args.n)
     rows = _tree_rows(args.n)
     if args.format == "json":
-        return json.dumps({"n": args.n, "count": len(rows), "trees": rows}, indent=2)
+        return jsonio.dumps({"n": args.n, "count": len(rows), "trees": rows}, indent=2)
     if args.format == "latex":
         lines = [r"\begin{tabular}{llrrl}", r"levels & tree & $\sigma$ & $\gamma$ & $F(\tau)$ \\ \hline"]
         for t in trees(args.n):
@@ -80,7 +79,7 @@ def _cmd_modified_equation(args: argparse.Namespace) -> str:
         series = modified_equation(method, args.order)
     if args.format == "json":
         data = {"method": method.name, **series.to_dict()}
-        return json.dumps(data, indent=2)
+        return jsonio.dumps(data, indent=2)
     if args.format == "latex":
         return str(sympy.latex(series))
     lines = [f"modified equation of {method.name}, trees with at most {args.order} nodes", ""]

@@ -8,10 +8,9 @@ symplectic through N), ``energy_preserving``, ``energy_preserving_order`` (null 
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from bea import methods
+from bea import jsonio, methods
 from bea.cli.args import positive_int
 from bea.structure import structure_report
 
@@ -37,7 +36,7 @@ def _cmd_structure(args: argparse.Namespace) -> tuple[str, int]:
     method = methods.by_name(args.method)
     report = structure_report(method, args.order)
     if args.format == "json":
-        return json.dumps(report.to_dict(), indent=2), 0
+        return jsonio.dumps(report.to_dict(), indent=2), 0
     n = args.order
     lines = [
         f"structure of {report.method}, trees with at most {n} nodes",
