@@ -35,6 +35,7 @@ Tree.from_levels([1, 2, 3, 2])
 from __future__ import annotations
 
 import html
+import numbers
 import operator
 import threading
 from collections import Counter
@@ -269,7 +270,12 @@ def _differential_text(t: int) -> str:
 
 
 def _check_order(n: object, name: str = "order") -> int:
-    """``n`` as an int >= 1 (any integral type: int, ``sympy.Integer``, ``numpy.int64``; never bool)."""
+    """``n`` as an int >= 1 (any integral type: int, ``sympy.Integer``, ``numpy.int64``; never bool).
+
+    A non-integer raises :class:`InvalidOrderError` here (a ``ValueError``, as the tree API has
+    always done); the range check is :func:`bea.validation.check_order`'s."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise InvalidOrderError(f"{name} must be an integer, got {n!r}")
     return check_order(n, name=name)
 
 

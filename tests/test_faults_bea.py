@@ -9,6 +9,7 @@ from the code under test.
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import pickle
 import random
@@ -425,7 +426,9 @@ def test_cli_knobs_bounded_before_work(argv: list[str], capsys: pytest.CaptureFi
 
 def test_cli_allow_expensive_lifts_the_budget(capsys: pytest.CaptureFixture[str]) -> None:
     assert (
-        main(["derive", "--loss", "x^4/4", "--params", "x", "--truncation", "9", "--allow-expensive", "--format", "json"])
+        main(
+            ["derive", "--loss", "x^4/4", "--params", "x", "--truncation", "9", "--allow-expensive", "--format", "json"]
+        )
         == 0
     )
     out, err = capsys.readouterr()
@@ -520,14 +523,15 @@ def _public_objects() -> list[object]:
         not_gradient,
         parse_error,
     ]
+    extra = {"power": 2, "antisymmetric_part": sympy.ImmutableMatrix([[0, a], [-a, 0]]), "position": 1, "text": "x +"}
     for name in bea_errors.__all__:
         cls = getattr(bea_errors, name)
-        if (
-            isinstance(cls, type)
-            and issubclass(cls, Exception)
-            and cls not in (ParseError, bea_errors.NotAGradientFieldError)
+        if isinstance(cls, type) and issubclass(cls, Exception) and cls not in (
+            ParseError,
+            bea_errors.NotAGradientFieldError,
         ):
-            objects.append(cls(f"a {name}"))
+            wanted = [p for p in inspect.signature(cls.__init__).parameters if p in extra]
+            objects.append(cls(f"a {name}", **{p: extra[p] for p in wanted}))
     return objects
 
 
