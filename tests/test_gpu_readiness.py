@@ -167,3 +167,18 @@ def test_drift_check_follows_a_cuda_theta0() -> None:
     report = drift_check(flow, torch.tensor([2.8, 3.5], dtype=torch.float64, device="cuda"), (0.01, 0.005),
                          truncations=(0, 1))
     assert report.device.startswith("cuda") and report.passed
+
+
+def test_gpu_check_runs_as_written_on_the_cpu_and_matches_its_reference() -> None:
+    """benchmarks/gpu_check.py had never run: CI runs it with --device cpu from the repository root."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "benchmarks/gpu_check.py", "--device", "cpu", "--threads", "1",
+                             "--skip", "digits", "tests", "timings"], cwd=root, capture_output=True, text=True,
+                            check=False, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for part in ("drift", "implicit", "codegen", "autodiff"):
+        assert f"{part}: matches the CPU reference" in result.stdout
