@@ -52,6 +52,7 @@ __all__ = [
     "method_by_name",
     "modified_hamiltonian",
     "step_series",
+    "tableau_pair",
 ]
 
 Vector = list[sympy.Expr]
@@ -91,6 +92,17 @@ def method_by_name(name: str) -> object:
         return methods.NAMES[key]
     known = sorted({*methods.NAMES, *methods.PARTITIONED_NAMES})
     raise UnknownMethodError(f"unknown method {name!r}; known methods: {', '.join(known)}")
+
+
+def tableau_pair(method: object) -> tuple[Any, Any, Any, Any]:
+    """``(A_q, b_q, A_p, b_p)`` of a partitioned Runge--Kutta method, or ``(A, b, A, b)`` of a Runge--Kutta
+    method, exact (radicals out of denominators); a name is looked up with :func:`method_by_name`.
+
+    >>> tableau_pair("symplectic_euler")
+    (((0,),), (1,), ((1,),), (1,))
+    """
+    tab = _tableaux(method)
+    return tab.A_q, tab.b_q, tab.A_p, tab.b_p
 
 
 def _tableaux(method: object) -> _Tableaux:
