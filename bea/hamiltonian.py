@@ -24,12 +24,17 @@ Symplectic Euler that updates p first (HLW (I.1.9)) on the pendulum gives
 
 >>> import sympy
 >>> q, p = sympy.symbols("q p")
->>> from bea.methods import implicit_midpoint
->>> mh = modified_hamiltonian(implicit_midpoint, p**2/2 + q**2/2, [q], [p], truncation=2)
->>> mh.terms   # the oscillator turns at (2/h) arctan(h/2) = 1 - h^2/12 + ...
-(p**2/2 + q**2/2, 0, -p**2/24 - q**2/24)
+>>> mh = modified_hamiltonian("symplectic_euler", p**2/2 - sympy.cos(q), [q], [p], truncation=2)
+>>> mh.terms[1], mh.terms[2]
+(-p*sin(q)/2, p**2*cos(q)/12 + sin(q)**2/12)
 >>> mh.verify()
 True
+
+For the oscillator, implicit midpoint turns at frequency (2/h) arctan(h/2) = 1 - h²/12 + ...:
+
+>>> from bea.methods import implicit_midpoint
+>>> modified_hamiltonian(implicit_midpoint, p**2/2 + q**2/2, [q], [p], truncation=2).terms
+(p**2/2 + q**2/2, 0, -p**2/24 - q**2/24)
 """
 
 from __future__ import annotations
