@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import warnings
 from typing import Any
 
 import sympy
 
 from bea import jsonio, methods
-from bea.cli.args import add_format, positive_int
+from bea.cli.args import add_allow_expensive, add_format, check_tree_budget, positive_int
+from bea.errors import ExpensiveComputationWarning
 from bea.modified import modified_equation
 from bea.trees import trees
 
@@ -22,6 +24,7 @@ def register(sub: Any) -> None:
                                     "with their symmetry sigma, density gamma and elementary differential F(tree).")
     tr.add_argument("n", type=positive_int, metavar="N", help="the number of nodes (order) of the trees, N >= 1")
     add_format(tr, "text", "latex", "json")
+    add_allow_expensive(tr)
     tr.set_defaults(handler=lambda args: (_cmd_trees(args), 0))
 
     me = sub.add_parser("modified-equation", help="modified-equation coefficients of a Runge-Kutta method",
@@ -32,6 +35,7 @@ def register(sub: Any) -> None:
     me.add_argument("--order", type=positive_int, default=4, metavar="N",
                     help="order of the series: trees with at most N nodes, terms through h^(N-1) (default 4)")
     add_format(me, "text", "latex", "json")
+    add_allow_expensive(me)
     me.set_defaults(handler=lambda args: (_cmd_modified_equation(args), 0))
 
 
@@ -49,6 +53,7 @@ def _tree_rows(n: int) -> list[dict[str, Any]]:
 
 
 def _cmd_trees(args: argparse.Namespace) -> str:
+    check_tree_budget(args.n, f"trees {args.n}", args.allow_expensive, smallest=args.n)
     rows = _tree_rows(args.n)
     if args.format == "json":
         return jsonio.dumps({"n": args.n, "count": len(rows), "trees": rows}, indent=2)
@@ -74,7 +79,10 @@ def _cmd_trees(args: argparse.Namespace) -> str:
 
 def _cmd_modified_equation(args: argparse.Namespace) -> str:
     method = methods.by_name(args.method)
-    series = modified_equation(method, args.order)
+    check_tree_budget(args.order, f"modified-equation --order {args.order}", args.allow_expensive)
+    with warnings.catch_warnings():  # the budget above has told the user already, in one line
+        warnings.simplefilter("ignore", ExpensiveComputationWarning)
+        series = modified_equation(method, args.order)
     if args.format == "json":
         data = {"method": method.name, **series.to_dict()}
         return jsonio.dumps(data, indent=2)
