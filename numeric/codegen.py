@@ -72,13 +72,13 @@ class FlowLike(Protocol):
 
 
 # ----------------------------------------------------------------------------- stable forms
-class BeaSigmoid(sympy.Function):
+class BeaSigmoid(sympy.Function):  # type: ignore[misc]  # SymPy ships no type information
     r"""σ(v) = 1/(1 + e^{-v}), printed as the library's overflow-free sigmoid (``torch.sigmoid``, ``expit``)."""
 
     nargs = 1
 
 
-class BeaLogSigmoid(sympy.Function):
+class BeaLogSigmoid(sympy.Function):  # type: ignore[misc]
     r"""log σ(v) = −log(1 + e^{-v}), printed as ``torch.nn.functional.logsigmoid`` (NumPy: ``-logaddexp(0, -v)``)."""
 
     nargs = 1
