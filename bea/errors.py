@@ -71,7 +71,9 @@ class InvalidToleranceError(BeaValueError):
 
 
 class OutputError(BeaValueError):
-    """An output file or folder that cannot be created, written or read back (the OS error is named)."""
+    """An output path that is empty, of the wrong kind, not writable, or holds a result kept without
+    ``overwrite``; or a file that cannot be read back (the OS error is named). Raised by
+    :mod:`numeric.outputs` and :mod:`numeric.reproduce`."""
 
 
 class UnknownMethodError(BeaValueError):
@@ -119,6 +121,9 @@ class NotAGradientFieldError(BeaValueError):
         super().__init__(message)
         self.power = power
         self.antisymmetric_part = antisymmetric_part
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.power, self.antisymmetric_part))
 
     @property
     def order(self) -> int:

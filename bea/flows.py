@@ -35,7 +35,9 @@ from typing import Any, final
 import sympy
 
 from bea import methods
-from bea._factor import factor_rational_polynomial
+from bea._checks import check_finite
+from bea._closure import DifferentialRing
+from bea._factor import factor_rational_polynomial, smaller_form
 from bea.errors import BeaTypeError, InvalidLossError, NotAGradientFieldError
 from bea.methods import Method, Problem, resolve
 from bea.validation import check_truncation, renamed_keyword
@@ -62,6 +64,11 @@ def compact(expr: sympy.Expr) -> sympy.Expr:
     >>> compact(a**2*b**2 - 2*a*b + 1), compact(a**2 + b**2 + 1)
     ((a*b - 1)**2, a**2 + b**2 + 1)
     """
+    symbols = sorted(expr.free_symbols, key=sympy.default_sort_key)
+    if symbols and not expr.is_polynomial(*symbols):
+        closure = DifferentialRing.for_exprs([expr], symbols)
+        if closure is not None:  # exp, log, sigmoid, ... as generators: no sympy.expand of them
+            return smaller_form(dict(closure.convert(expr).items()), [*closure.y, *closure.gens])
     expanded = sympy.expand(expr)
     factored = factor_rational_polynomial(expanded)  # FLINT: ~30x faster than sympy.factor
     if factored is None:
@@ -110,14 +117,19 @@ class ModifiedLoss:
         return sympy.Add(*(self.h**k * e for k, e in enumerate(self.potentials)))
 
     def __str__(self) -> str:
-        return " + ".join(
+        """The loss as ``(E_0) + h*(E_1) + h^2*(E_2) + ...``; vanishing terms are left out."""
+        terms = [
             f"({compact(e)})" if k == 0 else f"{self.h}^{k}*({compact(e)})" if k > 1 else f"{self.h}*({compact(e)})"
             for k, e in enumerate(self.potentials)
-        )
+            if k == 0 or not _is_zero(e)
+        ]
+        return " + ".join(terms)
 
     def _latex(self, printer: Any = None) -> str:
         parts = [sympy.latex(compact(self.potentials[0]))]
         for k, e in enumerate(self.potentials[1:], start=1):
+            if _is_zero(e):
+                continue
             hk = sympy.latex(self.h**k)
             parts.append(rf"{hk} \left({sympy.latex(compact(e))}\right)")
         return r"\tilde E = " + " + ".join(parts)
@@ -363,8 +375,17 @@ def _validate(loss: object, params: object, h: object) -> tuple[sympy.Expr, tupl
         if loss.shape != (1, 1):
             raise InvalidLossError(f"the loss must be a scalar expression, got a matrix of shape {loss.shape}")
         loss = loss[0, 0]
-    if not isinstance(loss, sympy.Expr) or isinstance(loss, sympy.Rational):
+    if not isinstance(loss, sympy.Expr):
         raise BeaTypeError(f"the loss must be a SymPy expression, got {loss!r}")
+    check_finite(loss, "the loss", InvalidLossError)
+    if loss.has(sympy.I):
+        raise InvalidLossError(f"the loss {loss} holds the imaginary unit I; a loss must be real")
+    if not loss.free_symbols:
+        names = ", ".join(map(str, params)) if isinstance(params, (list, tuple)) else str(params)
+        raise InvalidLossError(
+            f"the loss is the constant {loss}, which does not depend on the parameters ({names}); "
+            "its gradient flow is zero"
+        )
     if loss.atoms(sympy.Float):
         raise BeaTypeError(f"the loss {loss} holds floats; bea is exact: use sympy.Rational")
     if isinstance(params, sympy.Symbol):
@@ -442,6 +463,9 @@ def modified_flow(
         hs = _check_h(h, problem.symbols(), "the problem")
     else:
         expr, ps, hs = _validate(loss, params, h)
+        for q in ps:
+            where = f"the derivative of the loss {expr} with respect to {q}"
+            check_finite(sympy.diff(expr, q), where, InvalidLossError)
         problem = Problem.gradient(expr, ps)
     terms = meth.modified_terms(problem, p, hs)
     m = len(problem.params)

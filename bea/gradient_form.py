@@ -29,6 +29,7 @@ from typing import Any, final
 import sympy
 
 from bea import _table
+from bea._text import signed_text, superscript
 from bea.errors import BeaTypeError
 from bea.methods import Method, resolve
 from bea.modified import modified_equation
@@ -66,19 +67,16 @@ def _contraction(t: int, latex: bool) -> str:
     powers, rest = _chain(t)
     head = ""
     if powers:
-        head = "H" if powers == 1 else (f"H^{{{powers}}}" if latex else "H" + _sup(powers))
+        head = "H" if powers == 1 else (f"H^{{{powers}}}" if latex else "H" + superscript(powers))
     kids = _table.children(rest)
     if not kids:
         return head + "g"
     k = len(kids)
     args = ", ".join(_contraction(c, latex) for c in kids)
-    tensor = "T" if k == 2 else f"\\nabla^{{{k + 1}}}E" if latex else f"D{_sup(k + 1)}E"
+    tensor = "T" if k == 2 else f"\\nabla^{{{k + 1}}}E" if latex else f"D{superscript(k + 1)}E"
     body = f"{tensor}\\left[{args}\\right]" if latex else f"{tensor}[{args}]"
     return head + (f"\\,{body}" if latex and head else body)
 
-
-def _sup(n: int) -> str:
-    return "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(d)] for d in str(n))
 
 
 @final
@@ -102,7 +100,7 @@ class LossDerivativeForm:
 
     method: Method | BSeries
     truncation: int
-    powers: tuple[tuple[tuple[sympy.Rational, Tree], ...], ...]
+    powers: tuple[tuple[tuple[sympy.Expr, Tree], ...], ...]
 
     @property
     def order(self) -> int:
@@ -120,33 +118,25 @@ class LossDerivativeForm:
         return f"${self._latex()}$"
 
     def _render(self, latex: bool) -> str:
+        # Signs come out of a coefficient only where SymPy can take them out of the whole value
+        # (bea._text.signed_text), so symbolic coefficients print correctly and the text parses back.
         out: list[str] = []
         for k, entries in enumerate(self.powers):
             if not entries:
                 continue
-            h = "" if k == 0 else "h" if k == 1 else (f"h^{{{k}}}" if latex else f"h{_sup(k)}")
-            sign = 1 if entries[0][0] > 0 else -1
-            inner = []
-            for i, (coef, tree) in enumerate(entries):
-                c = coef * sign
-                text = contraction(tree, latex)
-                mag = abs(c)
-                num = "" if mag == 1 else (sympy.latex(mag) if latex else str(mag)) + (" " if not latex else "")
-                op = ("-" if c < 0 else "+") if i else ("-" if c < 0 else "")
-                inner.append(f"{op} {num}{text}".strip() if i else f"{op}{num}{text}")
-            body = " ".join(inner)
-            lead = "-" if sign < 0 else "+"
+            h = "" if k == 0 else "h" if k == 1 else (f"h^{{{k}}}" if latex else f"h{superscript(k)}")
             if len(entries) == 1:
                 coef, tree = entries[0]
-                mag = abs(coef)
-                num = "" if mag == 1 else (sympy.latex(mag) if latex else str(mag)) + ("" if latex else " ")
-                piece = f"{num}{h}{' ' if h and not latex else ''}{contraction(tree, latex)}"
-            else:
-                piece = f"{h} \\left({body}\\right)" if latex else f"{h} ({body})"
-            if not out:
-                out.append(piece if lead == "+" else f"-{piece}")
-            else:
-                out.append(f"{lead} {piece}")
+                body = " ".join(x for x in (h, contraction(tree, latex)) if x)
+                out.append(signed_text(coef, body, first=not out, latex=latex))
+                continue
+            negative = bool(entries[0][0].could_extract_minus_sign())
+            inner = " ".join(
+                signed_text(-c if negative else c, contraction(t, latex), first=i == 0, latex=latex)
+                for i, (c, t) in enumerate(entries)
+            )
+            piece = f"{h} \\left({inner}\\right)" if latex else f"{h} ({inner})"
+            out.append((f"-{piece}" if negative else piece) if not out else f"{'-' if negative else '+'} {piece}")
         return " ".join(out) if out else "0"
 
     def to_dict(self) -> dict[str, Any]:
@@ -199,6 +189,6 @@ def loss_derivative_form(
         for t in _table.trees_of_order(n):
             b = series._coeffs[t]
             if b != 0:
-                entries.append((sympy.Rational(b) / _table.symmetry(t) * (-1) ** n, Tree._from_id(t)))
+                entries.append((b / _table.symmetry(t) * (-1) ** n, Tree._from_id(t)))
         powers.append(tuple(entries))
     return LossDerivativeForm(method=resolved, truncation=p, powers=tuple(powers))

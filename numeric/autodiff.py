@@ -143,7 +143,8 @@ def field_plan(method: Method | BSeries | str, truncation: int) -> FieldPlan:
     p = check_truncation(truncation)
     if isinstance(method, BSeries):
         return _build_plan(modified_equation(method, p + 1), p)
-    return _cached_plan(resolve(method), p)  # B-series methods only: NotABSeriesMethodError otherwise
+    resolved: Any = resolve(method)  # bea methods are frozen, hence hashable
+    return _cached_plan(resolved, p)  # B-series methods only: NotABSeriesMethodError otherwise
 
 
 def _vjp(outputs: list[Tensor], vectors: list[Tensor], theta: Tensor, create_graph: bool, retain: bool) -> Tensor:

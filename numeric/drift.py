@@ -34,10 +34,10 @@ import torch
 from torch import Tensor
 
 from bea import methods as _methods
-from bea.errors import NotABSeriesMethodError
+from bea.errors import InvalidStepSizeError, NotABSeriesMethodError
 from bea.methods import Method, resolve
 from bea.modified import modified_equation
-from bea.validation import check_truncation, renamed_keyword
+from bea.validation import check_step_size, check_truncation, renamed_keyword
 from numeric.codegen import CompiledField, FlowLike, compile_field
 from numeric.devices import as_tensor, resolve_device, resolve_dtype
 from numeric.drift_report import DriftReport, TruncationResult, fit_slope
@@ -55,6 +55,7 @@ __all__ = [
     "expected_slope",
     "flow_fields",
     "spectral_radius",
+    "step_count",
 ]
 
 #: (h, r) ↦ θ ↦ field truncated through h^r at step h. r = 0 must give f itself.
@@ -78,7 +79,8 @@ def expected_slope(method: Method | str, truncation: int | None = None, search: 
                         default=None)
     if r is None:
         raise NumericTypeError("expected_slope() needs the truncation r (the field kept through h^r)")
-    return _expected_slope(resolve(method), check_truncation(r), search)
+    resolved: Any = resolve(method)  # bea methods are frozen, hence hashable
+    return _expected_slope(resolved, check_truncation(r), search)
 
 
 @functools.lru_cache(maxsize=64)
@@ -148,8 +150,10 @@ def spectral_radius(field: Callable[[Tensor], Any], theta: Tensor, iterations: i
     m = theta.shape[0]
     jac = field_jacobian(f, theta) if m <= 256 else None
 
+    # the finite-difference step, computed once (not one host sync inside every product)
+    eps = 1e-6 * (1.0 + float(theta.abs().max())) if theta.dtype == torch.float64 else 1e-3
+
     def jvp(v: Tensor) -> Tensor:
-        eps = 1e-6 * (1.0 + float(theta.abs().max())) if theta.dtype == torch.float64 else 1e-3
         return (f(theta + eps * v) - f(theta - eps * v)) / (2 * eps)
 
     if jac is None and m <= 256:
@@ -186,10 +190,19 @@ def _theta0_vector(theta0: Any, params: Sequence[sympy.Symbol] | None) -> Any:
     return [float(values[n]) for n in names]
 
 
-def _steps(time: float, h: float) -> int:
+def step_count(time: float, h: float) -> int:
+    """n with n·h = ``time``: the number of steps of size ``h`` up to ``time``.
+
+    Raises :class:`~bea.errors.InvalidStepSizeError` (a ``ValueError``) when ``time`` is not a
+    positive integer multiple of ``h`` (to 1e-9 relative).
+
+    >>> step_count(1.0, 0.0025)
+    400
+    """
+    h = check_step_size(h)
     n = round(time / h)
     if n < 1 or abs(n * h - time) > 1e-9 * max(time, h):
-        raise NumericTypeError(f"time {time} is not a positive integer multiple of h = {h}")
+        raise InvalidStepSizeError(f"time {time:g} is not a positive integer multiple of h = {h:g}")
     return n
 
 
@@ -267,7 +280,7 @@ def drift_check(
 
             problem = getattr(flow, "problem", None)
             source = problem if problem is not None else flow.loss  # type: ignore[attr-defined]
-            again = getattr(flow, "method", None) if isinstance(meth, Stepper) else meth
+            again: Any = getattr(flow, "method", None) if isinstance(meth, Stepper) else meth
             flow = modified_flow(source, list(flow.params), truncation=max(truncations), method=again, h=flow.h)
         factory: Any = flow_fields(flow, subs)
     elif callable(fields):
@@ -282,7 +295,7 @@ def drift_check(
         raise ShapeError(f"theta0 must be {expected}, got shape {tuple(theta.shape)}")
     if not bool(torch.isfinite(theta).all()):
         raise NumericTypeError(f"theta0 must be finite, got {theta.tolist()}")
-    steps = {h: _steps(time, h) for h in hs}
+    steps = {h: step_count(time, h) for h in hs}
     notes: list[str] = []
 
     base = step_field if callable(step_field) else factory(hs[0], 0)

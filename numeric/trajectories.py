@@ -31,10 +31,13 @@ from torch import Tensor
 
 from bea.methods import Method, explicit_euler, resolve
 from numeric.devices import as_tensor, resolve_device, resolve_dtype
-from numeric.errors import NumericTypeError, ShapeError
-from numeric.steppers import Stepper, as_field, negative_gradient, rk_step, stepper_for
+from numeric.errors import ConvergenceError, NumericTypeError, ShapeError
+from numeric.steppers import Stepper, as_field, field_jacobian, negative_gradient, rk_step, stepper_for
 
-__all__ = ["Trajectory", "as_field", "gradient_descent", "make_stepper", "rk_step", "run_method"]
+__all__ = [
+    "CHECK_EVERY", "Trajectory", "as_field", "field_jacobian", "gradient_descent", "make_stepper", "rk_step",
+    "run_method",
+]
 
 
 @dataclass(frozen=True)
@@ -111,15 +114,37 @@ def run_method(
         raise NumericTypeError(f"theta0 must be finite, got {theta.tolist()}")
     state = stepper.init(theta)
     thetas = [theta] if record else None
-    for n in range(n_steps):
-        new = stepper.step(state, float(h))
-        reason = _diverged(new.theta, max_norm)
-        if reason is not None:
-            stacked = torch.stack(thetas) if thetas is not None else None
-            return Trajectory(state.theta, stacked, float(h), n_steps, n, stepper.name, True, n + 1, reason)
-        state = new
-        if thetas is not None:
-            thetas.append(state.theta.detach())
+    # Divergence is tested on the device every CHECK_EVERY steps (one host sync per block, not two per step);
+    # a block that went wrong is replayed from its start with a test after every step, so the reported step
+    # and the last good iterate are exact.
+    n = 0
+    while n < n_steps:
+        block = min(CHECK_EVERY, n_steps - n)
+        start, kept = state, len(thetas) if thetas is not None else 0
+        bad = torch.zeros((), dtype=torch.bool, device=dev)
+        try:
+            for _ in range(block):
+                state = stepper.step(state, float(h))
+                bad = bad | ~torch.isfinite(state.theta).all() | (torch.linalg.vector_norm(state.theta) > max_norm)
+                if thetas is not None:
+                    thetas.append(state.theta.detach())
+        except ConvergenceError:  # perhaps after a diverged iterate: the replay tells which came first
+            bad = torch.ones((), dtype=torch.bool, device=dev)
+        if bool(bad):
+            state = start
+            if thetas is not None:
+                del thetas[kept:]
+            for k in range(block):
+                new = stepper.step(state, float(h))
+                reason = _diverged(new.theta, max_norm)
+                if reason is not None:
+                    stacked = torch.stack(thetas) if thetas is not None else None
+                    return Trajectory(state.theta.detach(), stacked, float(h), n_steps, n + k, stepper.name, True,
+                                      n + k + 1, reason)
+                state = new
+                if thetas is not None:
+                    thetas.append(state.theta.detach())
+        n += block
     stacked = torch.stack(thetas) if thetas is not None else None
     return Trajectory(state.theta.detach(), stacked, float(h), n_steps, n_steps, stepper.name)
 
@@ -143,6 +168,10 @@ def make_stepper(method: Method | Stepper | str, problem: Any, **options: Any) -
         stepper: Stepper = stepper_for(resolve(method), problem, **options)
         return stepper
     raise NumericTypeError(f"method must be a bea method, a method name or a stepper, got {method!r}")
+
+
+#: Steps between two divergence tests of :func:`run_method` (each test is one host-device synchronisation).
+CHECK_EVERY = 16
 
 
 def _diverged(theta: Tensor, max_norm: float) -> str | None:

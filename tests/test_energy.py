@@ -3,6 +3,7 @@ and the energy error of symplectic methods explained by the exact modified Hamil
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -113,7 +114,9 @@ def test_plot_energy_draws_three_curves() -> None:
     fig = plot_energy(mh, [1.0, 0.0], h=0.2, n_steps=300)
     lines = fig.axes[0].get_lines()
     assert len(lines) == 3
-    assert any("H~_2" in line.get_label() for line in lines)
+    assert any("through h^2" in line.get_label() for line in lines)
+    rk4 = list(lines[0].get_ydata())
+    assert all(a <= b for a, b in itertools.pairwise(rk4))  # running maxima
     import matplotlib.pyplot as plt
 
     plt.close(fig)

@@ -40,6 +40,13 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
+def _one_line_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None
+) -> None:
+    """Warnings of a command: one line on stderr, without Python's source-line dump."""
+    print(f"bea: warning: {message}", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``bea`` argument parser, with every sub-command registered (torch is not imported).
 
@@ -54,7 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., section IX.9.
     """
-    parser = _Parser(prog="bea", description="Backward error analysis of optimisers and integrators.")
+    from bea import __version__
+
+    parser = _Parser(prog="bea", description="Backward error analysis of optimisers and integrators: exact "
+                     "modified equations (trees, B-series), modified flows and losses of concrete losses, numerical "
+                     "drift checks. `bea COMMAND --help` describes each command.")
+    parser.add_argument("--version", action="version", version=f"bea {__version__}", help="print the version")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     for module in COMMAND_MODULES:
@@ -83,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler: Handler = args.handler
         with warnings.catch_warnings(), stdout_to_stderr():  # stdout carries only the command's output
             warnings.simplefilter("default")
+            warnings.showwarning = _one_line_warning
             output, status = handler(args)
     except (_UsageError, BeaError) as error:
         print(f"bea: error: {error}", file=sys.stderr)

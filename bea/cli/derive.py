@@ -17,7 +17,7 @@ import argparse
 from typing import Any
 
 from bea import jsonio, methods
-from bea.cli.args import DeprecatedAlias, nonneg_int
+from bea.cli.args import CHEAP_TREES, DeprecatedAlias, add_allow_expensive, add_format, check_tree_budget, nonneg_int
 from bea.errors import BeaValueError
 from bea.flows import ModifiedFlow, compact, modified_flow
 from bea.gradient_form import loss_derivative_form
@@ -29,22 +29,30 @@ __all__ = ["derive_report", "parse_inputs", "register"]
 
 def register(sub: Any) -> None:
     """Register ``derive`` on the ``bea`` sub-parsers."""
-    derive = sub.add_parser("derive", help="modified flow and modified loss of a method on a given loss")
+    derive = sub.add_parser(
+        "derive", help="modified flow and modified loss of a method on a given loss",
+        description="The modified flow of a method on the gradient flow of a loss, term by term through h^P, "
+                    "which terms are gradients, the modified loss and (gradient descent) the IGR quantities. "
+                    "Without --loss: the same for any loss, written with g = grad E, H = its Hessian, T = its "
+                    "third derivative (the loss-derivative form). With --map: the same for any one-step map.")
     derive.add_argument("--loss", action="append",
                         help='the loss, e.g. "(y - a*b*x)^2/2" (safe parser: no Python is run); '
-                             "repeat it once per minibatch loss with --method sgd")
+                             "without it, the abstract form for any loss E is printed; repeat it once per "
+                             "minibatch loss with --method sgd")
     derive.add_argument("--map", nargs="+", metavar="EXPR",
                         help='one step as the image of each parameter, e.g. --map "a - h*a*b^2" "b - h*a^2*b"')
     derive.add_argument("--shuffle", choices=("random", "fixed"),
                         help="with --method sgd: the mean epoch under random reshuffling (default) or one epoch "
                              "in the given order")
-    derive.add_argument("--params", nargs="+", help="parameter names; other names in the loss are data")
+    derive.add_argument("--params", nargs="+", metavar="NAME",
+                        help="parameter names (required with --loss or --map); other names are data")
     derive.add_argument("--subs", nargs="*", default=[], help="data values, e.g. x=1 y=0.6 (exact)")
     derive.add_argument("--truncation", metavar="P", type=nonneg_int, default=1,
                         help="keep the terms through h^P (default 1 = IGR; 0 = the gradient flow)")
     derive.add_argument("--order", dest="truncation", type=nonneg_int, action=DeprecatedAlias, new="--truncation")
     derive.add_argument("--method", help=f"sgd or one of: {', '.join(sorted(methods.NAMES))} (default gd)")
-    derive.add_argument("--format", choices=("text", "latex", "json"), default="text")
+    add_format(derive, "text", "latex", "json")
+    add_allow_expensive(derive)
     derive.set_defaults(handler=lambda args: (_cmd_derive(args), 0))
 
 
@@ -132,6 +140,11 @@ def derive_report(flow: ModifiedFlow, fmt: str) -> str:
     return "\n".join(lines)
 
 
+#: Trees ``derive --loss`` handles without ``--allow-expensive``: up to 9 nodes (truncation h^8);
+#: each tree costs derivatives of the concrete loss, far more than a coefficient.
+CHEAP_FLOW_TREES = 486
+
+
 def _cmd_derive(args: argparse.Namespace) -> str:
     if args.map is not None:
         return derive_report(_map_flow(args), args.format)
@@ -142,6 +155,9 @@ def _cmd_derive(args: argparse.Namespace) -> str:
     method = methods.resolve("gd" if args.method is None else args.method)
     if args.loss is not None and len(args.loss) > 1:
         raise BeaValueError(f"--loss is given {len(args.loss)} times; several losses need --method sgd")
+    what = f"derive --truncation {args.truncation}"
+    cheap = CHEAP_TREES if args.loss is None else CHEAP_FLOW_TREES
+    check_tree_budget(args.truncation + 1, what, args.allow_expensive, cheap=cheap)
     if args.loss is None:
         if args.params or args.subs:
             raise BeaValueError("--params and --subs need --loss")
@@ -150,7 +166,9 @@ def _cmd_derive(args: argparse.Namespace) -> str:
             return jsonio.dumps({"method": method.name, **form.to_dict(), "text": str(form)}, indent=2)
         if args.format == "latex":
             return r"\dot\theta = " + form._latex()
-        header = f"{method.name} on a gradient flow, any loss E (g = grad E, H = Hessian, T = third derivative):"
+        header = (f"{method.name} on a gradient flow, for any loss E (no --loss given; give --loss and --params "
+                  "for a concrete one)\nwith g = grad E, H = its Hessian, T = its third derivative, "
+                  f"terms through h^{args.truncation}:")
         return f"{header}\n  dtheta/dt = {form}"
     loss, params = parse_inputs(args.loss[0], args.params, args.subs)
     flow = modified_flow(loss, list(params), truncation=args.truncation, method=method)

@@ -50,7 +50,7 @@ class StepperState:
     theta: Tensor
     buffers: tuple[Tensor, ...] = ()
     count: int = 0
-    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @runtime_checkable

@@ -23,7 +23,7 @@ tensor([0.6250], dtype=torch.float64)
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, final
 
@@ -79,16 +79,19 @@ class RungeKuttaStepper:
         cache = state.cache
         f: Field = cache.get("field") or as_field(self.field, theta)
         key = ("tableau", theta.dtype, theta.device)
-        if key not in cache:
-            options = {"dtype": theta.dtype, "device": theta.device}
-            cache[key] = (
-                torch.tensor([[float(v) for v in row] for row in self.method.A], **options),
-                torch.tensor([float(v) for v in self.method.b], **options),
-            )
+        if key not in cache:  # Python floats for explicit methods (no host sync per stage), tensors for Newton
+            A_rows = [[float(v) for v in row] for row in self.method.A]
+            b_list = [float(v) for v in self.method.b]
+            if self.method.is_explicit:
+                cache[key] = (A_rows, b_list)
+            else:
+                dt, dev = theta.dtype, theta.device
+                cache[key] = (torch.tensor(A_rows, dtype=dt, device=dev),
+                              torch.tensor(b_list, dtype=dt, device=dev))
         A, b = cache[key]
         eps = torch.finfo(theta.dtype).eps
         tol = (1e-14 if theta.dtype == torch.float64 else 64 * eps) if self.tol is None else self.tol
-        solver = cache.setdefault(("newton", float(h)), {})
+        solver = cache.setdefault(f"newton {float(h)!r}", {})
         new = rk_step(f, theta, float(h), A, b, self.method.is_explicit, tol=tol, max_iter=self.max_iter, cache=solver)
         return StepperState(theta=new.detach(), count=state.count + 1, cache=cache)
 
@@ -104,30 +107,39 @@ def rk_step(
     field: Field,
     theta: Tensor,
     h: float,
-    A: Tensor,
-    b: Tensor,
+    A: Tensor | Sequence[Sequence[float]],
+    b: Tensor | Sequence[float],
     explicit: bool,
     *,
     tol: float,
     max_iter: int,
     cache: dict[str, Any] | None = None,
 ) -> Tensor:
-    r"""One Runge--Kutta step θ_n → θ_{n+1} with tableau ``A``, ``b`` (float tensors).
+    r"""One Runge--Kutta step θ_n → θ_{n+1} with tableau ``A``, ``b`` (float tensors, or nested lists of floats:
+    explicit steps then read no device tensor at all, implicit ones convert them to θ's dtype and device).
 
     ``cache`` (implicit methods) keeps the LU factors of :math:`I - hA\otimes J` between
     steps; they are refreshed when an iteration needs more than a few corrections.
     """
-    s = b.shape[0]
-    if explicit:
+    s = len(b)
+    if explicit:  # tableau entries as Python floats: no device tensor compared (a host sync) per stage
+        a_rows = A.tolist() if isinstance(A, Tensor) else A
+        b_list = b.tolist() if isinstance(b, Tensor) else b
         ks: list[Tensor] = []
         for i in range(s):
             y = theta
             for j in range(i):
-                if A[i, j] != 0:
-                    y = y + h * A[i, j] * ks[j]
+                if a_rows[i][j] != 0:
+                    y = y + (h * a_rows[i][j]) * ks[j]
             ks.append(field(y))
-        return theta + h * sum((b[i] * ks[i] for i in range(s) if b[i] != 0), torch.zeros_like(theta))
+        out = theta
+        for i in range(s):
+            if b_list[i] != 0:
+                out = out + (h * b_list[i]) * ks[i]
+        return out
     cache = {} if cache is None else cache
+    A = torch.as_tensor(A, dtype=theta.dtype, device=theta.device)
+    b = torch.as_tensor(b, dtype=theta.dtype, device=theta.device)
     for fresh in (False, True):
         if fresh or "lu" not in cache:
             cache["lu"] = _newton_matrix(field, theta, h, A)
