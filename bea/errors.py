@@ -12,6 +12,7 @@ __all__ = [
     "BeaTypeError",
     "BeaValueError",
     "ExpensiveComputationWarning",
+    "HyperparameterValueError",
     "InvalidLossError",
     "InvalidOrderError",
     "InvalidTableauError",
@@ -47,6 +48,10 @@ class InvalidTableauError(BeaValueError):
 
 class InvalidOrderError(BeaValueError):
     """An order that is not a positive integer."""
+
+
+class HyperparameterValueError(BeaValueError):
+    """An optimiser hyperparameter out of range: a decay rate β outside [0, 1), an ε ≤ 0."""
 
 
 class UnknownMethodError(BeaValueError):
