@@ -14,14 +14,16 @@ lexicographic order.
 
 from __future__ import annotations
 
-from collections import Counter
-from math import factorial
+from bisect import bisect_left
+from itertools import chain
 
 __all__: list[str] = []
 
 # Per-id data, indexed by id.
 _levels: list[tuple[int, ...]] = []
+_shifted: list[tuple[int, ...]] = []  # the levels plus one: the tree as a subtree of a root
 _children: list[tuple[int, ...]] = []  # children ids in canonical (decreasing) order
+_keys: list[tuple[int, ...]] = []  # children ids sorted by id: the key of _by_key
 _order: list[int] = []
 _sigma: list[int] = []
 _gamma: list[int] = []
@@ -37,16 +39,25 @@ def from_children(children: tuple[int, ...] | list[int]) -> int:
     found = _by_key.get(key)
     if found is not None:
         return found
-    ordered = tuple(sorted(key, key=_levels.__getitem__, reverse=True))
-    levels = (1, *tuple(lv + 1 for c in ordered for lv in _levels[c]))
+    return _intern(key)
+
+
+def _intern(key: tuple[int, ...]) -> int:
+    """Add the tree with the (sorted) children ids ``key`` to the table."""
+    ordered = tuple(sorted(key, key=_levels.__getitem__, reverse=True)) if len(key) > 1 else key
+    levels = tuple(chain((1,), *map(_shifted.__getitem__, ordered)))
     new = len(_levels)
     _levels.append(levels)
+    _shifted.append(tuple([lv + 1 for lv in levels]))
     _children.append(ordered)
-    _order.append(1 + sum(_order[c] for c in ordered))
-    sigma, gamma = 1, _order[new]
-    for c, mult in Counter(ordered).items():
-        sigma *= _sigma[c] ** mult * factorial(mult)
-        gamma *= _gamma[c] ** mult
+    _keys.append(key)
+    _order.append(len(levels))
+    sigma, gamma = 1, len(levels)
+    run = 0
+    for i, c in enumerate(key):  # key is sorted: equal children are adjacent
+        run = run + 1 if i and key[i - 1] == c else 1
+        sigma *= _sigma[c] * run
+        gamma *= _gamma[c]
     _sigma.append(sigma)
     _gamma.append(gamma)
     _cuts.append(None)
@@ -79,19 +90,27 @@ def trees_of_order(n: int) -> tuple[int, ...]:
 def _generate(n: int) -> tuple[int, ...]:
     if n == 1:
         return (from_children(()),)
-    pool = [t for k in range(1, n) for t in trees_of_order(k)]
+    # pool: every tree with fewer than n nodes, by increasing order; ends[k] = how many of them
+    # have at most k nodes, so the candidates for a child of at most k nodes are pool[:ends[k]].
+    pool: list[int] = []
+    ends = [0]
+    for k in range(1, n):
+        pool.extend(trees_of_order(k))
+        ends.append(len(pool))
     found: list[int] = []
+    order = _order
 
     def extend(chosen: list[int], remaining: int, limit: int) -> None:
-        if remaining == 0:
-            found.append(from_children(chosen))
-            return
-        for pos in range(limit, -1, -1):
+        # children are chosen with non-increasing pool positions, so each multiset once
+        for pos in range(min(limit, ends[remaining] - 1), -1, -1):
             t = pool[pos]
-            if _order[t] <= remaining:
-                chosen.append(t)
-                extend(chosen, remaining - _order[t], pos)
-                chosen.pop()
+            left = remaining - order[t]
+            chosen.append(t)
+            if left == 0:
+                found.append(from_children(chosen))
+            else:
+                extend(chosen, left, pos)
+            chosen.pop()
 
     extend([], n - 1, len(pool) - 1)
     found.sort(key=_levels.__getitem__, reverse=True)
@@ -108,15 +127,26 @@ def cuts(t: int) -> tuple[tuple[int, int, int], ...]:
     cached = _cuts[t]
     if cached is not None:
         return cached
-    found: Counter[tuple[int, int]] = Counter()
-    kids = _children[t]
-    for c, mult in Counter(kids).items():
-        rest = list(kids)
-        rest.remove(c)
-        found[(from_children(rest), c)] += mult
+    found: dict[tuple[int, int], int] = {}
+    kids = _keys[t]  # sorted ids: equal children are adjacent, and removing one keeps it sorted
+    by_key = _by_key
+    for i, c in enumerate(kids):
+        if i and kids[i - 1] == c:
+            continue
+        mult = 1
+        while i + mult < len(kids) and kids[i + mult] == c:
+            mult += 1
+        rest = kids[:i] + kids[i + 1 :]
+        r = by_key.get(rest)
+        key = (_intern(rest) if r is None else r, c)
+        found[key] = found.get(key, 0) + mult
         for root_part, sub, m in cuts(c):
-            found[(from_children([*rest, root_part]), sub)] += m * mult
-    result = tuple((r, s, m) for (r, s), m in found.items())
+            pos = bisect_left(rest, root_part)
+            grown = (*rest[:pos], root_part, *rest[pos:])
+            r = by_key.get(grown)
+            key = (_intern(grown) if r is None else r, sub)
+            found[key] = found.get(key, 0) + m * mult
+    result = tuple([(r, s, m) for (r, s), m in found.items()])
     _cuts[t] = result
     return result
 

@@ -22,16 +22,19 @@ where :math:`C(\tau)` is the contraction with g at the leaves, written with
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, final
 
 import sympy
 
 from bea import _table
+from bea.errors import BeaTypeError
 from bea.methods.rungekutta import RungeKutta
 from bea.modified import modified_equation
 from bea.series import BSeries
 from bea.trees import Tree
+from bea.validation import check_truncation, renamed_keyword
 
 __all__ = ["LossDerivativeForm", "contraction", "loss_derivative_form"]
 
@@ -98,8 +101,14 @@ class LossDerivativeForm:
     """
 
     method: RungeKutta | BSeries
-    order: int
+    truncation: int
     powers: tuple[tuple[tuple[sympy.Rational, Tree], ...], ...]
+
+    @property
+    def order(self) -> int:
+        """Deprecated name of :attr:`truncation`."""
+        warnings.warn("LossDerivativeForm.order is deprecated, use .truncation", DeprecationWarning, stacklevel=2)
+        return self.truncation
 
     def __str__(self) -> str:
         return self._render(latex=False)
@@ -143,7 +152,7 @@ class LossDerivativeForm:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: per power of h, the trees (levels) with coefficients and contractions."""
         return {
-            "order": self.order,
+            "truncation": self.truncation,
             "powers": [
                 [
                     {"levels": list(t.levels), "coefficient": str(c), "contraction": contraction(t)}
@@ -154,8 +163,14 @@ class LossDerivativeForm:
         }
 
 
-def loss_derivative_form(method: RungeKutta | BSeries, order: int) -> LossDerivativeForm:
-    """The modified field of ``method`` on :math:`-\\nabla E`, through :math:`h^{\\text{order}}`, for any E.
+def loss_derivative_form(
+    method: RungeKutta | BSeries, truncation: int | None = None, *, order: int | None = None
+) -> LossDerivativeForm:
+    """The modified field of ``method`` on :math:`-\\nabla E`, through :math:`h^p` (p = ``truncation``), for any E.
+
+    ``truncation`` is required; ``order=`` is its deprecated name (a ``DeprecationWarning``).
+    Raises :class:`~bea.errors.BeaTypeError` for a non-integer and
+    :class:`~bea.errors.InvalidTruncationError` for a negative truncation.
 
     The explicit midpoint rule has order 2, so its h^1 term vanishes:
 
@@ -165,13 +180,18 @@ def loss_derivative_form(method: RungeKutta | BSeries, order: int) -> LossDeriva
 
     Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., section IX.9.
     """
-    series = modified_equation(method, order + 1)
+    given = renamed_keyword(truncation, order, new_name="truncation", old_name="order",
+                            where="loss_derivative_form", default=None)
+    if given is None:
+        raise BeaTypeError("loss_derivative_form() needs the truncation p (keep the terms through h^p)")
+    p = check_truncation(given)
+    series = modified_equation(method, p + 1)
     powers = []
-    for n in range(1, order + 2):
+    for n in range(1, p + 2):
         entries = []
         for t in _table.trees_of_order(n):
             b = series._coeffs[t]
             if b != 0:
                 entries.append((sympy.Rational(b) / _table.symmetry(t) * (-1) ** n, Tree._from_id(t)))
         powers.append(tuple(entries))
-    return LossDerivativeForm(method=method, order=order, powers=tuple(powers))
+    return LossDerivativeForm(method=method, truncation=p, powers=tuple(powers))

@@ -46,7 +46,7 @@ def _timed(fn: Callable[[], Any], device: torch.device, repeat: int = 5) -> floa
 
 def check_drift(device: torch.device) -> bool:
     a, b, x, y = sympy.symbols("a b x y")
-    flow = bea.modified_flow((y - a * b * x) ** 2 / 2, [a, b], order=3)
+    flow = bea.modified_flow((y - a * b * x) ** 2 / 2, [a, b], truncation=3)
     report = drift_check(
         flow, [2.8, 3.5], [0.01, 0.005, 0.0025, 0.00125], subs={x: 1, y: sympy.Rational(3, 5)}, device=device
     )
@@ -57,7 +57,7 @@ def check_drift(device: torch.device) -> bool:
 def check_codegen(device: torch.device) -> bool:
     a, b, x, y = sympy.symbols("a b x y")
     start = time.perf_counter()
-    flow = bea.modified_flow((y - a * b * x) ** 2 / 2, [a, b], order=6)
+    flow = bea.modified_flow((y - a * b * x) ** 2 / 2, [a, b], truncation=6)
     derive = time.perf_counter() - start
     start = time.perf_counter()
     fn = compile_field(flow, x=1.0, y=0.6, h=0.01)
@@ -96,7 +96,7 @@ def check_autodiff(device: torch.device) -> bool:
     ok = True
     parts = [f"one gradient {base * 1e3:.2f} ms"]
     for order in (1, 2, 3):
-        field = ModifiedField.from_module(model, criterion, inputs, targets, order=order, h=0.01)
+        field = ModifiedField.from_module(model, criterion, inputs, targets, truncation=order, h=0.01)
         theta = field.parameters()
         value = field(theta)
         ok = ok and bool(torch.isfinite(value).all())

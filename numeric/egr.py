@@ -229,7 +229,7 @@ def egr_gradient(loss_fn: LossFn, theta: Tensor, mu: float, mode: EGRMode | str 
     r""":math:`\nabla(E + \mu\|\nabla E\|^2)(\theta)` for a loss of a flat 1-D tensor (detached).
 
     With ``mu = h / 4`` this is minus the order-1 modified field of gradient descent
-    (``-numeric.autodiff.ModifiedField(loss_fn, order=1, h=h)(theta)``). For
+    (``-numeric.autodiff.ModifiedField(loss_fn, truncation=1, h=h)(theta)``). For
     :math:`E = \tfrac12\theta^T A\theta`, A = diag(1, 2), at θ = (1, 1): g = (1, 2), Hg = (1, 4):
 
     >>> import torch

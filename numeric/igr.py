@@ -11,8 +11,8 @@ flow of the **modified loss**
 
 (Barrett & Dherin, *Implicit Gradient Regularization*, ICLR 2021, Theorem 3.1), i.e.
 :math:`-\nabla\tilde E = -g - \tfrac h2 Hg`: the order-1 truncation of the modified
-field of explicit Euler on :math:`-\nabla E` (``bea.modified_flow(loss, params, order=1)``,
-``numeric.autodiff.ModifiedField(loss_fn, order=1, h=h)``). Note :math:`\lambda R_{IG} =
+field of explicit Euler on :math:`-\nabla E` (``bea.modified_flow(loss, params, truncation=1)``,
+``numeric.autodiff.ModifiedField(loss_fn, truncation=1, h=h)``). Note :math:`\lambda R_{IG} =
 \tfrac h4\|\nabla E\|^2`, so the IGR flow is the gradient flow of explicit gradient
 regularisation with :math:`\mu = h/4` (:mod:`numeric.egr`).
 

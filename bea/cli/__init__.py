@@ -14,7 +14,8 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bea.cli import demo, derive, reproduce, series, verify
+from bea.cli import demo, derive, hamiltonian, reproduce, series, structure, verify
+from bea.cli.streams import stdout_to_stderr
 from bea.errors import BeaError
 
 __all__ = ["COMMAND_MODULES", "Handler", "build_parser", "main"]
@@ -26,7 +27,7 @@ Handler = Callable[[argparse.Namespace], tuple[str, int]]
 
 #: The modules that define commands; each has ``register(sub)``, which adds its sub-parsers and
 #: sets ``handler`` on each with ``set_defaults``.
-COMMAND_MODULES = (series, derive, verify, demo, reproduce)
+COMMAND_MODULES = (series, derive, verify, demo, reproduce, structure, hamiltonian)
 
 
 class _UsageError(Exception):
@@ -43,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ``modified-equation --order N`` keeps the trees with at most N nodes, i.e. the modified
     field :math:`f_h = \\sum_{|\\tau| \\le N} h^{|\\tau|-1} \\frac{b(\\tau)}{\\sigma(\\tau)} F(\\tau)`
-    through :math:`h^{N-1}`; ``derive --order p`` counts powers of h (``docs/conventions.md``).
+    through :math:`h^{N-1}`; ``derive --truncation p`` keeps the powers of h through h^p (``docs/conventions.md``).
     Bad input raises a usage error that :func:`main` reports with exit status 2.
 
     >>> args = build_parser().parse_args(["modified-equation", "--method", "rk4", "--order", "5"])
@@ -79,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
         handler: Handler = args.handler
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), stdout_to_stderr():  # stdout carries only the command's output
             warnings.simplefilter("default")
             output, status = handler(args)
     except (_UsageError, BeaError) as error:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import math
+import sys
+from collections.abc import Sequence
 from types import ModuleType
+from typing import Any
 
 from bea.errors import MissingExtraError
 
@@ -75,3 +78,18 @@ def positive_float(text: str) -> float:
     if not value > 0 or not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
     return value
+
+
+class DeprecatedAlias(argparse.Action):
+    """An old option name kept for a while: it stores into the new option's ``dest`` and prints one
+    deprecation line on stderr. Add it with ``add_argument(OLD, action=DeprecatedAlias, new=NEW, dest=...)``."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, *, new: str, **kwargs: Any) -> None:
+        kwargs.setdefault("help", argparse.SUPPRESS)
+        super().__init__(option_strings, dest, **kwargs)
+        self.new = new
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | Sequence[Any] | None, option_string: str | None = None) -> None:
+        print(f"bea: warning: {option_string} is deprecated, use {self.new}", file=sys.stderr)
+        setattr(namespace, self.dest, values)

@@ -21,7 +21,7 @@ from typing import Any
 
 import sympy
 
-from bea import methods
+from bea import jsonio, methods
 from bea.cli.derive import derive_report
 from bea.cli.verify import load_backend
 from bea.flows import ModifiedFlow, modified_flow
@@ -41,8 +41,8 @@ def register(sub: Any) -> None:
     demo.set_defaults(handler=globals()["demo"])
 
 
-def two_parameter_flow(order: int = 3) -> ModifiedFlow:
-    """Gradient descent's modified flow of E = (y - a b x)^2/2 at x = 1, y = 3/5, through h^order.
+def two_parameter_flow(truncation: int = 3) -> ModifiedFlow:
+    """Gradient descent's modified flow of E = (y - a b x)^2/2 at x = 1, y = 3/5, through h^truncation.
 
     Through h the modified loss is the IGR loss :math:`E + \\tfrac h4\\|\\nabla E\\|^2
     = E\\,(1 + \\tfrac h2(a^2 + b^2))`; the h^2 term is not a gradient:
@@ -56,7 +56,7 @@ def two_parameter_flow(order: int = 3) -> ModifiedFlow:
     """
     a, b = sympy.symbols("a b")
     loss = (sympy.Rational(3, 5) - a * b) ** 2 / 2
-    return modified_flow(loss, [a, b], order=order, method=methods.explicit_euler)
+    return modified_flow(loss, [a, b], truncation=truncation, method=methods.explicit_euler)
 
 
 def demo(args: argparse.Namespace) -> tuple[str, int]:
@@ -75,7 +75,7 @@ def demo(args: argparse.Namespace) -> tuple[str, int]:
             "two_parameter": json.loads(derive_report(flow, "json")),
             "drift": None if report is None else {**report.to_dict(), "plot": str(plot)},
         }
-        return json.dumps(data, indent=2), status
+        return jsonio.dumps(data, indent=2), status
     if args.format == "latex":
         return r"\dot\theta = " + form._latex() + "\n\n" + derive_report(flow, "latex"), status
     lines = [

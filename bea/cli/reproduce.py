@@ -50,6 +50,7 @@ def register(sub: Any) -> None:
     p.add_argument("--device", default=None, help="digits: cpu (default), cuda or cuda:N")
     p.add_argument("--threads", type=integer, default=None, help="digits: torch threads (default 1)")
     p.add_argument("--resume", action="store_true", help="digits: continue the sweep found in --out")
+    p.add_argument("--overwrite", action="store_true", help="replace the results already in --out (else refused)")
     p.add_argument("--limit", type=integer, default=None, metavar="N", help="digits: stop after N new runs")
     p.add_argument("--no-figures", action="store_true", help="write the JSON only")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")

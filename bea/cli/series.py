@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 import sympy
 
-from bea import methods
+from bea import jsonio, methods
 from bea.cli.args import positive_int
 from bea.modified import modified_equation
 from bea.trees import trees
@@ -46,7 +45,7 @@ def _tree_rows(n: int) -> list[dict[str, Any]]:
 def _cmd_trees(args: argparse.Namespace) -> str:
     rows = _tree_rows(args.n)
     if args.format == "json":
-        return json.dumps({"n": args.n, "count": len(rows), "trees": rows}, indent=2)
+        return jsonio.dumps({"n": args.n, "count": len(rows), "trees": rows}, indent=2)
     if args.format == "latex":
         lines = [r"\begin{tabular}{llrrl}", r"levels & tree & $\sigma$ & $\gamma$ & $F(\tau)$ \\ \hline"]
         for t in trees(args.n):
@@ -72,7 +71,7 @@ def _cmd_modified_equation(args: argparse.Namespace) -> str:
     series = modified_equation(method, args.order)
     if args.format == "json":
         data = {"method": method.name, **series.to_dict()}
-        return json.dumps(data, indent=2)
+        return jsonio.dumps(data, indent=2)
     if args.format == "latex":
         return str(sympy.latex(series))
     lines = [f"modified equation of {method.name}, trees with at most {args.order} nodes", ""]
