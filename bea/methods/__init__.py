@@ -18,9 +18,11 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from bea.errors import BeaTypeError, UnknownMethodError
+from bea.methods.adaptive import Adam, RMSProp
 from bea.methods.bseries_method import BSeriesMethod, average_vector_field
 from bea.methods.explicit import explicit_euler, explicit_midpoint, heun, kutta3, ralston, rk4, ssprk33
 from bea.methods.implicit import gauss_legendre_2, implicit_euler, implicit_midpoint, trapezoid
+from bea.methods.momentum import HeavyBall, Nesterov
 from bea.methods.partitioned import (
     PARTITIONED,
     PartitionedRungeKutta,
@@ -39,8 +41,12 @@ __all__ = [
     "NAMES",
     "PARTITIONED",
     "PARTITIONED_NAMES",
+    "Adam",
     "BSeriesMethod",
+    "HeavyBall",
+    "Nesterov",
     "PartitionedRungeKutta",
+    "RMSProp",
     "RungeKutta",
     "average_vector_field",
     "by_name",

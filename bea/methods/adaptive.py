@@ -42,13 +42,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, final
+from typing import TYPE_CHECKING, ClassVar, final
 
 import sympy
 
-from bea.flows import ModifiedFlow
 from bea.methods.hyper import exact_decay, exact_positive
 from bea.methods.slow_manifold import Column, Expansion, Series, memory_flow
+
+if TYPE_CHECKING:
+    from bea.flows import ModifiedFlow
 
 __all__ = ["Adam", "RMSProp", "preconditioner"]
 

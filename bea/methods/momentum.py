@@ -31,13 +31,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, final
+from typing import TYPE_CHECKING, ClassVar, final
 
 import sympy
 
-from bea.flows import ModifiedFlow
 from bea.methods.hyper import exact_decay
 from bea.methods.slow_manifold import Column, Expansion, Series, memory_flow
+
+if TYPE_CHECKING:
+    from bea.flows import ModifiedFlow
 
 __all__ = ["HeavyBall", "Nesterov"]
 

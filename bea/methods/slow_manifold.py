@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, final, runtime_check
 import sympy
 
 from bea.errors import InvalidOrderError
+from bea.validation import check_truncation
 
 if TYPE_CHECKING:
     from bea.flows import ModifiedFlow
@@ -338,8 +339,7 @@ def memory_flow(
     from bea.flows import ModifiedFlow, gradient, validate_problem
 
     loss, ps, hs = validate_problem(loss, params, h)
-    if isinstance(truncation, bool) or not isinstance(truncation, int) or truncation < 0:
-        raise InvalidOrderError(f"truncation must be a non-negative integer, got {truncation!r}")
+    p = check_truncation(truncation)
     expansion = method.expansion(ps, gradient(loss, ps))
-    terms = expansion.terms(truncation)
-    return ModifiedFlow(loss=loss, params=ps, h=hs, order=truncation, method=method, terms=terms)  # type: ignore[arg-type]
+    terms = expansion.terms(p)
+    return ModifiedFlow(loss=loss, params=ps, h=hs, truncation=p, method=method, terms=terms)  # type: ignore[arg-type]

@@ -41,6 +41,7 @@ import torch
 from torch import Tensor
 
 from bea.methods.hyper import float_decay, float_positive
+from bea.validation import check_step_size
 from numeric.errors import ShapeError
 
 __all__ = ["Adam", "AdamState", "RMSProp", "RMSPropState"]
@@ -97,7 +98,7 @@ class RMSProp:
 
     def step(self, state: RMSPropState, grad: Gradient, h: float) -> RMSPropState:
         """One step of learning rate ``h`` (torch's operations, in torch's order)."""
-        lr = float_positive("h", h)
+        lr = check_step_size(h)
         g = grad(state.theta).detach()
         v = state.square_avg * self.beta2 + (1 - self.beta2) * (g * g)  # mul_(alpha).addcmul_(g, g, 1 - alpha)
         denom = (v + self.eps).sqrt() if self.eps_inside else v.sqrt() + self.eps
@@ -146,7 +147,7 @@ class Adam:
 
     def step(self, state: AdamState, grad: Gradient, h: float) -> AdamState:
         """One step of learning rate ``h`` (torch's single-tensor operations, in torch's order)."""
-        lr = float_positive("h", h)
+        lr = check_step_size(h)
         g = grad(state.theta).detach()
         m = state.exp_avg.lerp(g, 1 - self.beta1)  # torch: exp_avg.lerp_(grad, 1 - beta1)
         v = state.exp_avg_sq * self.beta2 + (1 - self.beta2) * (g * g)  # mul_(beta2).addcmul_(g, g, 1 - beta2)

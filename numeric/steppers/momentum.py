@@ -37,7 +37,8 @@ from typing import final
 import torch
 from torch import Tensor
 
-from bea.methods.hyper import float_decay, float_positive
+from bea.methods.hyper import float_decay
+from bea.validation import check_step_size
 from numeric.errors import ShapeError
 
 __all__ = ["MomentumState", "MomentumStepper"]
@@ -90,7 +91,7 @@ class MomentumStepper:
 
     def step(self, state: MomentumState, grad: Gradient, h: float) -> MomentumState:
         """One optimiser step of learning rate ``h`` > 0 (the same floating-point operations as torch)."""
-        lr = float_positive("h", h)
+        lr = check_step_size(h)
         g = grad(state.theta).detach()
         buf = state.buffer * self.beta + g  # torch: buf.mul_(momentum).add_(grad, alpha=1 - dampening)
         direction = g + self.beta * buf if self.nesterov else buf  # torch: grad.add(buf, alpha=momentum)
