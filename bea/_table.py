@@ -14,6 +14,7 @@ lexicographic order.
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_left
 from itertools import chain
 
@@ -32,6 +33,10 @@ _by_key: dict[tuple[int, ...], int] = {}  # sorted tuple of children ids -> id
 _by_levels: dict[tuple[int, ...], int] = {}
 _complete: list[tuple[int, ...]] = [()]  # _complete[n]: ids of all trees of order n
 
+# Thread safety: look-ups read without a lock; every change to the table happens under _lock,
+# and a new id becomes visible (in _by_key, _by_levels, _complete) only after all its data exist.
+_lock = threading.RLock()
+
 
 def from_children(children: tuple[int, ...] | list[int]) -> int:
     """Id of the tree whose root has the given children (a multiset of ids)."""
@@ -43,7 +48,14 @@ def from_children(children: tuple[int, ...] | list[int]) -> int:
 
 
 def _intern(key: tuple[int, ...]) -> int:
-    """Add the tree with the (sorted) children ids ``key`` to the table."""
+    """Id of the tree with the (sorted) children ids ``key``, added to the table under the lock."""
+    with _lock:
+        found = _by_key.get(key)  # another thread may have added it meanwhile
+        return found if found is not None else _add(key)
+
+
+def _add(key: tuple[int, ...]) -> int:
+    """Add the tree with the (sorted) children ids ``key`` to the table (hold _lock)."""
     ordered = tuple(sorted(key, key=_levels.__getitem__, reverse=True)) if len(key) > 1 else key
     levels = tuple(chain((1,), *map(_shifted.__getitem__, ordered)))
     new = len(_levels)
@@ -82,8 +94,10 @@ def from_levels(levels: tuple[int, ...]) -> int:
 
 def trees_of_order(n: int) -> tuple[int, ...]:
     """Ids of every tree with n nodes, in decreasing lexicographic order of levels."""
-    while len(_complete) <= n:
-        _complete.append(_generate(len(_complete)))
+    if len(_complete) <= n:
+        with _lock:
+            while len(_complete) <= n:
+                _complete.append(_generate(len(_complete)))
     return _complete[n]
 
 

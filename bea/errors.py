@@ -123,6 +123,9 @@ class NotAGradientFieldError(BeaValueError):
         self.power = power
         self.antisymmetric_part = antisymmetric_part
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.power, self.antisymmetric_part))
+
     @property
     def order(self) -> int:
         """Deprecated name of :attr:`power`."""

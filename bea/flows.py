@@ -35,7 +35,9 @@ from typing import Any, final
 import sympy
 
 from bea import methods
-from bea._factor import factor_rational_polynomial
+from bea._checks import check_finite
+from bea._closure import DifferentialRing
+from bea._factor import factor_rational_polynomial, smaller_form
 from bea.differentials import field_series_terms
 from bea.errors import BeaTypeError, InvalidLossError, NotAGradientFieldError
 from bea.methods.rungekutta import RungeKutta
@@ -64,6 +66,11 @@ def compact(expr: sympy.Expr) -> sympy.Expr:
     >>> compact(a**2*b**2 - 2*a*b + 1), compact(a**2 + b**2 + 1)
     ((a*b - 1)**2, a**2 + b**2 + 1)
     """
+    symbols = sorted(expr.free_symbols, key=sympy.default_sort_key)
+    if symbols and not expr.is_polynomial(*symbols):
+        closure = DifferentialRing.for_exprs([expr], symbols)
+        if closure is not None:  # exp, log, sigmoid, ... as generators: no sympy.expand of them
+            return smaller_form(dict(closure.convert(expr).items()), [*closure.y, *closure.gens])
     expanded = sympy.expand(expr)
     factored = factor_rational_polynomial(expanded)  # FLINT: ~30x faster than sympy.factor
     if factored is None:
@@ -349,8 +356,17 @@ def _validate(loss: object, params: object, h: object) -> tuple[sympy.Expr, tupl
         if loss.shape != (1, 1):
             raise InvalidLossError(f"the loss must be a scalar expression, got a matrix of shape {loss.shape}")
         loss = loss[0, 0]
-    if not isinstance(loss, sympy.Expr) or isinstance(loss, sympy.Rational):
+    if not isinstance(loss, sympy.Expr):
         raise BeaTypeError(f"the loss must be a SymPy expression, got {loss!r}")
+    check_finite(loss, "the loss", InvalidLossError)
+    if loss.has(sympy.I):
+        raise InvalidLossError(f"the loss {loss} holds the imaginary unit I; a loss must be real")
+    if not loss.free_symbols:
+        names = ", ".join(map(str, params)) if isinstance(params, (list, tuple)) else str(params)
+        raise InvalidLossError(
+            f"the loss is the constant {loss}, which does not depend on the parameters ({names}); "
+            "its gradient flow is zero"
+        )
     if loss.atoms(sympy.Float):
         raise BeaTypeError(f"the loss {loss} holds floats; bea is exact: use sympy.Rational")
     if isinstance(params, sympy.Symbol):
@@ -422,6 +438,8 @@ def modified_flow(
     if not isinstance(method, RungeKutta):
         raise BeaTypeError(f"method must be a RungeKutta method (see bea.methods), got {method!r}")
     f = -gradient(loss, ps)
+    for q, component in zip(ps, f, strict=True):
+        check_finite(component, f"the derivative of the loss {loss} with respect to {q}", InvalidLossError)
     series = modified_equation(method, p + 1)
     terms = tuple(sympy.ImmutableMatrix(t) for t in field_series_terms(series, f, ps))
     return ModifiedFlow(loss=loss, params=ps, h=hs, truncation=p, method=method, terms=terms)

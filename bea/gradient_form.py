@@ -29,6 +29,7 @@ from typing import Any, final
 import sympy
 
 from bea import _table
+from bea._text import signed_text
 from bea.errors import BeaTypeError
 from bea.methods.rungekutta import RungeKutta
 from bea.modified import modified_equation
@@ -102,7 +103,7 @@ class LossDerivativeForm:
 
     method: RungeKutta | BSeries
     truncation: int
-    powers: tuple[tuple[tuple[sympy.Rational, Tree], ...], ...]
+    powers: tuple[tuple[tuple[sympy.Expr, Tree], ...], ...]
 
     @property
     def order(self) -> int:
@@ -120,33 +121,25 @@ class LossDerivativeForm:
         return f"${self._latex()}$"
 
     def _render(self, latex: bool) -> str:
+        # Signs come out of a coefficient only where SymPy can take them out of the whole value
+        # (bea._text.signed_text), so symbolic coefficients print correctly and the text parses back.
         out: list[str] = []
         for k, entries in enumerate(self.powers):
             if not entries:
                 continue
             h = "" if k == 0 else "h" if k == 1 else (f"h^{{{k}}}" if latex else f"h{_sup(k)}")
-            sign = 1 if entries[0][0] > 0 else -1
-            inner = []
-            for i, (coef, tree) in enumerate(entries):
-                c = coef * sign
-                text = contraction(tree, latex)
-                mag = abs(c)
-                num = "" if mag == 1 else (sympy.latex(mag) if latex else str(mag)) + (" " if not latex else "")
-                op = ("-" if c < 0 else "+") if i else ("-" if c < 0 else "")
-                inner.append(f"{op} {num}{text}".strip() if i else f"{op}{num}{text}")
-            body = " ".join(inner)
-            lead = "-" if sign < 0 else "+"
             if len(entries) == 1:
                 coef, tree = entries[0]
-                mag = abs(coef)
-                num = "" if mag == 1 else (sympy.latex(mag) if latex else str(mag)) + ("" if latex else " ")
-                piece = f"{num}{h}{' ' if h and not latex else ''}{contraction(tree, latex)}"
-            else:
-                piece = f"{h} \\left({body}\\right)" if latex else f"{h} ({body})"
-            if not out:
-                out.append(piece if lead == "+" else f"-{piece}")
-            else:
-                out.append(f"{lead} {piece}")
+                body = " ".join(x for x in (h, contraction(tree, latex)) if x)
+                out.append(signed_text(coef, body, first=not out, latex=latex))
+                continue
+            negative = bool(entries[0][0].could_extract_minus_sign())
+            inner = " ".join(
+                signed_text(-c if negative else c, contraction(t, latex), first=i == 0, latex=latex)
+                for i, (c, t) in enumerate(entries)
+            )
+            piece = f"{h} \\left({inner}\\right)" if latex else f"{h} ({inner})"
+            out.append((f"-{piece}" if negative else piece) if not out else f"{'-' if negative else '+'} {piece}")
         return " ".join(out) if out else "0"
 
     def to_dict(self) -> dict[str, Any]:
@@ -192,6 +185,6 @@ def loss_derivative_form(
         for t in _table.trees_of_order(n):
             b = series._coeffs[t]
             if b != 0:
-                entries.append((sympy.Rational(b) / _table.symmetry(t) * (-1) ** n, Tree._from_id(t)))
+                entries.append((b / _table.symmetry(t) * (-1) ** n, Tree._from_id(t)))
         powers.append(tuple(entries))
     return LossDerivativeForm(method=method, truncation=p, powers=tuple(powers))

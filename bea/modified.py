@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import warnings
 from math import lcm
+from operator import mul
 from typing import Any
 
 import gmpy2
@@ -81,7 +82,9 @@ def map_coefficients(method_or_series: object, order: int) -> tuple[Ring, dict[i
     Internal interface of bea (used by :mod:`bea.structure`), not part of the public API.
     """
     if isinstance(method_or_series, BSeriesMethod):
-        method_or_series = method_or_series.bseries(order)
+        given = method_or_series.coefficients(order)
+        given_ring = Ring.for_values(given.values())
+        return given_ring, {t._id: given_ring.convert(v) for t, v in given.items()}, given_ring.integer(1)
     if isinstance(method_or_series, RungeKutta):
         scaled = _scaled_weights(method_or_series, order)
         if scaled is not None:
@@ -102,11 +105,17 @@ def map_coefficients(method_or_series: object, order: int) -> tuple[Ring, dict[i
     raise BeaTypeError(f"expected a RungeKutta method, a BSeriesMethod or a map BSeries, got {method_or_series!r}")
 
 
-def _scaled_map(method_or_series: object, order: int) -> tuple[dict[int, int], list[int]] | None:
+def scaled_map(method_or_series: object, order: int) -> tuple[dict[int, int], list[int]] | None:
     """Integer numerators A[t] and per-order denominators Q[n] with a(t) = A[t] / Q[|t|], when every
-    coefficient is rational; None otherwise (symbolic entries such as the sqrt(3) of Gauss)."""
+    coefficient is rational; None otherwise (symbolic entries such as the sqrt(3) of Gauss).
+
+    Internal interface of bea (used by :mod:`bea.structure`), not part of the public API.
+    """
     if isinstance(method_or_series, BSeriesMethod):
-        method_or_series = method_or_series.bseries(order)
+        given = method_or_series.coefficients(order)
+        if not all(isinstance(v, sympy.Rational) for v in given.values()):
+            return None
+        return _scaled_values({t._id: v for t, v in given.items()}, order)
     if isinstance(method_or_series, RungeKutta):
         return _scaled_weights(method_or_series, order)
     if isinstance(method_or_series, BSeries):
@@ -114,17 +123,22 @@ def _scaled_map(method_or_series: object, order: int) -> tuple[dict[int, int], l
         values = method_or_series._coeffs
         if not all(isinstance(v, sympy.Rational) for t, v in values.items() if _table.order(t) <= order):
             return None
-        numerators: dict[int, int] = {}
-        denominators = [1] * (order + 1)
-        for n in range(1, order + 1):
-            trees_n = _table.trees_of_order(n)
-            q = lcm(*(int(values[t].q) for t in trees_n))
-            denominators[n] = q
-            for t in trees_n:
-                v = values[t]
-                numerators[t] = int(v.p) * (q // int(v.q))
-        return numerators, denominators
+        return _scaled_values(values, order)
     raise BeaTypeError(f"expected a RungeKutta method, a BSeriesMethod or a map BSeries, got {method_or_series!r}")
+
+
+def _scaled_values(values: dict[int, Any], order: int) -> tuple[dict[int, int], list[int]]:
+    """Rational coefficients by tree id as integer numerators over the lcm of each order's denominators."""
+    numerators: dict[int, int] = {}
+    denominators = [1] * (order + 1)
+    for n in range(1, order + 1):
+        trees_n = _table.trees_of_order(n)
+        q = lcm(*(int(values[t].q) for t in trees_n))
+        denominators[n] = q
+        for t in trees_n:
+            v = values[t]
+            numerators[t] = int(v.p) * (q // int(v.q))
+    return numerators, denominators
 
 
 def _check_map_series(series: BSeries, order: int) -> None:
@@ -144,18 +158,19 @@ def _scaled_weights(method: RungeKutta, order: int) -> tuple[dict[int, int], lis
     s = method.stages
     A = [[int(x.p) * (q // int(x.q)) for x in row] for row in method.A]
     b = [int(x.p) * (q // int(x.q)) for x in method.b]
-    stage_a = [[(j, A[i][j]) for j in range(s) if A[i][j]] for i in range(s)]
     weighted: dict[int, list[int]] = {}  # t -> (q A g(t))_i, scaled by q^|t|
     numerators: dict[int, int] = {}
+    ones = [1] * s
+    children = _table.children
     for n in range(1, order + 1):
+        keep = n < order
         for t in _table.trees_of_order(n):
-            g = [1] * s  # the stage weights g_i(t), scaled by q^(|t| - 1)
-            for c in _table.children(t):
-                wc = weighted[c]
-                g = [g[i] * wc[i] for i in range(s)]
-            numerators[t] = sum(b[i] * g[i] for i in range(s))
-            if n < order:
-                weighted[t] = [sum(aij * g[j] for j, aij in row) for row in stage_a]
+            g = ones  # the stage weights g_i(t), scaled by q^(|t| - 1)
+            for c in children(t):
+                g = list(map(mul, g, weighted[c]))
+            numerators[t] = sum(map(mul, b, g))
+            if keep:
+                weighted[t] = [sum(map(mul, row, g)) for row in A]
     return numerators, [q**n for n in range(order + 1)]
 
 
@@ -212,7 +227,7 @@ def modified_equation(method_or_series: MethodOrSeries, order: int) -> BSeries:
     """
     _check_order(order)
     _warn_if_expensive(order, MODIFIED_EQUATION_WARN_ORDER, "modified_equation")
-    scaled = _scaled_map(method_or_series, order)
+    scaled = scaled_map(method_or_series, order)
     if scaled is not None:
         B, D = _lie_log(*scaled, order)
         coeffs = {t: sympy.Rational(v, D[_table.order(t)]) for t, v in B.items()}
@@ -227,7 +242,7 @@ def field_coefficients(method_or_series: object, order: int) -> tuple[Ring, dict
 
     Internal interface of bea (used by :mod:`bea.structure`), not part of the public API.
     """
-    scaled = _scaled_map(method_or_series, order)
+    scaled = scaled_map(method_or_series, order)
     if scaled is not None:
         B, D = _lie_log(*scaled, order)
         mpq = gmpy2.mpq

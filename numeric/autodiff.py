@@ -55,12 +55,13 @@ import torch
 from torch import Tensor, nn
 
 from bea import modified_equation
-from bea.errors import BeaTypeError, BeaValueError, InvalidLossError
+from bea.errors import BeaTypeError, BeaValueError
 from bea.methods import RungeKutta, explicit_euler
 from bea.series import BSeries
 from bea.trees import Tree
 from bea.validation import check_truncation, renamed_keyword
 from numeric._autodiff_params import FlatLayout, FunctionalModule, cast_like, module_objective
+from numeric.losses import scalar_loss
 
 __all__ = ["FieldPlan", "ModifiedField", "field_plan"]
 
@@ -169,13 +170,7 @@ def _evaluate(
     """For each row w of ``weights`` (one per power of h): :math:`\\sum_\\tau w_{|\\tau|-1} b/\\sigma F(\\tau)`."""
     with torch.enable_grad():
         theta = theta.detach().requires_grad_(True)
-        loss = objective(theta)
-        if not isinstance(loss, Tensor) or loss.numel() != 1:
-            raise InvalidLossError(f"the loss must return a scalar tensor, got {loss!r}")
-        loss = loss.reshape(())
-        if not loss.requires_grad:
-            zero = torch.zeros_like(theta).detach()
-            return [zero.clone() for _ in weights]
+        loss = scalar_loss(objective(theta))
         g = _vjp([loss], [torch.ones_like(loss)], theta, () in plan.graph, True)
         nodes: dict[Key, Tensor] = {(): g}
         vectors: dict[Tree, Tensor] = {_LEAF: -g.detach()}

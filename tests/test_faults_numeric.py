@@ -372,3 +372,197 @@ def test_drift_check_time_must_be_positive_finite(time: object) -> None:
         drift_check(flow, {"a": 1.0}, (0.1, 0.05), time=time)  # type: ignore[arg-type]
     with pytest.raises(BeaTypeError, match="finite"):
         drift_check(flow, {"a": math.nan}, (0.1, 0.05))
+
+
+# --- §3: every catalogue method's discrete step against an independent route ---------------------------------
+
+# Published Butcher tableaux, typed here (not read from bea): Hairer, Nørsett & Wanner, *Solving ODEs I*, 2nd ed.,
+# §II.1 Tables 1.1-1.2 (Euler, Runge's midpoint, Heun, Kutta's third order, classical RK4), Ralston (1962,
+# Math. Comp. 16, eq. (3.5): a21 = 2/3, b = (1/4, 3/4)), Shu & Osher (1988, J. Comput. Phys. 77, eq. (2.18):
+# SSPRK(3,3)), Hairer & Wanner, *Solving ODEs II*, §IV.5 (implicit Euler, implicit midpoint, trapezoidal rule =
+# Lobatto IIIA with 2 stages, Gauss-Legendre with 2 stages, Table 5.1), with their classical orders.
+_S3 = "sqrt(3)/6"
+PUBLISHED = {
+    "explicit_euler": ([["0"]], ["1"], 1),
+    "explicit_midpoint": ([["0", "0"], ["1/2", "0"]], ["0", "1"], 2),
+    "heun": ([["0", "0"], ["1", "0"]], ["1/2", "1/2"], 2),
+    "ralston": ([["0", "0"], ["2/3", "0"]], ["1/4", "3/4"], 2),
+    "kutta3": ([["0", "0", "0"], ["1/2", "0", "0"], ["-1", "2", "0"]], ["1/6", "2/3", "1/6"], 3),
+    "ssprk33": ([["0", "0", "0"], ["1", "0", "0"], ["1/4", "1/4", "0"]], ["1/6", "1/6", "2/3"], 3),
+    "rk4": ([["0", "0", "0", "0"], ["1/2", "0", "0", "0"], ["0", "1/2", "0", "0"], ["0", "0", "1", "0"]],
+            ["1/6", "1/3", "1/3", "1/6"], 4),
+    "implicit_euler": ([["1"]], ["1"], 1),
+    "implicit_midpoint": ([["1/2"]], ["1"], 2),
+    "trapezoid": ([["0", "0"], ["1/2", "1/2"]], ["1/2", "1/2"], 2),
+    "gauss_legendre_2": ([["1/4", f"1/4 - {_S3}"], [f"1/4 + {_S3}", "1/4"]], ["1/2", "1/2"], 4),
+}
+
+
+def _field_mp(y: list[object]) -> list[object]:
+    """A polynomial field with nonzero derivatives of every order used: f(u, v) = (-v + uv, u - u²/2 + v³/3)."""
+    u, v = y
+    return [-v + u * v, u - u * u / 2 + v**3 / 3]
+
+
+def _reference_step(name: str, y0: list[float], h: float, steps: int) -> list[float]:
+    """The published tableau executed in 50-digit mpmath arithmetic (implicit stages by fixed-point iteration)."""
+    import mpmath
+
+    A_text, b_text, _ = PUBLISHED[name]
+    with mpmath.workdps(50):
+        A = [[mpmath.mpf(sympy.N(sympy.sympify(e), 60)) for e in row] for row in A_text]
+        b = [mpmath.mpf(sympy.N(sympy.sympify(e), 60)) for e in b_text]
+        hh = mpmath.mpf(h)
+        y = [mpmath.mpf(v) for v in y0]
+        s = len(b)
+        for _ in range(steps):
+            k = [_field_mp(y) for _ in range(s)]
+            for _ in range(200):  # k_i = f(y + h Σ_j a_ij k_j): explicit tableaux are exact after s sweeps
+                k = [_field_mp([y[d] + hh * sum(A[i][j] * k[j][d] for j in range(s)) for d in range(2)])
+                     for i in range(s)]
+            y = [y[d] + hh * sum(b[i] * k[i][d] for i in range(s)) for d in range(2)]
+        return [float(v) for v in y]
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_catalogue_step_matches_the_published_tableau_in_50_digits(name: str) -> None:
+    """run_method's float64 trajectory vs the published tableau in mpmath; bea's tableau equals the published one.
+
+    The stepper error planted in issue 11 §3 (a wrong stage for tableaux whose stages do not depend only on the
+    previous one, kutta3 and ssprk33) changes the step by O(h²) and fails here."""
+    from bea import methods
+    from numeric.trajectories import run_method
+
+    A_text, b_text, _ = PUBLISHED[name]
+    method = methods.by_name(name)
+    assert [[sympy.simplify(sympy.sympify(e) - x) for e, x in zip(r1, r2, strict=True)]
+            for r1, r2 in zip(A_text, method.A, strict=True)] == [[0] * len(r) for r in A_text]
+    assert [sympy.sympify(e) - x for e, x in zip(b_text, method.b, strict=True)] == [0] * len(b_text)
+
+    def field(t: torch.Tensor) -> torch.Tensor:
+        u, v = t[0], t[1]
+        return torch.stack([-v + u * v, u - u * u / 2 + v**3 / 3])
+
+    y0, h = [0.3, -0.4], 0.1
+    traj = run_method(field, torch.tensor(y0, dtype=torch.float64), h, 3, method)
+    for n in (1, 3):
+        expected = _reference_step(name, y0, h, n)
+        assert traj.thetas is not None
+        np.testing.assert_allclose(traj.thetas[n].numpy(), expected, rtol=1e-13, atol=1e-15, err_msg=f"{name} {n}")
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_catalogue_global_order_matches_the_published_order(name: str) -> None:
+    """Fitted global order on the polynomial field above, against SciPy's DOP853 at rtol 2.3e-14 (a second
+    integrator), equals the published classical order."""
+    from scipy.integrate import solve_ivp
+
+    from bea import methods
+    from numeric.drift_report import fit_slope
+    from numeric.trajectories import run_method
+
+    order = PUBLISHED[name][2]
+    T, y0 = 1.0, [0.3, -0.4]
+    exact = solve_ivp(lambda t, y: _field_mp(list(y)), (0, T), y0, method="DOP853", rtol=2.3e-14, atol=1e-16).y[:, -1]
+    hs = (0.05, 0.025, 0.0125) if order < 4 else (0.2, 0.1, 0.05)
+
+    def field(t: torch.Tensor) -> torch.Tensor:
+        u, v = t[0], t[1]
+        return torch.stack([-v + u * v, u - u * u / 2 + v**3 / 3])
+
+    errors = []
+    for h in hs:
+        traj = run_method(field, torch.tensor(y0, dtype=torch.float64), h, round(T / h), methods.by_name(name),
+                          record=False)
+        errors.append(float(np.linalg.norm(traj.final.numpy() - exact)))
+    slope = fit_slope(hs, errors)
+    assert slope is not None and abs(slope - order) < 0.2, (name, slope, errors)
+
+
+# --- §3: compiled and autodiff fields against an independent assembly ----------------------------------------
+# E(a, b) = exp(a) + a b² + sin(b) with its derivatives written by hand; the coefficients are the published ones
+# of math.md: explicit Euler (Hairer-Lubich-Wanner, GNI 2nd ed., §IX.1) θ' = -g - (h/2) Hg - h²((1/3) H²g +
+# (1/12) T[g,g]); explicit midpoint (BSeries.jl test suite: b([1,2,2]) = -1/12, b([1,2,3]) = -1/6, so with
+# f = -g) θ' = -g + h²((1/6) H²g + (1/24) T[g,g]).
+
+
+def _hand_parts(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(g, H, T[g, g]) of E = exp(a) + a b² + sin(b) at p = (a, b), from hand-written derivatives."""
+    a_, b_ = p
+    g = np.array([np.exp(a_) + b_**2, 2 * a_ * b_ + np.cos(b_)])
+    H = np.array([[np.exp(a_), 2 * b_], [2 * b_, 2 * a_ - np.sin(b_)]])
+    T = np.zeros((2, 2, 2))
+    T[0, 0, 0] = np.exp(a_)
+    T[0, 1, 1] = T[1, 0, 1] = T[1, 1, 0] = 2.0
+    T[1, 1, 1] = -np.cos(b_)
+    return g, H, np.einsum("ijk,j,k->i", T, g, g)
+
+
+def _hand_field(method: str, p: np.ndarray, h: float) -> np.ndarray:
+    g, H, Tgg = _hand_parts(p)
+    if method == "explicit_euler":
+        return -g - h / 2 * H @ g - h**2 * (H @ H @ g / 3 + Tgg / 12)
+    return -g + h**2 * (H @ H @ g / 6 + Tgg / 24)
+
+
+POINTS = np.array([[0.3, -0.7], [-1.2, 0.4], [0.9, 1.6]])
+
+
+@pytest.mark.parametrize("method", ["explicit_euler", "explicit_midpoint"])
+def test_compiled_field_matches_an_independent_assembly(method: str) -> None:
+    """test_codegen compared the compiled function with the same SymPy field it compiled."""
+    from bea import methods
+
+    a, b = sympy.symbols("a b")
+    loss = sympy.exp(a) + a * b**2 + sympy.sin(b)
+    flow = bea.modified_flow(loss, [a, b], truncation=2, method=methods.by_name(method))
+    for backend in ("torch", "numpy"):
+        fn = compile_field(flow, truncation=2, h=0.05, backend=backend)
+        got = np.asarray(fn(torch.tensor(POINTS) if backend == "torch" else POINTS))
+        for p, row in zip(POINTS, got, strict=True):
+            np.testing.assert_allclose(row, _hand_field(method, p, 0.05), rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("method", ["explicit_euler", "explicit_midpoint"])
+def test_autodiff_field_matches_published_coefficients(method: str) -> None:
+    """The autodiff tests took their coefficients from bea.modified_equation, as the code under test does."""
+    from bea import methods
+    from numeric.autodiff import ModifiedField
+
+    def loss(t: torch.Tensor) -> torch.Tensor:
+        return torch.exp(t[0]) + t[0] * t[1] ** 2 + torch.sin(t[1])
+
+    field = ModifiedField(loss, truncation=2, h=0.05, method=methods.by_name(method))
+    for p in POINTS:
+        got = field(torch.tensor(p, dtype=torch.float64)).numpy()
+        np.testing.assert_allclose(got, _hand_field(method, p, 0.05), rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("loss, match", [
+    (lambda t: torch.tensor(3.0, dtype=torch.float64), "does not depend on theta"),
+    (lambda t: t**2, "scalar"),
+    (lambda t: 3.0, "does not depend on theta|0-dim torch tensor"),
+    (lambda t: (t.detach() ** 2).sum(), "does not depend on theta"),
+    (lambda t: (t**2).sum().to(torch.complex128), "real floating"),
+])
+def test_losses_that_cannot_define_a_gradient_raise_clean_errors(loss: object, match: str) -> None:
+    """gradient_descent raised raw torch errors; ModifiedField returned zeros for a detached loss."""
+    from bea.errors import InvalidLossError
+    from numeric.autodiff import ModifiedField
+    from numeric.trajectories import gradient_descent
+
+    theta = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    with pytest.raises(InvalidLossError, match=match):
+        gradient_descent(loss, theta, 0.1, 2)  # type: ignore[arg-type]
+    with pytest.raises(InvalidLossError, match=match):
+        ModifiedField(loss, truncation=1, h=0.1)(theta)  # type: ignore[arg-type]
+
+
+def test_run_method_refuses_non_finite_start_and_wrong_field_shape() -> None:
+    from numeric.errors import ShapeError
+    from numeric.trajectories import run_method
+
+    with pytest.raises(BeaTypeError, match="finite"):
+        run_method(lambda t: -t, [math.nan, 1.0], 0.1, 2)
+    with pytest.raises(ShapeError, match=r"shape \(3,\)"):
+        run_method(lambda t: torch.ones(3, dtype=torch.float64), [1.0, 2.0], 0.1, 2)

@@ -250,7 +250,7 @@ def test_gd_order_one_is_the_igr_loss() -> None:
     quantities = flow.igr()
     assert sympy.expand(quantities["R_IG"] - (grad.T * grad)[0] / 2) == 0
     assert quantities["lambda"] == h / 2
-    # the closed form of shared/math.md: ||grad E||^2 = 2 x^2 (a^2 + b^2) E
+    # closed form for E = (y - a*b*x)^2/2 (Barrett & Dherin, ICLR 2021): ||grad E||^2 = 2 x^2 (a^2 + b^2) E
     assert sympy.expand((grad.T * grad)[0] - 2 * x**2 * (a**2 + b**2) * loss) == 0
 
 
@@ -318,7 +318,7 @@ def test_quartic_order_one_is_gradient_order_two_is_not() -> None:
 
 
 def test_gd_h2_term_is_h_squared_g_plus_third_derivative() -> None:
-    """shared/math.md: theta' = -g - h/2 Hg - h^2 (H^2 g/3 + T[g,g]/12) + O(h^3)."""
+    """HLW IX.1 (Example 1.1), Barrett & Dherin 2021: theta' = -g - h/2 Hg - h^2 (H^2 g/3 + T[g,g]/12) + O(h^3)."""
     x, y = sympy.symbols("x y")
     loss = x**4 / 4 + x**2 * y**2 / 2 + y**3 / 3 + x * y
     params = [x, y]

@@ -143,7 +143,8 @@ def _closed_form_hamiltonian(pair: Any, S: sympy.Matrix, ys: list[sympy.Symbol],
     return sum((Ht.coeff(h, k) * h**k for k in range(P + 1)), sympy.Integer(0))
 
 
-@pytest.mark.parametrize("pair", [SE, SE_ADJOINT, SV, methods.implicit_midpoint, methods.gauss_legendre_2],
+@pytest.mark.parametrize("pair", [SE, SE_ADJOINT, SV, methods.stormer_verlet_adjoint, methods.lobatto_iiia_iiib,
+                                  methods.yoshida4, methods.implicit_midpoint, methods.gauss_legendre_2],
                          ids=lambda m: m.name)
 def test_quadratic_hamiltonian_matches_log_of_step_matrix(pair: Any) -> None:
     P = 5
@@ -186,6 +187,21 @@ def test_field_terms_match_the_tree_route(method: Any) -> None:
         for a, b in zip(mh.field_terms[k], trees, strict=True):
             assert sympy.simplify(a - _coeff(b, k)) == 0
     assert mh.verify()
+
+
+@pytest.mark.parametrize("name", ["symplectic_euler", "stormer_verlet", "lobatto_iiia_iiib"])
+def test_field_terms_match_the_pseries_route(name: str) -> None:
+    """For partitioned methods the P-series modified equation on concrete fields (bicoloured trees,
+    bea.pseries) is a second route; it must agree term by term, exactly."""
+    pseries = pytest.importorskip("bea.pseries", reason="the P-series route has not landed")
+    P = 4
+    method = getattr(methods, name)
+    mh = modified_hamiltonian(method, PENDULUM, [q], [p], truncation=P)
+    f, g = sympy.Matrix([sympy.diff(PENDULUM, p)]), sympy.Matrix([-sympy.diff(PENDULUM, q)])
+    ft, gt = pseries.modified_vector_field(method, f, g, [q], [p], h, P)
+    for k in range(P + 1):
+        assert sympy.simplify(mh.field_terms[k][0] - _coeff(ft[0], k)) == 0, k
+        assert sympy.simplify(mh.field_terms[k][1] - _coeff(gt[0], k)) == 0, k
 
 
 def test_henon_heiles_two_degrees_of_freedom_against_trees() -> None:

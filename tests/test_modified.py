@@ -230,7 +230,7 @@ def test_explicit_euler_modified_equation() -> None:
 
 
 def test_explicit_midpoint_published_values() -> None:
-    """BSeries.jl test suite values (see shared/math.md)."""
+    """BSeries.jl test suite values (Ketcheson & Ranocha, BSeries.jl, test/runtests.jl, "modified_equation")."""
     b = modified_equation(methods.explicit_midpoint, 4)
     expected = {
         T(1): 1,

@@ -39,6 +39,13 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
+def _one_line_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None
+) -> None:
+    """Warnings of a command: one line on stderr, without Python's source-line dump."""
+    print(f"bea: warning: {message}", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``bea`` argument parser, with every sub-command registered (torch is not imported).
 
@@ -82,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler: Handler = args.handler
         with warnings.catch_warnings(), stdout_to_stderr():  # stdout carries only the command's output
             warnings.simplefilter("default")
+            warnings.showwarning = _one_line_warning
             output, status = handler(args)
     except (_UsageError, BeaError) as error:
         print(f"bea: error: {error}", file=sys.stderr)

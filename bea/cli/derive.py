@@ -12,7 +12,7 @@ import argparse
 from typing import Any
 
 from bea import jsonio, methods
-from bea.cli.args import DeprecatedAlias, nonneg_int
+from bea.cli.args import CHEAP_TREES, DeprecatedAlias, add_allow_expensive, check_tree_budget, nonneg_int
 from bea.errors import BeaValueError
 from bea.flows import ModifiedFlow, compact, modified_flow
 from bea.gradient_form import loss_derivative_form
@@ -31,6 +31,7 @@ def register(sub: Any) -> None:
     derive.add_argument("--order", dest="truncation", type=nonneg_int, action=DeprecatedAlias, new="--truncation")
     derive.add_argument("--method", default="gd", help=f"one of: {', '.join(sorted(methods.NAMES))}")
     derive.add_argument("--format", choices=("text", "latex", "json"), default="text")
+    add_allow_expensive(derive)
     derive.set_defaults(handler=lambda args: (_cmd_derive(args), 0))
 
 
@@ -118,10 +119,18 @@ def derive_report(flow: ModifiedFlow, fmt: str) -> str:
     return "\n".join(lines)
 
 
+#: Trees ``derive --loss`` handles without ``--allow-expensive``: up to 9 nodes (truncation h^8);
+#: each tree costs derivatives of the concrete loss, far more than a coefficient.
+CHEAP_FLOW_TREES = 486
+
+
 def _cmd_derive(args: argparse.Namespace) -> str:
     method = methods.by_name(args.method)
     if not isinstance(method, methods.RungeKutta):
         raise BeaValueError(f"derive needs a Runge-Kutta method; {method.name!r} is given by its B-series")
+    what = f"derive --truncation {args.truncation}"
+    cheap = CHEAP_TREES if args.loss is None else CHEAP_FLOW_TREES
+    check_tree_budget(args.truncation + 1, what, args.allow_expensive, cheap=cheap)
     if args.loss is None:
         if args.params or args.subs:
             raise BeaValueError("--params and --subs need --loss")

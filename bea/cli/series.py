@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import warnings
 from typing import Any
 
 import sympy
 
 from bea import jsonio, methods
-from bea.cli.args import positive_int
+from bea.cli.args import add_allow_expensive, check_tree_budget, positive_int
+from bea.errors import ExpensiveComputationWarning
 from bea.modified import modified_equation
 from bea.trees import trees
 
@@ -20,12 +22,14 @@ def register(sub: Any) -> None:
     tr = sub.add_parser("trees", help="list the rooted trees with N nodes")
     tr.add_argument("n", type=positive_int, metavar="N")
     tr.add_argument("--format", choices=("text", "latex", "json"), default="text")
+    add_allow_expensive(tr)
     tr.set_defaults(handler=lambda args: (_cmd_trees(args), 0))
 
     me = sub.add_parser("modified-equation", help="modified-equation coefficients of a Runge-Kutta method")
     me.add_argument("--method", default="explicit_euler", help=f"one of: {', '.join(sorted(methods.NAMES))}")
     me.add_argument("--order", type=positive_int, default=4, help="largest tree order (terms through h^(order-1))")
     me.add_argument("--format", choices=("text", "latex", "json"), default="text")
+    add_allow_expensive(me)
     me.set_defaults(handler=lambda args: (_cmd_modified_equation(args), 0))
 
 
@@ -43,6 +47,7 @@ def _tree_rows(n: int) -> list[dict[str, Any]]:
 
 
 def _cmd_trees(args: argparse.Namespace) -> str:
+    check_tree_budget(args.n, f"trees {args.n}", args.allow_expensive, smallest=args.n)
     rows = _tree_rows(args.n)
     if args.format == "json":
         return jsonio.dumps({"n": args.n, "count": len(rows), "trees": rows}, indent=2)
@@ -68,7 +73,10 @@ def _cmd_trees(args: argparse.Namespace) -> str:
 
 def _cmd_modified_equation(args: argparse.Namespace) -> str:
     method = methods.by_name(args.method)
-    series = modified_equation(method, args.order)
+    check_tree_budget(args.order, f"modified-equation --order {args.order}", args.allow_expensive)
+    with warnings.catch_warnings():  # the budget above has told the user already, in one line
+        warnings.simplefilter("ignore", ExpensiveComputationWarning)
+        series = modified_equation(method, args.order)
     if args.format == "json":
         data = {"method": method.name, **series.to_dict()}
         return jsonio.dumps(data, indent=2)

@@ -271,13 +271,13 @@ def train_run(spec: dict[str, Any], data: DigitsData, config: DigitsConfig,
     step = 0
     for step in range(cap + 1):
         loss, gn2 = egr_step(model, closure, mu)
-        value, slope2 = float(loss), float(gn2)
+        with torch.no_grad():  # loss, |g|^2 and training accuracy read together: one host sync per step
+            correct = (holder["out"].argmax(dim=1) == data.y_train).double().mean()
+            value, slope2, train_acc = torch.stack([loss.detach().double(), gn2.detach().double(), correct]).tolist()
         if not (math.isfinite(value) and math.isfinite(slope2)) or value > config.divergence_loss:
             status, diverged_at = "diverged", step
             break
         slopes.append(math.sqrt(slope2))
-        with torch.no_grad():
-            train_acc = float((holder["out"].argmax(dim=1) == data.y_train).double().mean())
         if step % config.eval_every == 0 or train_acc == 1.0:
             acc = _loss_acc(model, data.x_test, data.y_test)[1]
             if acc > best:
