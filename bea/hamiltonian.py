@@ -24,12 +24,17 @@ Symplectic Euler that updates p first (HLW (I.1.9)) on the pendulum gives
 
 >>> import sympy
 >>> q, p = sympy.symbols("q p")
->>> from bea.methods import implicit_midpoint
->>> mh = modified_hamiltonian(implicit_midpoint, p**2/2 + q**2/2, [q], [p], truncation=2)
->>> mh.terms   # the oscillator turns at (2/h) arctan(h/2) = 1 - h^2/12 + ...
-(p**2/2 + q**2/2, 0, -p**2/24 - q**2/24)
+>>> mh = modified_hamiltonian("symplectic_euler", p**2/2 - sympy.cos(q), [q], [p], truncation=2)
+>>> mh.terms[1], mh.terms[2]
+(-p*sin(q)/2, p**2*cos(q)/12 + sin(q)**2/12)
 >>> mh.verify()
 True
+
+For the oscillator, implicit midpoint turns at frequency (2/h) arctan(h/2) = 1 - h²/12 + ...:
+
+>>> from bea.methods import implicit_midpoint
+>>> modified_hamiltonian(implicit_midpoint, p**2/2 + q**2/2, [q], [p], truncation=2).terms
+(p**2/2 + q**2/2, 0, -p**2/24 - q**2/24)
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ __all__ = [
     "method_by_name",
     "modified_hamiltonian",
     "step_series",
+    "tableau_pair",
 ]
 
 Vector = list[sympy.Expr]
@@ -91,6 +97,17 @@ def method_by_name(name: str) -> object:
         return methods.NAMES[key]
     known = sorted({*methods.NAMES, *methods.PARTITIONED_NAMES})
     raise UnknownMethodError(f"unknown method {name!r}; known methods: {', '.join(known)}")
+
+
+def tableau_pair(method: object) -> tuple[Any, Any, Any, Any]:
+    """``(A_q, b_q, A_p, b_p)`` of a partitioned Runge--Kutta method, or ``(A, b, A, b)`` of a Runge--Kutta
+    method, exact (radicals out of denominators); a name is looked up with :func:`method_by_name`.
+
+    >>> tableau_pair("symplectic_euler")
+    (((0,),), (1,), ((1,),), (1,))
+    """
+    tab = _tableaux(method)
+    return tab.A_q, tab.b_q, tab.A_p, tab.b_p
 
 
 def _tableaux(method: object) -> _Tableaux:

@@ -29,6 +29,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from bea.errors import BeaTypeError
+from bea.hamiltonian import tableau_pair
 from numeric.errors import ConvergenceError, NumericTypeError, ShapeError
 
 __all__ = ["PairTensors", "pair_tensors", "prk_step", "run_partitioned"]
@@ -38,20 +40,20 @@ PairTensors = tuple[Tensor, Tensor, Tensor, Tensor]
 
 
 def pair_tensors(method: Any, dtype: torch.dtype, device: torch.device | str = "cpu") -> PairTensors:
-    """``(A_q, b_q, A_p, b_p)`` as float tensors, from a ``PartitionedRungeKutta`` (or ``RungeKutta``: A, b twice)."""
-    if all(hasattr(method, a) for a in ("A_q", "b_q", "A_p", "b_p")):
-        A_q, b_q, A_p, b_p = method.A_q, method.b_q, method.A_p, method.b_p
-    elif all(hasattr(method, a) for a in ("A", "b")):
-        A_q = A_p = method.A
-        b_q = b_p = method.b
-    else:
-        raise NumericTypeError(f"expected a Runge-Kutta or partitioned Runge-Kutta method, got {method!r}")
+    """``(A_q, b_q, A_p, b_p)`` as float tensors, from a ``PartitionedRungeKutta`` (or ``RungeKutta``: A, b twice)
+    or a catalogue name (:func:`bea.hamiltonian.tableau_pair`)."""
+    try:
+        A_q, b_q, A_p, b_p = tableau_pair(method)
+    except BeaTypeError as error:
+        raise NumericTypeError(str(error)) from None
 
-    def t(x: Any) -> Tensor:
-        return torch.tensor([[float(v) for v in r] for r in x] if isinstance(x[0], tuple) else [float(v) for v in x],
-                            dtype=dtype, device=device)
+    def matrix(A: Any) -> Tensor:
+        return torch.tensor([[float(v) for v in row] for row in A], dtype=dtype, device=device)
 
-    return t(A_q), t(b_q), t(A_p), t(b_p)
+    def vector(b: Any) -> Tensor:
+        return torch.tensor([float(v) for v in b], dtype=dtype, device=device)
+
+    return matrix(A_q), vector(b_q), matrix(A_p), vector(b_p)
 
 
 def _weights(pair: PairTensors, n: int) -> tuple[Tensor, Tensor, bool]:
@@ -126,7 +128,7 @@ def run_partitioned(
         raise NumericTypeError(f"n_steps must be a non-negative int, got {n_steps!r}")
     if isinstance(h, Tensor):
         step: Tensor | float = h.to(dtype=y0.dtype, device=y0.device)
-        if not bool((step > 0).all()):
+        if not bool((h.to(dtype=y0.dtype, device=y0.device) > 0).all()):
             raise NumericTypeError(f"every step size must be positive, got {h}")
     elif isinstance(h, (int, float)) and not isinstance(h, bool) and math.isfinite(h) and h > 0:
         step = float(h)
