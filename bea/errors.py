@@ -69,7 +69,9 @@ class InvalidToleranceError(BeaValueError):
 
 
 class OutputError(BeaValueError):
-    """An output file or folder that cannot be created, written or read back (the OS error is named)."""
+    """An output path that is empty, of the wrong kind, not writable, or holds a result kept without
+    ``overwrite``; or a file that cannot be read back (the OS error is named). Raised by
+    :mod:`numeric.outputs` and :mod:`numeric.reproduce`."""
 
 
 class UnknownMethodError(BeaValueError):

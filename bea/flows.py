@@ -119,14 +119,19 @@ class ModifiedLoss:
         return sympy.Add(*(self.h**k * e for k, e in enumerate(self.potentials)))
 
     def __str__(self) -> str:
-        return " + ".join(
+        """The loss as ``(E_0) + h*(E_1) + h^2*(E_2) + ...``; vanishing terms are left out."""
+        terms = [
             f"({compact(e)})" if k == 0 else f"{self.h}^{k}*({compact(e)})" if k > 1 else f"{self.h}*({compact(e)})"
             for k, e in enumerate(self.potentials)
-        )
+            if k == 0 or not _is_zero(e)
+        ]
+        return " + ".join(terms)
 
     def _latex(self, printer: Any = None) -> str:
         parts = [sympy.latex(compact(self.potentials[0]))]
         for k, e in enumerate(self.potentials[1:], start=1):
+            if _is_zero(e):
+                continue
             hk = sympy.latex(self.h**k)
             parts.append(rf"{hk} \left({sympy.latex(compact(e))}\right)")
         return r"\tilde E = " + " + ".join(parts)

@@ -16,8 +16,6 @@ from numeric.integrate import integrate_flow
 from numeric.partitioned import run_partitioned
 from numeric.trajectories import Trajectory, gradient_descent, run_method
 
-compile = compile_field
-
 __all__ = [
     "CompiledField",
     "DoubleBackprop",
@@ -29,7 +27,6 @@ __all__ = [
     "SlopeRecorder",
     "Trajectory",
     "autodiff_fields",
-    "compile",
     "compile_field",
     "drift_check",
     "egr_gradient",

@@ -53,7 +53,9 @@ def check_request(hs: Sequence[float], time: float, max_steps: int = MAX_STEPS) 
         raise BeaValueError(f"--h needs at least two different step sizes to fit a slope, got {list(hs)}")
     if not (math.isfinite(time) and time > 0):
         raise BeaValueError(f"--time must be a positive finite number, got {time!r}")
-    steps = sum(round(time / h) for h in distinct)
+    from numeric.drift import step_count
+
+    steps = sum(step_count(time, h) for h in distinct)
     if steps > max_steps:
         raise BeaValueError(f"--time {time:g} with --h {' '.join(f'{h:g}' for h in hs)} takes {steps:.3g} method "
                             f"steps, more than --max-steps {max_steps}; raise --max-steps to run it anyway")
@@ -99,6 +101,8 @@ def verify(args: argparse.Namespace) -> DriftReport:
     if free:
         raise BeaValueError(f"the loss still has data symbols {free}: give their values with --subs")
     method = methods.by_name(args.method)
+    if not isinstance(method, methods.RungeKutta):
+        raise BeaValueError(f"verify runs Runge-Kutta methods; --method {args.method} is not one")
     flow = modified_flow(loss, list(params), truncation=max(args.truncations), method=method)
     return _check_and_plot(flow, theta0, args.h, plot, time=args.time,
                            truncations=tuple(args.truncations), method=method, device=args.device,

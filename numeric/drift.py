@@ -34,15 +34,16 @@ import torch
 from torch import Tensor
 
 from bea import methods as _methods
+from bea.errors import InvalidStepSizeError
 from bea.methods import RungeKutta
 from bea.modified import modified_equation
-from bea.validation import check_truncation, renamed_keyword
+from bea.validation import check_step_size, check_truncation, renamed_keyword
 from numeric.codegen import CompiledField, FlowLike, compile_field
 from numeric.devices import as_tensor, resolve_device, resolve_dtype
 from numeric.drift_report import DriftReport, TruncationResult, fit_slope
 from numeric.errors import ConvergenceError, ModifiedSeriesWarning, NumericTypeError, ShapeError
 from numeric.integrate import DEFAULT_TOL, integrate_flow
-from numeric.trajectories import _jacobian, as_field, run_method
+from numeric.trajectories import as_field, field_jacobian, run_method
 
 __all__ = [
     "DriftReport",
@@ -53,6 +54,7 @@ __all__ = [
     "expected_slope",
     "flow_fields",
     "spectral_radius",
+    "step_count",
 ]
 
 #: (h, r) ↦ θ ↦ field truncated through h^r at step h. r = 0 must give f itself.
@@ -138,7 +140,7 @@ def spectral_radius(field: Callable[[Tensor], Any], theta: Tensor, iterations: i
     """
     f = as_field(field, theta)
     m = theta.shape[0]
-    jac = _jacobian(f, theta) if m <= 256 else None
+    jac = field_jacobian(f, theta) if m <= 256 else None
 
     # the finite-difference step, computed once (not one host sync inside every product)
     eps = 1e-6 * (1.0 + float(theta.abs().max())) if theta.dtype == torch.float64 else 1e-3
@@ -180,17 +182,29 @@ def _theta0_vector(theta0: Any, params: Sequence[sympy.Symbol] | None) -> Any:
     return [float(values[n]) for n in names]
 
 
-def _steps(time: float, h: float) -> int:
+def step_count(time: float, h: float) -> int:
+    """n with n·h = ``time``: the number of steps of size ``h`` up to ``time``.
+
+    Raises :class:`~bea.errors.InvalidStepSizeError` (a ``ValueError``) when ``time`` is not a
+    positive integer multiple of ``h`` (to 1e-9 relative).
+
+    >>> step_count(1.0, 0.0025)
+    400
+    """
+    h = check_step_size(h)
     n = round(time / h)
     if n < 1 or abs(n * h - time) > 1e-9 * max(time, h):
-        raise NumericTypeError(f"time {time} is not a positive integer multiple of h = {h}")
+        raise InvalidStepSizeError(f"time {time:g} is not a positive integer multiple of h = {h:g}")
     return n
 
 
 def _resolve_method(method: RungeKutta | str | None, fields: Any) -> RungeKutta:
     flow_method = getattr(fields, "method", None) if isinstance(fields, FlowLike) else None
     if isinstance(method, str):
-        method = _methods.by_name(method)
+        named = _methods.by_name(method)
+        if not isinstance(named, RungeKutta):
+            raise NumericTypeError(f"the drift check runs Runge-Kutta methods; {method!r} is not one")
+        method = named
     if method is None:
         method = flow_method if isinstance(flow_method, RungeKutta) else _methods.explicit_euler
     if not isinstance(method, RungeKutta):
@@ -268,7 +282,7 @@ def drift_check(
         raise ShapeError(f"theta0 must be {expected}, got shape {tuple(theta.shape)}")
     if not bool(torch.isfinite(theta).all()):
         raise NumericTypeError(f"theta0 must be finite, got {theta.tolist()}")
-    steps = {h: _steps(time, h) for h in hs}
+    steps = {h: step_count(time, h) for h in hs}
     notes: list[str] = []
 
     base = step_field if step_field is not None else factory(hs[0], 0)

@@ -38,13 +38,28 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bea.jsonio import dumps
 
-__all__ = ["SCHEMA", "DriftReport", "TruncationResult", "fit_slope"]
+__all__ = ["REFERENCE_OFFSET", "SCHEMA", "DriftReport", "TruncationResult", "fit_slope", "readable_method_name"]
 
 SCHEMA = "bea.drift/2"
+
+#: The reference line h^q of each truncation is drawn this factor below the measured errors.
+REFERENCE_OFFSET = 0.5
+
+_READABLE = {"explicit_euler": "gradient descent (explicit Euler)", "rk4": "RK4 (classical Runge-Kutta)"}
+
+
+def readable_method_name(name: str) -> str:
+    """The method's name as a reader would write it, for titles.
+
+    >>> readable_method_name("explicit_euler"), readable_method_name("explicit_midpoint")
+    ('gradient descent (explicit Euler)', 'explicit midpoint')
+    """
+    return _READABLE.get(name, name.replace("_", " "))
 
 
 def fit_slope(hs: Sequence[float], errors: Sequence[float | None]) -> float | None:
@@ -201,23 +216,33 @@ class DriftReport:
             ax = fig.subplots()
         else:
             fig = ax.figure
+        from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
         for o in self.truncations:
             pts = [(h, e) for h, e in zip(self.hs, o.errors, strict=True) if e is not None and e > 0]
             if not pts:
                 continue
             xs, ys = zip(*sorted(pts), strict=True)
             slope = "invalid" if o.slope is None else f"{o.slope:.2f}"
-            (line,) = ax.loglog(xs, ys, "o-", label=f"r = {o.truncation} (slope {slope})")
-            ref = [ys[-1] * (x / xs[-1]) ** o.expected_slope for x in xs]
-            ax.loglog(xs, ref, "--", color=line.get_color(), alpha=0.5, label=f"$h^{{{o.expected_slope}}}$")
+            (line,) = ax.loglog(xs, ys, "o-", label=f"r = {o.truncation}: slope {slope}")
+            # the expected rate h^q, drawn a factor REFERENCE_OFFSET below the data so that it stays visible
+            ref = [REFERENCE_OFFSET * ys[0] * (x / xs[0]) ** o.expected_slope for x in xs]
+            ax.loglog(xs, ref, ":", color=line.get_color(), linewidth=1.5, alpha=0.8,
+                      label=f"r = {o.truncation}: expected $h^{{{o.expected_slope}}}$")
+        ax.xaxis.set_major_locator(FixedLocator(sorted(self.hs)))  # a labelled tick at every measured h
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xticks(sorted(self.hs), [f"{h:g}" for h in sorted(self.hs)])
         ax.set_xlabel("step size h")
-        ax.set_ylabel(r"$\|\theta_n - \varphi_T\|$")
-        ax.set_title(f"drift of {self.method} from its truncated modified flows, T = {self.time:g}")
+        ax.set_ylabel(r"error $\|\theta_n - \varphi^{[r]}_T(\theta_0)\|$")
+        ax.set_title(f"Drift of {readable_method_name(self.method)} from its modified flows\n"
+                     f"truncated after $h^r$, T = {self.time:g}")
         ax.legend(fontsize="small")
         ax.grid(True, which="both", alpha=0.3)
         if own:
             fig.tight_layout()
         if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
             fig.savefig(path, dpi=120)
         return fig
 

@@ -199,10 +199,11 @@ def plot_energy(
     for method, style in ((other, "C3"), (own, "C0")):
         errs = energy_errors(modified, run_partitioned(field, y, h, n_steps, method), h)[:, 1:]
         running = torch.cummax(errs, dim=1).values.clamp_min(1e-17)
-        ax.plot(t, running[0].tolist(), style, lw=1.5, label=f"{method.name}: energy H")
+        name = getattr(method, "name", str(method))
+        ax.plot(t, running[0].tolist(), style, lw=1.5, label=f"{name}: energy H")
         if method is own:
             ax.plot(t, running[P].tolist(), "k--", lw=1.2,
-                    label=f"{method.name}: modified Hamiltonian H~ through h^{P}")
+                    label=f"{name}: modified Hamiltonian H~ through h^{P}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("time t = n h")

@@ -20,13 +20,9 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from bea.errors import BeaValueError
+from bea.errors import OutputError
 
 __all__ = ["OutputError", "atomic_write", "output_file", "output_folder"]
-
-
-class OutputError(BeaValueError):
-    """An output path that is empty, of the wrong kind, not writable, or holds a result kept without ``overwrite``."""
 
 
 def _non_empty(path: str | os.PathLike[str], what: str) -> Path:
@@ -68,7 +64,7 @@ def output_file(path: str | os.PathLike[str], *, suffixes: Iterable[str], overwr
     return p
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
     """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it over ``path`` (atomic on POSIX).
 
     The temporary file keeps ``path``'s suffix (writers such as matplotlib choose the format by it) and is

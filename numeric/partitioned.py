@@ -128,7 +128,7 @@ def run_partitioned(
         raise NumericTypeError(f"n_steps must be a non-negative int, got {n_steps!r}")
     if isinstance(h, Tensor):
         step: Tensor | float = h.to(dtype=y0.dtype, device=y0.device)
-        if not bool((step > 0).all()):
+        if not bool((h.to(dtype=y0.dtype, device=y0.device) > 0).all()):
             raise NumericTypeError(f"every step size must be positive, got {h}")
     elif isinstance(h, (int, float)) and not isinstance(h, bool) and math.isfinite(h) and h > 0:
         step = float(h)

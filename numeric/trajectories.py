@@ -42,7 +42,7 @@ from numeric.devices import as_tensor, resolve_device, resolve_dtype
 from numeric.errors import ConvergenceError, NumericTypeError, ShapeError
 from numeric.losses import scalar_loss
 
-__all__ = ["CHECK_EVERY", "Trajectory", "as_field", "gradient_descent", "rk_step", "run_method"]
+__all__ = ["CHECK_EVERY", "Trajectory", "as_field", "field_jacobian", "gradient_descent", "rk_step", "run_method"]
 
 Field = Callable[[Tensor], Tensor]
 
@@ -111,7 +111,9 @@ def _negative_gradient(loss: Callable[[Tensor], Any]) -> Field:
     return field
 
 
-def _jacobian(field: Field, theta: Tensor) -> Tensor | None:
+def field_jacobian(field: Field, theta: Tensor) -> Tensor | None:
+    """f'(θ), the ``(m, m)`` Jacobian of ``field`` at ``theta``: the field's own ``jacobian`` if it has one,
+    else ``torch.func.jacfwd``; ``None`` where it cannot be formed or is not finite."""
     explicit_jacobian = getattr(field, "jacobian", None)
     try:
         jac = explicit_jacobian(theta) if explicit_jacobian is not None else torch.func.jacfwd(field)(theta)
@@ -177,7 +179,7 @@ def rk_step(
 
 
 def _newton_matrix(field: Field, theta: Tensor, h: float, A: Tensor) -> Any:
-    jac = _jacobian(field, theta)
+    jac = field_jacobian(field, theta)
     if jac is None:
         return None
     s, m = A.shape[0], theta.shape[0]

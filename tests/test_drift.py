@@ -117,7 +117,7 @@ def test_factory_route_and_argument_errors(two_param_flow: bea.ModifiedFlow) -> 
         drift_check(two_param_flow, [1.0, 2.0, 3.0], (0.02,), subs=SUBS)
     with pytest.raises(ShapeError, match="missing"):
         drift_check(two_param_flow, {"a": 1.0}, (0.02,), subs=SUBS)
-    with pytest.raises(BeaTypeError, match="multiple"):
+    with pytest.raises(BeaValueError, match="multiple"):  # a bad value, not a wrong type
         drift_check(two_param_flow, [1.0, 2.0], (0.3,), subs=SUBS)
     with pytest.raises(BeaTypeError, match="differs"):
         drift_check(two_param_flow, [1.0, 2.0], (0.02,), subs=SUBS, method="rk4")

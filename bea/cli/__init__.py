@@ -60,7 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., section IX.9.
     """
-    parser = _Parser(prog="bea", description="Backward error analysis of optimisers and integrators.")
+    from bea import __version__
+
+    parser = _Parser(prog="bea", description="Backward error analysis of optimisers and integrators: exact "
+                     "modified equations (trees, B-series), modified flows and losses of concrete losses, numerical "
+                     "drift checks. `bea COMMAND --help` describes each command.")
+    parser.add_argument("--version", action="version", version=f"bea {__version__}", help="print the version")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     for module in COMMAND_MODULES:

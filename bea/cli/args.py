@@ -140,3 +140,16 @@ class DeprecatedAlias(argparse.Action):
                  values: str | Sequence[Any] | None, option_string: str | None = None) -> None:
         print(f"bea: warning: {option_string} is deprecated, use {self.new}", file=sys.stderr)
         setattr(namespace, self.dest, values)
+
+
+_FORMATS = {
+    "text": "a readable table",
+    "latex": "LaTeX to paste into a document",
+    "json": "JSON (schemas in docs/conventions.md)",
+}
+
+
+def add_format(parser: argparse.ArgumentParser, *choices: str) -> None:
+    """Add ``--format`` with ``choices`` (default ``text``) and a help text that says what each gives."""
+    parser.add_argument("--format", choices=choices, default="text",
+                        help="output: " + "; ".join(f"{c}: {_FORMATS[c]}" for c in choices) + " (default: text)")

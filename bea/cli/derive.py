@@ -12,7 +12,7 @@ import argparse
 from typing import Any
 
 from bea import jsonio, methods
-from bea.cli.args import CHEAP_TREES, DeprecatedAlias, add_allow_expensive, check_tree_budget, nonneg_int
+from bea.cli.args import CHEAP_TREES, DeprecatedAlias, add_allow_expensive, add_format, check_tree_budget, nonneg_int
 from bea.errors import BeaValueError
 from bea.flows import ModifiedFlow, compact, modified_flow
 from bea.gradient_form import loss_derivative_form
@@ -22,15 +22,22 @@ __all__ = ["derive_report", "parse_inputs", "register"]
 
 def register(sub: Any) -> None:
     """Register ``derive`` on the ``bea`` sub-parsers."""
-    derive = sub.add_parser("derive", help="modified flow and modified loss of a method on a given loss")
-    derive.add_argument("--loss", help='the loss, e.g. "(y - a*b*x)^2/2" (safe parser: no Python is run)')
-    derive.add_argument("--params", nargs="+", help="parameter names; other names in the loss are data")
+    derive = sub.add_parser(
+        "derive", help="modified flow and modified loss of a method on a given loss",
+        description="The modified flow of a method on the gradient flow of a loss, term by term through h^P, "
+                    "which terms are gradients, the modified loss and (gradient descent) the IGR quantities. "
+                    "Without --loss: the same for any loss, written with g = grad E, H = its Hessian, T = its "
+                    "third derivative (the loss-derivative form).")
+    derive.add_argument("--loss", help='the loss, e.g. "(y - a*b*x)^2/2" (safe parser: no Python is run); '
+                                       "without it, the abstract form for any loss E is printed")
+    derive.add_argument("--params", nargs="+", metavar="NAME",
+                        help="parameter names (required with --loss); other names in the loss are data")
     derive.add_argument("--subs", nargs="*", default=[], help="data values, e.g. x=1 y=0.6 (exact)")
     derive.add_argument("--truncation", metavar="P", type=nonneg_int, default=1,
                         help="keep the terms through h^P (default 1 = IGR; 0 = the gradient flow)")
     derive.add_argument("--order", dest="truncation", type=nonneg_int, action=DeprecatedAlias, new="--truncation")
-    derive.add_argument("--method", default="gd", help=f"one of: {', '.join(sorted(methods.NAMES))}")
-    derive.add_argument("--format", choices=("text", "latex", "json"), default="text")
+    derive.add_argument("--method", default="gd", help=f"one of: {', '.join(sorted(methods.NAMES))} (default gd)")
+    add_format(derive, "text", "latex", "json")
     add_allow_expensive(derive)
     derive.set_defaults(handler=lambda args: (_cmd_derive(args), 0))
 
@@ -139,7 +146,9 @@ def _cmd_derive(args: argparse.Namespace) -> str:
             return jsonio.dumps({"method": method.name, **form.to_dict(), "text": str(form)}, indent=2)
         if args.format == "latex":
             return r"\dot\theta = " + form._latex()
-        header = f"{method.name} on a gradient flow, any loss E (g = grad E, H = Hessian, T = third derivative):"
+        header = (f"{method.name} on a gradient flow, for any loss E (no --loss given; give --loss and --params "
+                  "for a concrete one)\nwith g = grad E, H = its Hessian, T = its third derivative, "
+                  f"terms through h^{args.truncation}:")
         return f"{header}\n  dtheta/dt = {form}"
     loss, params = parse_inputs(args.loss, args.params, args.subs)
     flow = modified_flow(loss, list(params), truncation=args.truncation, method=method)

@@ -18,7 +18,7 @@ from typing import Any
 import sympy
 
 from bea import jsonio, methods
-from bea.cli.args import integer
+from bea.cli.args import add_format, integer
 from bea.hamiltonian import modified_hamiltonian
 
 __all__ = ["register"]
@@ -34,7 +34,7 @@ def register(sub: Any) -> None:
     mh.add_argument("--subs", nargs="*", default=[], help="values of the other names, e.g. m=1 g=1/2 (exact)")
     mh.add_argument("--truncation", type=integer, default=None, help="keep the terms through h^truncation (default 2)")
     mh.add_argument("--order", type=integer, default=None, help=argparse.SUPPRESS)  # deprecated alias
-    mh.add_argument("--format", choices=("text", "latex", "json"), default="text")
+    add_format(mh, "text", "latex", "json")
     mh.set_defaults(handler=lambda args: (_cmd_modified_hamiltonian(args), 0))
 
 

@@ -11,7 +11,7 @@ import argparse
 from typing import Any
 
 from bea import jsonio, methods
-from bea.cli.args import positive_int
+from bea.cli.args import add_format, positive_int
 from bea.structure import structure_report
 
 __all__ = ["register"]
@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
     )
     st.add_argument("--method", required=True, help=f"one of: {', '.join(sorted(methods.NAMES))}")
     st.add_argument("--order", type=positive_int, default=6, help="largest tree order examined (default 6)")
-    st.add_argument("--format", choices=("text", "json"), default="text")
+    add_format(st, "text", "json")
     st.set_defaults(handler=_cmd_structure)
 
 

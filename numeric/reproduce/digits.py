@@ -408,5 +408,5 @@ def run_digits(
         bar.close()
         torch.set_num_threads(old_threads)
     elapsed = time.perf_counter() - t0
-    return finish(cfg, records, folder, data.info(), new_runs=len(todo), skipped=skipped, elapsed=elapsed,
-                  figures=figures)
+    return finish(cfg, planned_runs(cfg), SCHEMA, records, folder, data.info(), new_runs=len(todo),
+                  skipped=skipped, elapsed=elapsed, figures=figures)
