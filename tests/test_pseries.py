@@ -20,7 +20,7 @@ import sympy
 from step_expansion import additive_step, h, lie_flow, partitioned_step, picard_flow, random_polynomial, truncate
 
 from bea import methods
-from bea.bicoloured import BLACK, WHITE, BicolouredTree, bicoloured_trees_up_to
+from bea.bicoloured import BLACK, WHITE, BicolouredTree
 from bea.errors import BeaTypeError, InvalidOrderError, SeriesError
 from bea.methods import AdditiveRungeKutta, PartitionedRungeKutta
 from bea.pseries import (
