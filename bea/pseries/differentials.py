@@ -144,18 +144,25 @@ class BicolouredDifferentials:
         self._cache[t] = result
         return result
 
-    def combination(self, terms: Sequence[tuple[sympy.Expr, int]], rows: int) -> sympy.Matrix:
-        """:math:`\\sum c\\, F(\\tau)` over (coefficient, tree id) pairs, expanded (internal interface).
+    def combination(self, terms: Sequence[tuple[sympy.Expr, sympy.Expr, int]], rows: int) -> sympy.Matrix:
+        """:math:`\\sum c\\, m\\, F(\\tau)` over (number c, monomial m, tree id) triples, expanded (internal).
 
-        Coefficients may hold the ``parameters`` given at construction (such as h).
+        The monomials may hold the ``parameters`` given at construction (such as h); rational numbers
+        stay in the polynomial ring, other numbers (:math:`\\sqrt 2`) are multiplied in as expressions.
         """
         total: list[Any] = [0] * rows
-        for coefficient, t in terms:
-            c = self._ring.from_expr(coefficient) if self._ring is not None else coefficient
-            total = [a + c * v for a, v in zip(total, self._of(t), strict=True)]
+        extra: list[sympy.Expr] = [sympy.Integer(0)] * rows
+        for number, monomial, t in terms:
+            values = self._of(t)
+            if self._ring is not None and isinstance(number, sympy.Rational):
+                c = self._ring.from_expr(number * monomial)
+                total = [a + c * v for a, v in zip(total, values, strict=True)]
+            else:
+                as_expr = [v.as_expr() if self._ring is not None else v for v in values]
+                extra = [a + sympy.expand(number * monomial * v) for a, v in zip(extra, as_expr, strict=True)]
         if self._ring is not None:
-            return sympy.Matrix([self._ring(a).as_expr() for a in total])
-        return sympy.Matrix([sympy.expand(a) for a in total])
+            return sympy.Matrix([sympy.expand(self._ring(a).as_expr() + e) for a, e in zip(total, extra, strict=True)])
+        return sympy.Matrix([sympy.expand(a + e) for a, e in zip(total, extra, strict=True)])
 
     def of_id(self, t: int) -> sympy.Matrix:
         """F of the tree with id ``t`` (internal interface)."""
@@ -202,7 +209,7 @@ def _field_series(method_or_series: PSeriesMethod | PSeries, truncation: int) ->
 def _sum_terms(
     series: PSeries, differentials: BicolouredDifferentials, colours: tuple[int, ...], h: sympy.Symbol, rows: int
 ) -> sympy.Matrix:
-    terms = [(c * h**power, tree.id) for colour in colours for c, power, tree in series.terms(colour)]
+    terms = [(c, h**power, tree.id) for colour in colours for c, power, tree in series.terms(colour)]
     return differentials.combination(terms, rows)
 
 
