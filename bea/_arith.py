@@ -11,12 +11,13 @@ results are handed back as SymPy values.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from math import lcm
 from typing import Any, final
 
 import gmpy2
 import sympy
 
-__all__: list[str] = []
+__all__: list[str] = []  # internal: Ring, common_denominators
 
 
 @final
@@ -51,3 +52,24 @@ class Ring:
         if self.rational:
             return sympy.Rational(int(value.numerator), int(value.denominator))
         return sympy.expand(value)
+
+
+def common_denominators(order: int, leading: list[int], factor: int = 1) -> list[int]:
+    """Denominators D_0..D_order for the integer form of a Lie-type recursion over tree cuts.
+
+    ``D[n]`` is a multiple of ``leading[n]`` (the denominator of the inputs at order n) and of
+    ``factor * lcm(1..n) * D[m] * D[n - m]`` for every 1 <= m < n (``factor`` leaves room for
+    linear combinations with coefficients of denominator dividing it). So a product of two values of orders
+    m and n - m, divided by any k <= n, is an integer multiple of 1/D[n]: a recursion
+    ``c_k(t) = (1/k) sum_cuts c_{k-1}(root part) b(cut part)`` runs on integer numerators
+    with one exact division by k per value.
+    """
+    den = [1] * (order + 1)
+    running = 1  # lcm(1..n)
+    for n in range(1, order + 1):
+        running = lcm(running, n)
+        d = leading[n]
+        for m in range(1, n // 2 + 1):
+            d = lcm(d, factor * running * den[m] * den[n - m])
+        den[n] = d
+    return den

@@ -14,14 +14,17 @@ lexicographic order.
 
 from __future__ import annotations
 
-from collections import Counter
-from math import factorial
+import threading
+from bisect import bisect_left
+from itertools import chain
 
 __all__: list[str] = []
 
 # Per-id data, indexed by id.
 _levels: list[tuple[int, ...]] = []
+_shifted: list[tuple[int, ...]] = []  # the levels plus one: the tree as a subtree of a root
 _children: list[tuple[int, ...]] = []  # children ids in canonical (decreasing) order
+_keys: list[tuple[int, ...]] = []  # children ids sorted by id: the key of _by_key
 _order: list[int] = []
 _sigma: list[int] = []
 _gamma: list[int] = []
@@ -30,6 +33,10 @@ _by_key: dict[tuple[int, ...], int] = {}  # sorted tuple of children ids -> id
 _by_levels: dict[tuple[int, ...], int] = {}
 _complete: list[tuple[int, ...]] = [()]  # _complete[n]: ids of all trees of order n
 
+# Thread safety: look-ups read without a lock; every change to the table happens under _lock,
+# and a new id becomes visible (in _by_key, _by_levels, _complete) only after all its data exist.
+_lock = threading.RLock()
+
 
 def from_children(children: tuple[int, ...] | list[int]) -> int:
     """Id of the tree whose root has the given children (a multiset of ids)."""
@@ -37,16 +44,32 @@ def from_children(children: tuple[int, ...] | list[int]) -> int:
     found = _by_key.get(key)
     if found is not None:
         return found
-    ordered = tuple(sorted(key, key=_levels.__getitem__, reverse=True))
-    levels = (1, *tuple(lv + 1 for c in ordered for lv in _levels[c]))
+    return _intern(key)
+
+
+def _intern(key: tuple[int, ...]) -> int:
+    """Id of the tree with the (sorted) children ids ``key``, added to the table under the lock."""
+    with _lock:
+        found = _by_key.get(key)  # another thread may have added it meanwhile
+        return found if found is not None else _add(key)
+
+
+def _add(key: tuple[int, ...]) -> int:
+    """Add the tree with the (sorted) children ids ``key`` to the table (hold _lock)."""
+    ordered = tuple(sorted(key, key=_levels.__getitem__, reverse=True)) if len(key) > 1 else key
+    levels = tuple(chain((1,), *map(_shifted.__getitem__, ordered)))
     new = len(_levels)
     _levels.append(levels)
+    _shifted.append(tuple([lv + 1 for lv in levels]))
     _children.append(ordered)
-    _order.append(1 + sum(_order[c] for c in ordered))
-    sigma, gamma = 1, _order[new]
-    for c, mult in Counter(ordered).items():
-        sigma *= _sigma[c] ** mult * factorial(mult)
-        gamma *= _gamma[c] ** mult
+    _keys.append(key)
+    _order.append(len(levels))
+    sigma, gamma = 1, len(levels)
+    run = 0
+    for i, c in enumerate(key):  # key is sorted: equal children are adjacent
+        run = run + 1 if i and key[i - 1] == c else 1
+        sigma *= _sigma[c] * run
+        gamma *= _gamma[c]
     _sigma.append(sigma)
     _gamma.append(gamma)
     _cuts.append(None)
@@ -71,27 +94,37 @@ def from_levels(levels: tuple[int, ...]) -> int:
 
 def trees_of_order(n: int) -> tuple[int, ...]:
     """Ids of every tree with n nodes, in decreasing lexicographic order of levels."""
-    while len(_complete) <= n:
-        _complete.append(_generate(len(_complete)))
+    if len(_complete) <= n:
+        with _lock:
+            while len(_complete) <= n:
+                _complete.append(_generate(len(_complete)))
     return _complete[n]
 
 
 def _generate(n: int) -> tuple[int, ...]:
     if n == 1:
         return (from_children(()),)
-    pool = [t for k in range(1, n) for t in trees_of_order(k)]
+    # pool: every tree with fewer than n nodes, by increasing order; ends[k] = how many of them
+    # have at most k nodes, so the candidates for a child of at most k nodes are pool[:ends[k]].
+    pool: list[int] = []
+    ends = [0]
+    for k in range(1, n):
+        pool.extend(trees_of_order(k))
+        ends.append(len(pool))
     found: list[int] = []
+    order = _order
 
     def extend(chosen: list[int], remaining: int, limit: int) -> None:
-        if remaining == 0:
-            found.append(from_children(chosen))
-            return
-        for pos in range(limit, -1, -1):
+        # children are chosen with non-increasing pool positions, so each multiset once
+        for pos in range(min(limit, ends[remaining] - 1), -1, -1):
             t = pool[pos]
-            if _order[t] <= remaining:
-                chosen.append(t)
-                extend(chosen, remaining - _order[t], pos)
-                chosen.pop()
+            left = remaining - order[t]
+            chosen.append(t)
+            if left == 0:
+                found.append(from_children(chosen))
+            else:
+                extend(chosen, left, pos)
+            chosen.pop()
 
     extend([], n - 1, len(pool) - 1)
     found.sort(key=_levels.__getitem__, reverse=True)
@@ -108,15 +141,26 @@ def cuts(t: int) -> tuple[tuple[int, int, int], ...]:
     cached = _cuts[t]
     if cached is not None:
         return cached
-    found: Counter[tuple[int, int]] = Counter()
-    kids = _children[t]
-    for c, mult in Counter(kids).items():
-        rest = list(kids)
-        rest.remove(c)
-        found[(from_children(rest), c)] += mult
+    found: dict[tuple[int, int], int] = {}
+    kids = _keys[t]  # sorted ids: equal children are adjacent, and removing one keeps it sorted
+    by_key = _by_key
+    for i, c in enumerate(kids):
+        if i and kids[i - 1] == c:
+            continue
+        mult = 1
+        while i + mult < len(kids) and kids[i + mult] == c:
+            mult += 1
+        rest = kids[:i] + kids[i + 1 :]
+        r = by_key.get(rest)
+        key = (_intern(rest) if r is None else r, c)
+        found[key] = found.get(key, 0) + mult
         for root_part, sub, m in cuts(c):
-            found[(from_children([*rest, root_part]), sub)] += m * mult
-    result = tuple((r, s, m) for (r, s), m in found.items())
+            pos = bisect_left(rest, root_part)
+            grown = (*rest[:pos], root_part, *rest[pos:])
+            r = by_key.get(grown)
+            key = (_intern(grown) if r is None else r, sub)
+            found[key] = found.get(key, 0) + m * mult
+    result = tuple([(r, s, m) for (r, s), m in found.items()])
     _cuts[t] = result
     return result
 

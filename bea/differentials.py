@@ -30,6 +30,8 @@ from typing import Any, final
 import sympy
 
 from bea import _table
+from bea._checks import check_finite
+from bea._closure import DifferentialRing
 from bea.errors import BeaTypeError, BeaValueError, SeriesError
 from bea.methods.rungekutta import RungeKutta
 from bea.modified import modified_equation
@@ -42,6 +44,7 @@ __all__ = [
     "evaluate_field_series",
     "field_series_terms",
     "modified_vector_field",
+    "polynomial_ring",
 ]
 
 
@@ -71,6 +74,42 @@ def _symbols(y: object) -> tuple[sympy.Symbol, ...]:
     return out
 
 
+def polynomial_ring(exprs: Sequence[sympy.Expr], y: Sequence[sympy.Symbol]) -> Any:
+    """A sparse polynomial ring over QQ holding ``exprs``, with generators ``y`` first, or None.
+
+    The other generators are what SymPy's polynomial conversion finds besides ``y``: data
+    symbols, irrational constants (pi, E, sqrt(2), exp(1/3)) and functions of the data. None
+    when some expression is not a polynomial in ``y`` over such generators with rational
+    coefficients (a float gives the domain RR; a generator that involves ``y``, such as
+    ``exp(y)`` or ``sqrt(y)``, is not polynomial in ``y``).
+
+    >>> import sympy
+    >>> u, v = sympy.symbols("u v")
+    >>> [str(g) for g in polynomial_ring([sympy.sqrt(2) * v, sympy.pi * u], [u, v]).symbols]
+    ['u', 'v', 'sqrt(2)', 'pi']
+    """
+    exprs = [sympy.sympify(e) for e in exprs]
+    if not all(e.is_polynomial(*y) for e in exprs):
+        return None
+    try:
+        _, options = sympy.parallel_poly_from_expr(exprs)
+    except sympy.PolynomialError:  # e.g. no generators at all: constants only
+        options = None
+    found = tuple(options.gens) if options is not None else ()
+    if options is not None and options.domain not in (sympy.ZZ, sympy.QQ):
+        return None
+    others = [g for g in found if g not in y]
+    if any(g.free_symbols & set(y) for g in others):
+        return None
+    ring_, *_ = sympy.polys.rings.ring([*y, *sorted(others, key=sympy.default_sort_key)], sympy.QQ)
+    try:
+        for e in exprs:
+            ring_.from_expr(e)
+    except (ValueError, sympy.polys.polyerrors.CoercionFailed):
+        return None
+    return ring_
+
+
 @final
 class ElementaryDifferentials:
     """The elementary differentials F(τ) of one field, memoised over trees.
@@ -78,8 +117,15 @@ class ElementaryDifferentials:
     Derivative tensors of f are cached by sorted multi-index, so each partial
     derivative is taken once however many trees use it. When every component of
     f is a polynomial in the state variables (coefficients may hold other
-    symbols), the work is done on :class:`sympy.Poly` objects, which is several
-    times faster than expanding expressions; results are the same exact values.
+    symbols, irrational constants such as :math:`\\pi, e, \\sqrt2, e^{1/3}`, and any
+    subexpression free of the state variables), the work is done in a sparse polynomial
+    ring over QQ whose extra generators are those symbols and constants, which is several
+    times faster than expanding expressions; results are the same exact values (the
+    generators are put back before expanding, so :math:`\\sqrt2^2` becomes 2). A field built
+    from exp, log, sin, cos, sinh, cosh, tanh and rational powers of the state (so sigmoid and
+    softplus) works in the same kind of ring, each function one more generator with its
+    derivative rule (:class:`bea._closure.DifferentialRing`). Anything else (floats, Abs, Max,
+    erf) takes the generic SymPy route.
 
     For the harmonic oscillator :math:`f(u, v) = (v, -u)`: :math:`f'f = -(u, v)`, and
     :math:`f'' = 0` kills every tree with a branching node:
@@ -94,21 +140,25 @@ class ElementaryDifferentials:
     Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., Definition III.1.2.
     """
 
-    __slots__ = ("_cache", "_derivs", "_poly", "_zero", "f", "y")
+    __slots__ = ("_cache", "_closure", "_derivs", "_poly", "_zero", "f", "y")
 
     def __init__(self, f: object, y: object) -> None:
         self.f = _column(f)
         self.y = _symbols(y)
         if self.f.rows != len(self.y):
             raise BeaValueError(f"f has {self.f.rows} components but there are {len(self.y)} state variables")
+        for i, e in enumerate(self.f):
+            check_finite(e, f"component {i} of f")
         base: list[Any] = list(self.f)
-        self._poly: Any = None
-        if all(e.is_polynomial(*e.free_symbols) for e in base):
-            others = sorted(set().union(*(e.free_symbols for e in base)) - set(self.y), key=str)
-            gens = [*self.y, *others]
-            ring_, *_ = sympy.polys.rings.ring(gens, sympy.QQ)
-            base = [ring_.from_expr(e) for e in base]
-            self._poly = ring_
+        self._poly: Any = polynomial_ring(base, self.y)
+        self._closure: DifferentialRing | None = None
+        if self._poly is not None:
+            base = [self._poly.from_expr(e) for e in base]
+        else:
+            self._closure = DifferentialRing.for_exprs(base, self.y)
+            if self._closure is not None:
+                self._poly = self._closure.ring
+                base = [self._closure.convert(e) for e in base]
         self._derivs: dict[tuple[int, ...], list[Any]] = {(): base}
         self._cache: dict[int, list[Any]] = {}
         self._zero: dict[tuple[int, ...], bool] = {}
@@ -116,7 +166,12 @@ class ElementaryDifferentials:
     def _derivative(self, index: tuple[int, ...]) -> list[Any]:
         found = self._derivs.get(index)
         if found is None:
+            closure = self._closure
             var: Any = self.y[index[-1]]
+            if closure is not None:
+                found = [closure.diff(p, index[-1]) for p in self._derivative(index[:-1])]
+                self._derivs[index] = found
+                return found
             if self._poly is not None:
                 var = self._poly.gens[index[-1]]
             found = [p.diff(var) for p in self._derivative(index[:-1])]
@@ -226,6 +281,11 @@ def field_series_terms(series: BSeries, f: object, y: object) -> list[sympy.Matr
                     symbolic[i] = symbolic[i] + diffs._expr(value) * scale
         if diffs._poly is not None:
             total = [diffs._expr(diffs._poly(v)) for v in total]
+        if diffs._closure is not None and not any(symbolic):
+            # already a sum of monomials in the state and the generators; SymPy's expand of it would
+            # rewrite every power of 1/(1 + exp(...)) at great cost (96% of the time) for no gain
+            terms.append(sympy.Matrix(total))
+            continue
         terms.append(sympy.Matrix([sympy.expand(v + w) for v, w in zip(total, symbolic, strict=True)]))
     return terms
 

@@ -26,20 +26,41 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from bea.errors import BeaValueError
 
-if TYPE_CHECKING:
-    from bea.trees import Tree
+__all__ = [
+    "DrawableTree",
+    "TreeTable",
+    "draw_tree",
+    "draw_trees",
+    "tree_edges",
+    "tree_layout",
+    "tree_svg",
+    "tree_table",
+    "trees_svg",
+]
 
-__all__ = ["TreeTable", "draw_tree", "draw_trees", "tree_edges", "tree_layout", "tree_svg", "tree_table", "trees_svg"]
+class DrawableTree(Protocol):
+    """What the drawing functions read of a tree (:class:`bea.Tree` has it); so this module needs no
+    import of :mod:`bea.trees`, which imports it."""
+
+    @property
+    def levels(self) -> tuple[int, ...]: ...
+    @property
+    def elementary_differential(self) -> str: ...
+    @property
+    def symmetry(self) -> int: ...
+    @property
+    def density(self) -> int: ...
+
 
 #: Pixels between neighbouring leaves and between levels, and the node radius, in SVG output.
 SVG_DX, SVG_DY, SVG_RADIUS = 14.0, 16.0, 3.5
 
 
-def tree_edges(tree: Tree) -> tuple[tuple[int, int], ...]:
+def tree_edges(tree: DrawableTree) -> tuple[tuple[int, int], ...]:
     """The edges (parent, child) as indices into the level sequence, in depth-first order.
 
     Node i's parent is the last earlier node one level up. For :math:`[[\\bullet^2]]`:
@@ -61,7 +82,7 @@ def tree_edges(tree: Tree) -> tuple[tuple[int, int], ...]:
     return tuple(edges)
 
 
-def tree_layout(tree: Tree) -> tuple[tuple[float, int], ...]:
+def tree_layout(tree: DrawableTree) -> tuple[tuple[float, int], ...]:
     """(x, y) of every node, in level-sequence order: y = level - 1 (root at 0), leaves at x = 0, 1, 2, ...
 
     >>> from bea import Tree
@@ -86,7 +107,7 @@ def tree_layout(tree: Tree) -> tuple[tuple[float, int], ...]:
     return tuple((xs[i], levels[i] - 1) for i in range(len(levels)))
 
 
-def _svg_body(tree: Tree, x0: float, y0: float, height: int, radius: float) -> list[str]:
+def _svg_body(tree: DrawableTree, x0: float, y0: float, height: int, radius: float) -> list[str]:
     """SVG elements of one tree whose leftmost column is at x0 and whose top row (level ``height``) is at y0."""
     pos = [(x0 + x * SVG_DX, y0 + (height - 1 - y) * SVG_DY) for x, y in tree_layout(tree)]
     parts = [
@@ -97,15 +118,15 @@ def _svg_body(tree: Tree, x0: float, y0: float, height: int, radius: float) -> l
     return parts
 
 
-def _width(tree: Tree) -> float:
+def _width(tree: DrawableTree) -> float:
     return max(x for x, _ in tree_layout(tree)) * SVG_DX
 
 
-def _height(tree: Tree) -> int:
+def _height(tree: DrawableTree) -> int:
     return max(tree.levels)
 
 
-def tree_svg(tree: Tree, *, scale: float = 1.0, title: str | None = None) -> str:
+def tree_svg(tree: DrawableTree, *, scale: float = 1.0, title: str | None = None) -> str:
     """A standalone SVG picture of ``tree`` (root at the bottom), as a string.
 
     ``title`` becomes the SVG ``<title>`` (a tooltip); by default the bracket notation and F(τ).
@@ -124,7 +145,7 @@ def tree_svg(tree: Tree, *, scale: float = 1.0, title: str | None = None) -> str
 
 
 def trees_svg(
-    trees: Iterable[Tree], *, scale: float = 1.0, titles: Sequence[str] | None = None, labels: bool = False
+    trees: Iterable[DrawableTree], *, scale: float = 1.0, titles: Sequence[str] | None = None, labels: bool = False
 ) -> str:
     """One SVG picture with ``trees`` side by side, bottoms aligned (``labels``: the bracket notation below).
 
@@ -165,7 +186,7 @@ def trees_svg(
     )
 
 
-def draw_tree(tree: Tree, ax: Any = None, *, color: str = "black", node_size: float = 30.0) -> Any:
+def draw_tree(tree: DrawableTree, ax: Any = None, *, color: str = "black", node_size: float = 30.0) -> Any:
     """Draw ``tree`` with matplotlib on ``ax`` (a new figure if None); returns the Figure.
 
     The axes are switched off and given an equal aspect ratio. matplotlib is imported here,
@@ -187,7 +208,7 @@ def draw_tree(tree: Tree, ax: Any = None, *, color: str = "black", node_size: fl
     return ax.figure
 
 
-def draw_trees(trees: Iterable[Tree], *, labels: bool = True, per_row: int = 8, **style: Any) -> Any:
+def draw_trees(trees: Iterable[DrawableTree], *, labels: bool = True, per_row: int = 8, **style: Any) -> Any:
     """A matplotlib Figure with one small panel per tree (titled with its bracket notation)."""
     from matplotlib.figure import Figure
 
@@ -231,7 +252,7 @@ class TreeTable:
     Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., section III.1.
     """
 
-    trees: tuple[Tree, ...]
+    trees: tuple[DrawableTree, ...]
     columns: Mapping[str, Sequence[object]]
 
     def _header_and_rows(self) -> tuple[list[str], list[list[str]]]:
@@ -263,7 +284,7 @@ class TreeTable:
         return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def tree_table(trees: Iterable[Tree], **columns: Sequence[object]) -> TreeTable:
+def tree_table(trees: Iterable[DrawableTree], **columns: Sequence[object]) -> TreeTable:
     """A :class:`TreeTable` of ``trees``; every keyword adds a column (one value per tree).
 
     The modified equation of explicit Euler has :math:`b([[\\bullet]]) = 1/3`, :math:`b([\\bullet^2]) = 1/6`:

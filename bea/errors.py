@@ -7,6 +7,8 @@ message names the offending value.
 
 from __future__ import annotations
 
+import warnings
+
 __all__ = [
     "BeaError",
     "BeaTypeError",
@@ -14,11 +16,16 @@ __all__ = [
     "ExpensiveComputationWarning",
     "InvalidLossError",
     "InvalidOrderError",
+    "InvalidStepSizeError",
     "InvalidTableauError",
+    "InvalidToleranceError",
     "InvalidTreeError",
+    "InvalidTruncationError",
     "MissingExtraError",
     "NonSmoothWarning",
     "NotAGradientFieldError",
+    "NotHamiltonianError",
+    "OutputError",
     "ParseError",
     "SeriesError",
     "UnknownMethodError",
@@ -46,7 +53,25 @@ class InvalidTableauError(BeaValueError):
 
 
 class InvalidOrderError(BeaValueError):
-    """An order that is not a positive integer."""
+    """An order (number of nodes of a tree or series) out of range, e.g. 0 trees' nodes."""
+
+
+class InvalidTruncationError(BeaValueError):
+    """A truncation p (keep the terms through h^p) out of range: p < 0, or beyond what a flow holds."""
+
+
+class InvalidStepSizeError(BeaValueError):
+    """A step size h that is not a positive finite number (h ≤ 0, NaN, ∞)."""
+
+
+class InvalidToleranceError(BeaValueError):
+    """A tolerance that is not a positive finite number."""
+
+
+class OutputError(BeaValueError):
+    """An output path that is empty, of the wrong kind, not writable, or holds a result kept without
+    ``overwrite``; or a file that cannot be read back (the OS error is named). Raised by
+    :mod:`numeric.outputs` and :mod:`numeric.reproduce`."""
 
 
 class UnknownMethodError(BeaValueError):
@@ -85,14 +110,41 @@ class ExpensiveComputationWarning(UserWarning):
 class NotAGradientFieldError(BeaValueError):
     """A modified field term whose Jacobian is not symmetric, so no modified loss exists.
 
-    Attributes ``order`` (the power of h that fails) and ``antisymmetric_part`` (the
-    SymPy matrix :math:`(J - J^T)/2` of that term's Jacobian).
+    Attributes ``power`` (the power of h whose term fails) and ``antisymmetric_part`` (the
+    SymPy matrix :math:`(J - J^T)/2` of that term's Jacobian). ``order`` is a deprecated
+    name of ``power``.
     """
 
-    def __init__(self, message: str, order: int, antisymmetric_part: object) -> None:
+    def __init__(self, message: str, power: int, antisymmetric_part: object) -> None:
         super().__init__(message)
-        self.order = order
+        self.power = power
         self.antisymmetric_part = antisymmetric_part
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.power, self.antisymmetric_part))
+
+    @property
+    def order(self) -> int:
+        """Deprecated name of :attr:`power`."""
+        warnings.warn("NotAGradientFieldError.order is deprecated, use .power", DeprecationWarning, stacklevel=2)
+        return self.power
+
+
+class NotHamiltonianError(BeaValueError):
+    """A modified-equation term that is not a Hamiltonian vector field, so no modified Hamiltonian exists.
+
+    Attributes ``power`` (the first power of h whose term fails; a modified Hamiltonian exists through
+    ``power - 1``) and ``antisymmetric_part`` (the SymPy matrix :math:`(J - J^T)/2` of the Jacobian of
+    that term's would-be gradient :math:`(-f^p, f^q)`).
+    """
+
+    def __init__(self, message: str, power: int, antisymmetric_part: object) -> None:
+        super().__init__(message)
+        self.power = power
+        self.antisymmetric_part = antisymmetric_part
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.power, self.antisymmetric_part))
 
 
 class InvalidLossError(BeaValueError):

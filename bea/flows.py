@@ -12,12 +12,12 @@ with b = ``modified_equation(method)``. For gradient descent the first two terms
 of Barrett & Dherin (ICLR 2021): :math:`\tilde E = E + \lambda R_{IG}`,
 :math:`R_{IG} = \|\nabla E\|^2/m`, :math:`\lambda = hm/4`.
 
-A term is the gradient of a potential iff its Jacobian is symmetric; beyond order 1
+A term is the gradient of a potential iff its Jacobian is symmetric; beyond h^1
 that usually fails (Hairer--Lubich--Wanner IX.9).
 
 >>> import sympy
 >>> a, b, x, y = sympy.symbols("a b x y")
->>> flow = modified_flow((y - a*b*x)**2 / 2, [a, b], order=1)
+>>> flow = modified_flow((y - a*b*x)**2 / 2, [a, b], truncation=1)
 >>> flow.is_gradient(1)
 True
 >>> loss = flow.modified_loss()
@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, final
@@ -34,11 +35,14 @@ from typing import Any, final
 import sympy
 
 from bea import methods
-from bea._factor import factor_rational_polynomial
+from bea._checks import check_finite
+from bea._closure import DifferentialRing
+from bea._factor import factor_rational_polynomial, smaller_form
 from bea.differentials import field_series_terms
-from bea.errors import BeaTypeError, InvalidLossError, InvalidOrderError, NotAGradientFieldError
+from bea.errors import BeaTypeError, InvalidLossError, NotAGradientFieldError
 from bea.methods.rungekutta import RungeKutta
 from bea.modified import modified_equation
+from bea.validation import check_truncation, renamed_keyword
 
 __all__ = ["ModifiedFlow", "ModifiedLoss", "compact", "gradient", "modified_flow"]
 
@@ -62,6 +66,11 @@ def compact(expr: sympy.Expr) -> sympy.Expr:
     >>> compact(a**2*b**2 - 2*a*b + 1), compact(a**2 + b**2 + 1)
     ((a*b - 1)**2, a**2 + b**2 + 1)
     """
+    symbols = sorted(expr.free_symbols, key=sympy.default_sort_key)
+    if symbols and not expr.is_polynomial(*symbols):
+        closure = DifferentialRing.for_exprs([expr], symbols)
+        if closure is not None:  # exp, log, sigmoid, ... as generators: no sympy.expand of them
+            return smaller_form(dict(closure.convert(expr).items()), [*closure.y, *closure.gens])
     expanded = sympy.expand(expr)
     factored = factor_rational_polynomial(expanded)  # FLINT: ~30x faster than sympy.factor
     if factored is None:
@@ -80,9 +89,9 @@ def _is_zero(expr: sympy.Expr) -> bool:
 @final
 @dataclass(frozen=True)
 class ModifiedLoss:
-    """A modified loss :math:`\\tilde E = \\sum_{k \\le \\text{order}} h^k E_k`.
+    """A modified loss :math:`\\tilde E = \\sum_{k \\le p} h^k E_k`, p = ``truncation``.
 
-    It satisfies :math:`\\tilde f = -\\nabla\\tilde E` through ``order``.
+    It satisfies :math:`\\tilde f = -\\nabla\\tilde E` through :math:`h^p`.
 
     ``potentials[k]`` is :math:`E_k` (``potentials[0]`` is the loss itself). It was
     verified by differentiating back: :math:`-\\nabla E_k` equals the flow's h^k term. For
@@ -90,14 +99,19 @@ class ModifiedLoss:
 
     >>> import sympy
     >>> x = sympy.Symbol("x")
-    >>> loss = modified_flow(x**2 / 2, [x], order=2).modified_loss()
-    >>> loss.potentials, loss.order
+    >>> loss = modified_flow(x**2 / 2, [x], truncation=2).modified_loss()
+    >>> loss.potentials, loss.truncation
     ((x**2/2, x**2/4, x**2/6), 2)
     """
 
     potentials: tuple[sympy.Expr, ...]
     h: sympy.Symbol
-    order: int
+    truncation: int
+
+    @property
+    def order(self) -> int:
+        """Deprecated name of :attr:`truncation`."""
+        return _deprecated_attribute(self.truncation, "ModifiedLoss")
 
     @property
     def expr(self) -> sympy.Expr:
@@ -105,14 +119,19 @@ class ModifiedLoss:
         return sympy.Add(*(self.h**k * e for k, e in enumerate(self.potentials)))
 
     def __str__(self) -> str:
-        return " + ".join(
+        """The loss as ``(E_0) + h*(E_1) + h^2*(E_2) + ...``; vanishing terms are left out."""
+        terms = [
             f"({compact(e)})" if k == 0 else f"{self.h}^{k}*({compact(e)})" if k > 1 else f"{self.h}*({compact(e)})"
             for k, e in enumerate(self.potentials)
-        )
+            if k == 0 or not _is_zero(e)
+        ]
+        return " + ".join(terms)
 
     def _latex(self, printer: Any = None) -> str:
         parts = [sympy.latex(compact(self.potentials[0]))]
         for k, e in enumerate(self.potentials[1:], start=1):
+            if _is_zero(e):
+                continue
             hk = sympy.latex(self.h**k)
             parts.append(rf"{hk} \left({sympy.latex(compact(e))}\right)")
         return r"\tilde E = " + " + ".join(parts)
@@ -127,11 +146,11 @@ class ModifiedFlow:
     """The modified flow of a method on :math:`f = -\\nabla E`, truncated after :math:`h^p`.
 
     Build it with :func:`modified_flow`. ``terms[k]`` is the coefficient of h^k (a
-    column), for k = 0..order. For :math:`E = x^2/2` the series is :math:`\\log(1 - h)\\,x/h`:
+    column), for k = 0..``truncation``. For :math:`E = x^2/2` the series is :math:`\\log(1 - h)\\,x/h`:
 
     >>> import sympy
     >>> x = sympy.Symbol("x")
-    >>> modified_flow(x**2 / 2, [x], order=2).field()
+    >>> modified_flow(x**2 / 2, [x], truncation=2).field()
     Matrix([[-h**2*x/3 - h*x/2 - x]])
 
     Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., section IX.1.
@@ -140,30 +159,36 @@ class ModifiedFlow:
     loss: sympy.Expr
     params: tuple[sympy.Symbol, ...]
     h: sympy.Symbol
-    order: int
+    truncation: int
     method: RungeKutta
     terms: tuple[sympy.ImmutableMatrix, ...]
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def order(self) -> int:
+        """Deprecated name of :attr:`truncation`."""
+        return _deprecated_attribute(self.truncation, "ModifiedFlow")
 
     @property
     def data_symbols(self) -> tuple[sympy.Symbol, ...]:
         """Free symbols of the loss that are not parameters (data), sorted by name."""
         return tuple(sorted(self.loss.free_symbols - set(self.params), key=str))
 
-    def field(self, order: int | None = None) -> sympy.ImmutableMatrix:
-        """:math:`\\sum_{k \\le \\text{order}} h^k\\, \\text{terms}[k]` (default: all terms)."""
-        p = self._check_power(self.order if order is None else order)
+    def field(self, truncation: int | None = None, *, order: int | None = None) -> sympy.ImmutableMatrix:
+        """:math:`\\sum_{k \\le p} h^k\\, \\text{terms}[k]`, p = ``truncation`` (default: all terms).
+
+        ``order=`` is a deprecated name of ``truncation=``.
+        """
+        truncation = renamed_keyword(truncation, order, new_name="truncation", old_name="order",
+                                     where="ModifiedFlow.field", default=None)
+        p = self._check_power(self.truncation if truncation is None else truncation)
         total = sympy.zeros(len(self.params), 1)
         for k in range(p + 1):
             total += self.terms[k] * self.h**k
         return sympy.ImmutableMatrix(total)
 
     def _check_power(self, k: object) -> int:
-        if isinstance(k, bool) or not isinstance(k, int):
-            raise InvalidOrderError(f"a power of h must be an integer, got {k!r}")
-        if not 0 <= k <= self.order:
-            raise InvalidOrderError(f"power {k} is outside 0..{self.order} held by this flow")
-        return k
+        return check_truncation(k, name="power of h", maximum=self.truncation)
 
     def antisymmetric_part(self, k: int) -> sympy.ImmutableMatrix:
         """:math:`(J - J^T)/2` of the Jacobian J of term k; zero iff the term is a gradient."""
@@ -187,7 +212,7 @@ class ModifiedFlow:
 
         >>> import sympy
         >>> a, b = sympy.symbols("a b")
-        >>> flow = modified_flow(a**4/4 + a*b + b**2, [a, b], order=2)
+        >>> flow = modified_flow(a**4/4 + a*b + b**2, [a, b], truncation=2)
         >>> flow.is_gradient(1), flow.is_gradient(2), flow.gradient_through
         (True, False, 1)
         """
@@ -196,39 +221,42 @@ class ModifiedFlow:
     @property
     def gradient_through(self) -> int:
         """The largest K such that every term h^0..h^K is a gradient."""
-        for k in range(self.order + 1):
+        for k in range(self.truncation + 1):
             if not self.is_gradient(k):
                 return k - 1
-        return self.order
+        return self.truncation
 
-    def modified_loss(self, order: int | None = None) -> ModifiedLoss:
-        """The modified loss :math:`\\tilde E` through :math:`h^{\\text{order}}` (default: the flow's order).
+    def modified_loss(self, truncation: int | None = None, *, order: int | None = None) -> ModifiedLoss:
+        """The modified loss :math:`\\tilde E` through :math:`h^p`, p = ``truncation`` (default: the flow's).
 
         Each potential is found by integrating along one parameter after another and
         verified by differentiating back. Raises :class:`NotAGradientFieldError`,
         naming the first power of h whose term is not a gradient and showing its
-        antisymmetric Jacobian part, when no loss exists through ``order``.
+        antisymmetric Jacobian part, when no loss exists through ``truncation``.
+        ``order=`` is a deprecated name of ``truncation=``.
 
         >>> import sympy
         >>> a, b = sympy.symbols("a b")
-        >>> flow = modified_flow((1 - a*b)**2 / 2, [a, b], order=1)
+        >>> flow = modified_flow((1 - a*b)**2 / 2, [a, b], truncation=1)
         >>> loss = flow.modified_loss()
         >>> sympy.factor(loss.potentials[1])  # (1/4)||grad E||^2
         (a**2 + b**2)*(a*b - 1)**2/4
         """
-        p = self._check_power(self.order if order is None else order)
+        truncation = renamed_keyword(truncation, order, new_name="truncation", old_name="order",
+                                     where="ModifiedFlow.modified_loss", default=None)
+        p = self._check_power(self.truncation if truncation is None else truncation)
         for k in range(p + 1):
             if not self.is_gradient(k):
                 part = self.antisymmetric_part(k)
                 raise NotAGradientFieldError(
                     f"the h^{k} term of the modified flow is not a gradient field, so no modified loss "
                     f"exists through h^{p}; (J - J^T)/2 = {part.tolist()}; "
-                    f"modified_loss(order={k - 1}) is the largest that exists",
-                    order=k,
+                    f"modified_loss(truncation={k - 1}) is the largest that exists",
+                    power=k,
                     antisymmetric_part=part,
                 )
         potentials = [self.loss] + [self._potential(k) for k in range(1, p + 1)]
-        return ModifiedLoss(potentials=tuple(potentials), h=self.h, order=p)
+        return ModifiedLoss(potentials=tuple(potentials), h=self.h, truncation=p)
 
     def _potential(self, k: int) -> sympy.Expr:
         key = f"potential{k}"
@@ -277,7 +305,7 @@ class ModifiedFlow:
 
         >>> import sympy
         >>> x = sympy.Symbol("x")
-        >>> code = modified_flow(x**2 / 2, [x], order=1).latex()
+        >>> code = modified_flow(x**2 / 2, [x], truncation=1).latex()
         >>> print(code.replace(r" \\ ", "\n"))
         \begin{aligned}\dot{x} = &  \left[\begin{matrix}- x\end{matrix}\right]
         & + h \left[\begin{matrix}- \frac{x}{2}\end{matrix}\right]\end{aligned}
@@ -305,7 +333,7 @@ class ModifiedFlow:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: loss, params, h, method, order, and per term its components,
+        """JSON-ready: loss, params, h, method, truncation, and per term its components,
         LaTeX, gradient status and size (schema in ``docs/conventions.md``)."""
         return {
             "loss": str(self.loss),
@@ -313,7 +341,7 @@ class ModifiedFlow:
             "data_symbols": [str(s) for s in self.data_symbols],
             "h": str(self.h),
             "method": self.method.name,
-            "order": self.order,
+            "truncation": self.truncation,
             "terms": [
                 {
                     "power": k,
@@ -333,8 +361,17 @@ def _validate(loss: object, params: object, h: object) -> tuple[sympy.Expr, tupl
         if loss.shape != (1, 1):
             raise InvalidLossError(f"the loss must be a scalar expression, got a matrix of shape {loss.shape}")
         loss = loss[0, 0]
-    if not isinstance(loss, sympy.Expr) or isinstance(loss, sympy.Rational):
+    if not isinstance(loss, sympy.Expr):
         raise BeaTypeError(f"the loss must be a SymPy expression, got {loss!r}")
+    check_finite(loss, "the loss", InvalidLossError)
+    if loss.has(sympy.I):
+        raise InvalidLossError(f"the loss {loss} holds the imaginary unit I; a loss must be real")
+    if not loss.free_symbols:
+        names = ", ".join(map(str, params)) if isinstance(params, (list, tuple)) else str(params)
+        raise InvalidLossError(
+            f"the loss is the constant {loss}, which does not depend on the parameters ({names}); "
+            "its gradient flow is zero"
+        )
     if loss.atoms(sympy.Float):
         raise BeaTypeError(f"the loss {loss} holds floats; bea is exact: use sympy.Rational")
     if isinstance(params, sympy.Symbol):
@@ -363,36 +400,48 @@ def _validate(loss: object, params: object, h: object) -> tuple[sympy.Expr, tupl
 def modified_flow(
     loss: sympy.Expr,
     params: Sequence[sympy.Symbol],
-    order: int = 1,
+    truncation: int = 1,
     method: RungeKutta = methods.explicit_euler,
     h: sympy.Symbol | None = None,
+    *,
+    order: int | None = None,
 ) -> ModifiedFlow:
-    """The modified flow of ``method`` on :math:`\\dot\\theta = -\\nabla E`, through :math:`h^{\\text{order}}`.
+    """The modified flow of ``method`` on :math:`\\dot\\theta = -\\nabla E`, through :math:`h^p`, p = ``truncation``.
 
     ``params`` are the parameter symbols; every other free symbol of ``loss`` is
-    data and stays symbolic. ``order=1`` is the IGR level; ``order=0`` the gradient flow.
-    ``order=p`` keeps the terms :math:`h^0, \\dots, h^p`, so it uses the trees with at
-    most p + 1 nodes (``modified_equation(method, p + 1)``).
+    data and stays symbolic. ``truncation=1`` is the IGR level; ``truncation=0`` the gradient
+    flow. ``truncation=p`` keeps the terms :math:`h^0, \\dots, h^p`, so it uses the trees
+    with at most p + 1 nodes (``modified_equation(method, p + 1)``: a series of order p + 1).
+    ``order=`` is the deprecated name of ``truncation=`` (a ``DeprecationWarning``).
+    Raises :class:`~bea.errors.BeaTypeError` for a non-integer truncation and
+    :class:`~bea.errors.InvalidTruncationError` for a negative one.
 
     The h^k term is :math:`f_{k+1} = \\sum_{|\\tau| = k+1} \\frac{b(\\tau)}{\\sigma(\\tau)} F(\\tau)`
     for :math:`f = -\\nabla E`. In one dimension, for :math:`E = x^4/4`:
 
     >>> import sympy
     >>> x = sympy.Symbol("x")
-    >>> flow = modified_flow(x**4 / 4, [x], order=2)
+    >>> flow = modified_flow(x**4 / 4, [x], truncation=2)
     >>> flow.terms
     (Matrix([[-x**3]]), Matrix([[-3*x**5/2]]), Matrix([[-7*x**7/2]]))
     >>> print(flow.modified_loss())
     (x**4/4) + h*(x**6/4) + h^2*(7*x**8/16)
     """
+    truncation = renamed_keyword(truncation, order, new_name="truncation", old_name="order",
+                                 where="modified_flow", default=1)
     loss, ps, hs = _validate(loss, params, h)
-    if isinstance(order, bool) or not isinstance(order, int):
-        raise InvalidOrderError(f"order must be an integer, got {order!r}")
-    if order < 0:
-        raise InvalidOrderError(f"order must be at least 0 (0 = gradient flow), got {order}")
+    p = check_truncation(truncation)
     if not isinstance(method, RungeKutta):
         raise BeaTypeError(f"method must be a RungeKutta method (see bea.methods), got {method!r}")
     f = -gradient(loss, ps)
-    series = modified_equation(method, order + 1)
+    for q, component in zip(ps, f, strict=True):
+        check_finite(component, f"the derivative of the loss {loss} with respect to {q}", InvalidLossError)
+    series = modified_equation(method, p + 1)
     terms = tuple(sympy.ImmutableMatrix(t) for t in field_series_terms(series, f, ps))
-    return ModifiedFlow(loss=loss, params=ps, h=hs, order=order, method=method, terms=terms)
+    return ModifiedFlow(loss=loss, params=ps, h=hs, truncation=p, method=method, terms=terms)
+
+
+def _deprecated_attribute(value: int, owner: str) -> int:
+    warnings.warn(f"{owner}.order is deprecated, use .truncation ('order' is the number of nodes of a tree)",
+                  DeprecationWarning, stacklevel=3)
+    return value

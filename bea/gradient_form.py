@@ -22,16 +22,20 @@ where :math:`C(\tau)` is the contraction with g at the leaves, written with
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, final
 
 import sympy
 
 from bea import _table
+from bea._text import signed_text
+from bea.errors import BeaTypeError
 from bea.methods.rungekutta import RungeKutta
 from bea.modified import modified_equation
 from bea.series import BSeries
 from bea.trees import Tree
+from bea.validation import check_truncation, renamed_keyword
 
 __all__ = ["LossDerivativeForm", "contraction", "loss_derivative_form"]
 
@@ -98,8 +102,14 @@ class LossDerivativeForm:
     """
 
     method: RungeKutta | BSeries
-    order: int
-    powers: tuple[tuple[tuple[sympy.Rational, Tree], ...], ...]
+    truncation: int
+    powers: tuple[tuple[tuple[sympy.Expr, Tree], ...], ...]
+
+    @property
+    def order(self) -> int:
+        """Deprecated name of :attr:`truncation`."""
+        warnings.warn("LossDerivativeForm.order is deprecated, use .truncation", DeprecationWarning, stacklevel=2)
+        return self.truncation
 
     def __str__(self) -> str:
         return self._render(latex=False)
@@ -111,39 +121,31 @@ class LossDerivativeForm:
         return f"${self._latex()}$"
 
     def _render(self, latex: bool) -> str:
+        # Signs come out of a coefficient only where SymPy can take them out of the whole value
+        # (bea._text.signed_text), so symbolic coefficients print correctly and the text parses back.
         out: list[str] = []
         for k, entries in enumerate(self.powers):
             if not entries:
                 continue
             h = "" if k == 0 else "h" if k == 1 else (f"h^{{{k}}}" if latex else f"h{_sup(k)}")
-            sign = 1 if entries[0][0] > 0 else -1
-            inner = []
-            for i, (coef, tree) in enumerate(entries):
-                c = coef * sign
-                text = contraction(tree, latex)
-                mag = abs(c)
-                num = "" if mag == 1 else (sympy.latex(mag) if latex else str(mag)) + (" " if not latex else "")
-                op = ("-" if c < 0 else "+") if i else ("-" if c < 0 else "")
-                inner.append(f"{op} {num}{text}".strip() if i else f"{op}{num}{text}")
-            body = " ".join(inner)
-            lead = "-" if sign < 0 else "+"
             if len(entries) == 1:
                 coef, tree = entries[0]
-                mag = abs(coef)
-                num = "" if mag == 1 else (sympy.latex(mag) if latex else str(mag)) + ("" if latex else " ")
-                piece = f"{num}{h}{' ' if h and not latex else ''}{contraction(tree, latex)}"
-            else:
-                piece = f"{h} \\left({body}\\right)" if latex else f"{h} ({body})"
-            if not out:
-                out.append(piece if lead == "+" else f"-{piece}")
-            else:
-                out.append(f"{lead} {piece}")
+                body = " ".join(x for x in (h, contraction(tree, latex)) if x)
+                out.append(signed_text(coef, body, first=not out, latex=latex))
+                continue
+            negative = bool(entries[0][0].could_extract_minus_sign())
+            inner = " ".join(
+                signed_text(-c if negative else c, contraction(t, latex), first=i == 0, latex=latex)
+                for i, (c, t) in enumerate(entries)
+            )
+            piece = f"{h} \\left({inner}\\right)" if latex else f"{h} ({inner})"
+            out.append((f"-{piece}" if negative else piece) if not out else f"{'-' if negative else '+'} {piece}")
         return " ".join(out) if out else "0"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: per power of h, the trees (levels) with coefficients and contractions."""
         return {
-            "order": self.order,
+            "truncation": self.truncation,
             "powers": [
                 [
                     {"levels": list(t.levels), "coefficient": str(c), "contraction": contraction(t)}
@@ -154,8 +156,14 @@ class LossDerivativeForm:
         }
 
 
-def loss_derivative_form(method: RungeKutta | BSeries, order: int) -> LossDerivativeForm:
-    """The modified field of ``method`` on :math:`-\\nabla E`, through :math:`h^{\\text{order}}`, for any E.
+def loss_derivative_form(
+    method: RungeKutta | BSeries, truncation: int | None = None, *, order: int | None = None
+) -> LossDerivativeForm:
+    """The modified field of ``method`` on :math:`-\\nabla E`, through :math:`h^p` (p = ``truncation``), for any E.
+
+    ``truncation`` is required; ``order=`` is its deprecated name (a ``DeprecationWarning``).
+    Raises :class:`~bea.errors.BeaTypeError` for a non-integer and
+    :class:`~bea.errors.InvalidTruncationError` for a negative truncation.
 
     The explicit midpoint rule has order 2, so its h^1 term vanishes:
 
@@ -165,13 +173,18 @@ def loss_derivative_form(method: RungeKutta | BSeries, order: int) -> LossDeriva
 
     Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., section IX.9.
     """
-    series = modified_equation(method, order + 1)
+    given = renamed_keyword(truncation, order, new_name="truncation", old_name="order",
+                            where="loss_derivative_form", default=None)
+    if given is None:
+        raise BeaTypeError("loss_derivative_form() needs the truncation p (keep the terms through h^p)")
+    p = check_truncation(given)
+    series = modified_equation(method, p + 1)
     powers = []
-    for n in range(1, order + 2):
+    for n in range(1, p + 2):
         entries = []
         for t in _table.trees_of_order(n):
             b = series._coeffs[t]
             if b != 0:
-                entries.append((sympy.Rational(b) / _table.symmetry(t) * (-1) ** n, Tree._from_id(t)))
+                entries.append((b / _table.symmetry(t) * (-1) ** n, Tree._from_id(t)))
         powers.append(tuple(entries))
-    return LossDerivativeForm(method=method, order=order, powers=tuple(powers))
+    return LossDerivativeForm(method=method, truncation=p, powers=tuple(powers))

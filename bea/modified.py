@@ -17,10 +17,16 @@ itself, so solving tree by tree in increasing order gives b exactly. The cost is
 about :math:`|\tau|^2` multiply--adds per tree (single-edge cuts only), against
 :math:`2^{|\tau|-1}` partitions for the substitution law.
 
+For rational coefficients the recursion runs on Python integers over one common denominator
+per order (``bea._arith.common_denominators``): no rational is created or reduced until
+the result is handed back.
+
 **Modifying integrator.** The field :math:`\tilde b` such that the method applied
 to :math:`\tilde f = B(\tilde b)` reproduces the exact flow of f:
 ``substitute(b̃, a) == exact_solution`` (Chartier--Hairer--Vilmart, Found. Comput.
-Math. 10 (2010), section 4).
+Math. 10 (2010), section 4). For a Runge--Kutta method it is computed through the stages,
+with two Lie recursions of the kind above per stage and no enumeration of edge subsets;
+for a series, by the substitution law over all partitions.
 
 >>> from bea import methods, Tree
 >>> b = modified_equation(methods.explicit_euler, 3)
@@ -34,12 +40,15 @@ f - 1/2 h f'f + 1/3 h² f'f'f + 1/12 h² f''(f, f)
 from __future__ import annotations
 
 import warnings
+from math import lcm
+from operator import mul
 from typing import Any
 
+import gmpy2
 import sympy
 
 from bea import _partitions, _table
-from bea._arith import Ring
+from bea._arith import Ring, common_denominators
 from bea.errors import BeaTypeError, ExpensiveComputationWarning, SeriesError
 from bea.methods.bseries_method import BSeriesMethod
 from bea.methods.rungekutta import RungeKutta
@@ -56,8 +65,7 @@ SUBSTITUTION_WARN_ORDER = 12
 def _warn_if_expensive(order: int, limit: int, what: str) -> None:
     if order > limit:
         warnings.warn(
-            f"{what} of order {order} is expected to take more than a minute "
-            f"(orders up to {limit} are fast)",
+            f"{what} of order {order} is expected to take more than a minute (orders up to {limit} are fast)",
             ExpensiveComputationWarning,
             stacklevel=3,
         )
@@ -74,28 +82,129 @@ def map_coefficients(method_or_series: object, order: int) -> tuple[Ring, dict[i
     Internal interface of bea (used by :mod:`bea.structure`), not part of the public API.
     """
     if isinstance(method_or_series, BSeriesMethod):
-        method_or_series = method_or_series.bseries(order)
+        given = method_or_series.coefficients(order)
+        given_ring = Ring.for_values(given.values())
+        return given_ring, {t._id: given_ring.convert(v) for t, v in given.items()}, given_ring.integer(1)
     if isinstance(method_or_series, RungeKutta):
+        scaled = _scaled_weights(method_or_series, order)
+        if scaled is not None:
+            numerators, denominators = scaled
+            mpq = gmpy2.mpq
+            a_fast = {t: mpq(v, denominators[_table.order(t)]) for t, v in numerators.items()}
+            return Ring(True), a_fast, mpq(1)
         ring: Ring = method_or_series._ring
-        a = {
-            t: method_or_series._elementary_weight(t)
-            for n in range(1, order + 1)
-            for t in _table.trees_of_order(n)
-        }
+        a = {t: method_or_series._elementary_weight(t) for n in range(1, order + 1) for t in _table.trees_of_order(n)}
         return ring, a, ring.integer(1)
     if isinstance(method_or_series, BSeries):
         series = method_or_series
-        if not series.is_map:
-            raise SeriesError(f"expected a map series (coefficient 1 on the empty tree), got {series.empty}")
-        if series.order < order:
-            raise SeriesError(f"the series has order {series.order}, lower than the requested order {order}")
+        _check_map_series(series, order)
         values = [v for t, v in series._coeffs.items() if _table.order(t) <= order]
         ring = Ring.for_values(values)
         a = {t: ring.convert(v) for t, v in series._coeffs.items() if _table.order(t) <= order}
         return ring, a, ring.integer(1)
-    raise BeaTypeError(
-        f"expected a RungeKutta method, a BSeriesMethod or a map BSeries, got {method_or_series!r}"
-    )
+    raise BeaTypeError(f"expected a RungeKutta method, a BSeriesMethod or a map BSeries, got {method_or_series!r}")
+
+
+def scaled_map(method_or_series: object, order: int) -> tuple[dict[int, int], list[int]] | None:
+    """Integer numerators A[t] and per-order denominators Q[n] with a(t) = A[t] / Q[|t|], when every
+    coefficient is rational; None otherwise (symbolic entries such as the sqrt(3) of Gauss).
+
+    Internal interface of bea (used by :mod:`bea.structure`), not part of the public API.
+    """
+    if isinstance(method_or_series, BSeriesMethod):
+        given = method_or_series.coefficients(order)
+        if not all(isinstance(v, sympy.Rational) for v in given.values()):
+            return None
+        return _scaled_values({t._id: v for t, v in given.items()}, order)
+    if isinstance(method_or_series, RungeKutta):
+        return _scaled_weights(method_or_series, order)
+    if isinstance(method_or_series, BSeries):
+        _check_map_series(method_or_series, order)
+        values = method_or_series._coeffs
+        if not all(isinstance(v, sympy.Rational) for t, v in values.items() if _table.order(t) <= order):
+            return None
+        return _scaled_values(values, order)
+    raise BeaTypeError(f"expected a RungeKutta method, a BSeriesMethod or a map BSeries, got {method_or_series!r}")
+
+
+def _scaled_values(values: dict[int, Any], order: int) -> tuple[dict[int, int], list[int]]:
+    """Rational coefficients by tree id as integer numerators over the lcm of each order's denominators."""
+    numerators: dict[int, int] = {}
+    denominators = [1] * (order + 1)
+    for n in range(1, order + 1):
+        trees_n = _table.trees_of_order(n)
+        q = lcm(*(int(values[t].q) for t in trees_n))
+        denominators[n] = q
+        for t in trees_n:
+            v = values[t]
+            numerators[t] = int(v.p) * (q // int(v.q))
+    return numerators, denominators
+
+
+def _check_map_series(series: BSeries, order: int) -> None:
+    if not series.is_map:
+        raise SeriesError(f"expected a map series (coefficient 1 on the empty tree), got {series.empty}")
+    if series.order < order:
+        raise SeriesError(f"the series has order {series.order}, lower than the requested order {order}")
+
+
+def _scaled_weights(method: RungeKutta, order: int) -> tuple[dict[int, int], list[int]] | None:
+    """Elementary weights of a rational tableau as integers: Phi(t) = A[t] / q^|t| with q the
+    common denominator of the tableau (Phi(t) has |t| tableau factors: one b and |t| - 1 of A)."""
+    entries = [*(x for row in method.A for x in row), *method.b]
+    if not all(isinstance(x, sympy.Rational) for x in entries):
+        return None
+    q = lcm(*(int(x.q) for x in entries))
+    s = method.stages
+    A = [[int(x.p) * (q // int(x.q)) for x in row] for row in method.A]
+    b = [int(x.p) * (q // int(x.q)) for x in method.b]
+    weighted: dict[int, list[int]] = {}  # t -> (q A g(t))_i, scaled by q^|t|
+    numerators: dict[int, int] = {}
+    ones = [1] * s
+    children = _table.children
+    for n in range(1, order + 1):
+        keep = n < order
+        for t in _table.trees_of_order(n):
+            g = ones  # the stage weights g_i(t), scaled by q^(|t| - 1)
+            for c in children(t):
+                g = list(map(mul, g, weighted[c]))
+            numerators[t] = sum(map(mul, b, g))
+            if keep:
+                weighted[t] = [sum(map(mul, row, g)) for row in A]
+    return numerators, [q**n for n in range(order + 1)]
+
+
+def _lie_log(numerators: dict[int, int], denominators: list[int], order: int) -> tuple[dict[int, int], list[int]]:
+    """The modified-field recursion (module docstring) on integers.
+
+    Input a(t) = numerators[t] / denominators[|t|]; output b(t) = B[t] / D[|t|]. Every value of
+    order n is an integer over D[n] (:func:`bea._arith.common_denominators`), so the recursion
+    needs integer multiply--adds and one exact division by k per c_k, and no gcd.
+    """
+    D = common_denominators(order, denominators)
+    B: dict[int, int] = {}
+    C: dict[int, list[int]] = {}  # C[t][k - 1] = c_k(t) * D[|t|], k = 1..|t|
+    cuts = _table.cuts
+    for n in range(1, order + 1):
+        Dn = D[n]
+        scale = Dn // denominators[n]
+        factor = [0] + [Dn // (D[m] * D[n - m]) for m in range(1, n)]  # by the cut part's order m
+        keep = n < order
+        for t in _table.trees_of_order(n):
+            acc = [0] * (n + 1)  # acc[k]: k * c_k(t) * D[n]
+            for root_part, sub, mult in cuts(t):
+                w = B[sub]
+                if w:
+                    cr = C[root_part]
+                    w *= mult * factor[n - len(cr)]
+                    for j, value in enumerate(cr, 2):
+                        acc[j] += value * w
+            ck = [acc[k] // k for k in range(2, n + 1)]
+            own = numerators[t] * scale - sum(ck)
+            B[t] = own
+            if keep:
+                C[t] = [own, *ck]
+    return B, D
 
 
 def modified_equation(method_or_series: MethodOrSeries, order: int) -> BSeries:
@@ -118,8 +227,13 @@ def modified_equation(method_or_series: MethodOrSeries, order: int) -> BSeries:
     """
     _check_order(order)
     _warn_if_expensive(order, MODIFIED_EQUATION_WARN_ORDER, "modified_equation")
-    ring, b = field_coefficients(method_or_series, order)
-    coeffs = {t: ring.back(v) for t, v in b.items()}
+    scaled = scaled_map(method_or_series, order)
+    if scaled is not None:
+        B, D = _lie_log(*scaled, order)
+        coeffs = {t: sympy.Rational(v, D[_table.order(t)]) for t, v in B.items()}
+    else:
+        ring, b = field_coefficients(method_or_series, order)
+        coeffs = {t: ring.back(v) for t, v in b.items()}
     return BSeries._from_ids(coeffs, order, sympy.Integer(0))
 
 
@@ -128,6 +242,11 @@ def field_coefficients(method_or_series: object, order: int) -> tuple[Ring, dict
 
     Internal interface of bea (used by :mod:`bea.structure`), not part of the public API.
     """
+    scaled = scaled_map(method_or_series, order)
+    if scaled is not None:
+        B, D = _lie_log(*scaled, order)
+        mpq = gmpy2.mpq
+        return Ring(True), {t: mpq(v, D[_table.order(t)]) for t, v in B.items()}
     ring, a, _ = map_coefficients(method_or_series, order)
     inverse = [ring.integer(0)] + [ring.fraction(1, k) for k in range(1, order + 1)]
     zero = ring.integer(0)
@@ -151,9 +270,13 @@ def field_coefficients(method_or_series: object, order: int) -> tuple[Ring, dict
 def modifying_integrator(method_or_series: MethodOrSeries, order: int) -> BSeries:
     """The modifying-integrator field :math:`\\tilde b` of a method, through ``order``.
 
-    Solves :math:`(\\tilde b \\star a)(\\tau) = 1/\\gamma(\\tau)` tree by tree: the
-    partition that cuts no edge contributes :math:`a(\\bullet)\\,\\tilde b(\\tau)`, every
-    other partition involves only smaller trees. Requires :math:`a(\\bullet) \\ne 0`.
+    Solves :math:`(\\tilde b \\star a)(\\tau) = 1/\\gamma(\\tau)` tree by tree. For a
+    Runge--Kutta method, through its stages (module docstring): about the cost of
+    :func:`modified_equation` per stage that depends on the others. For a series or a
+    :class:`~bea.methods.BSeriesMethod`, by the substitution law: the partition that cuts no
+    edge contributes :math:`a(\\bullet)\\,\\tilde b(\\tau)`, every other partition involves only
+    smaller trees, at a cost of :math:`2^{|\\tau|-1}` edge subsets per tree. Requires
+    :math:`a(\\bullet) \\ne 0`.
 
     Explicit Euler applied to :math:`\\tilde f` is exact (to the given order) for:
 
@@ -162,6 +285,16 @@ def modifying_integrator(method_or_series: MethodOrSeries, order: int) -> BSerie
     f + 1/2 h f'f + 1/6 h² f'f'f + 1/6 h² f''(f, f)
     """
     _check_order(order)
+    if isinstance(method_or_series, RungeKutta):
+        _warn_if_expensive(order, MODIFIED_EQUATION_WARN_ORDER, "modifying_integrator")
+        scaled = _rk_modifying_integers(method_or_series, order)
+        if scaled is not None:
+            B, D = scaled
+            coeffs = {t: sympy.Rational(v, D[_table.order(t)]) for t, v in B.items()}
+        else:
+            ring, values = _rk_modifying(method_or_series, order)
+            coeffs = {t: ring.back(v) for t, v in values.items()}
+        return BSeries._from_ids(coeffs, order, sympy.Integer(0))
     _warn_if_expensive(order, SUBSTITUTION_WARN_ORDER, "modifying_integrator")
     ring, a, _ = map_coefficients(method_or_series, order)
     leaf = _table.trees_of_order(1)[0]
@@ -182,3 +315,143 @@ def modifying_integrator(method_or_series: MethodOrSeries, order: int) -> BSerie
             bt[t] = ring.normal((ring.fraction(1, _table.density(t)) - rest) * inv_leaf)
     coeffs = {t: ring.back(v) for t, v in bt.items()}
     return BSeries._from_ids(coeffs, order, sympy.Integer(0))
+
+
+def _rk_modifying(method: RungeKutta, order: int) -> tuple[Ring, dict[int, Any]]:
+    r"""The modifying integrator of a Runge--Kutta method by its stages, without partitions.
+
+    Applied to :math:`\tilde f = B(\tilde b)`, stage i is :math:`Y_i = B(G_i, y)` with
+    :math:`G_i = \sum_j a_{ij} E_j` and :math:`E_j = \tilde f(Y_j)`. Write :math:`G_j` as the
+    time-h flow of a field :math:`d_j` (its modified field, the recursion of
+    :func:`modified_equation`); then :math:`\tilde f(Y_j) = \exp(L_{d_j}) \tilde f`, a Lie
+    series over single-edge cuts: :math:`e_{j,0} = \tilde b`,
+    :math:`e_{j,k}(\tau) = \frac1k \sum_{\text{cuts}} e_{j,k-1}(\text{root part})\, d_j(\text{cut part})`.
+    The step is exact when :math:`\sum_i b_i E_i(\tau) = 1/\gamma(\tau)`; only
+    :math:`e_{i,0}(\tau) = \tilde b(\tau)` involves the unknown, so trees are solved in
+    increasing order, at the cost of two Lie recursions per stage that depends on the others
+    (one for explicit midpoint). Same result as the substitution law
+    :math:`(\tilde b \star a)(\tau) = 1/\gamma(\tau)` (Chartier--Hairer--Vilmart 2010).
+    """
+    ring: Ring = method._ring
+    s = method.stages
+    zero, one = ring.integer(0), ring.integer(1)
+    A = [[ring.convert(x) for x in row] for row in method.A]
+    b = [ring.convert(x) for x in method.b]
+    live = [i for i in range(s) if any(x != 0 for x in A[i])]  # stages that are not Y_i = y
+    inverse = [zero] + [ring.fraction(1, k) for k in range(1, order + 1)]
+    inv_sum_b = one / ring.normal(sum(b, zero)) if ring.rational else sympy.Integer(1) / sum(b, zero)
+    bt: dict[int, Any] = {}
+    d: list[dict[int, Any]] = [{} for _ in range(s)]  # log of each stage map
+    c: list[dict[int, list[Any]]] = [{} for _ in range(s)]  # c_k of that log recursion
+    e: list[dict[int, list[Any]]] = [{} for _ in range(s)]  # e_k of the Lie series of f~
+    cuts = _table.cuts
+    for n in range(1, order + 1):
+        for t in _table.trees_of_order(n):
+            tree_cuts = cuts(t)
+            known = [zero] * s  # sum over k >= 1 of e_{i,k}(t)
+            ek_all: list[list[Any]] = [[] for _ in range(s)]
+            for i in live:
+                acc = [zero] * (n + 1)
+                di, ei = d[i], e[i]
+                for root_part, sub, mult in tree_cuts:
+                    w = di[sub]
+                    if w:
+                        w = w * mult
+                        for j, value in enumerate(ei[root_part], 1):
+                            acc[j] += value * w
+                ek = [ring.normal(acc[k] * inverse[k]) for k in range(1, n)]
+                ek_all[i] = ek
+                known[i] = ring.normal(sum(ek, zero))
+            target = ring.fraction(1, _table.density(t))
+            value = ring.normal((target - sum((b[i] * known[i] for i in live), zero)) * inv_sum_b)
+            bt[t] = value
+            for i in live:
+                e[i][t] = [value, *ek_all[i]]
+            for i in live:
+                g = ring.normal(sum((A[i][j] * (value + known[j]) for j in range(s) if A[i][j] != 0), zero))
+                acc = [zero] * (n + 1)
+                di, ci = d[i], c[i]
+                for root_part, sub, mult in tree_cuts:
+                    w = di[sub]
+                    if w:
+                        w = w * mult
+                        for j, v in enumerate(ci[root_part], 2):
+                            acc[j] += v * w
+                ck = [ring.normal(acc[k] * inverse[k]) for k in range(2, n + 1)]
+                own = ring.normal(g - sum(ck, zero))
+                di[t] = own
+                ci[t] = [own, *ck]
+    return ring, bt
+
+
+def _rk_modifying_integers(method: RungeKutta, order: int) -> tuple[dict[int, int], list[int]] | None:
+    """:func:`_rk_modifying` on integers for a rational tableau: b~(t) = B[t] / D[|t|].
+
+    With q the tableau's common denominator, every quantity of order n (b~, e_k, the stage maps
+    G_i, their logs d_i and c_k) has a denominator dividing D[n] = lcm(q * lcm of the densities
+    of order n, q^2 * lcm(1..n) * D[m] * D[n - m]): the products over cuts bring
+    lcm(1..n) * D[m] * D[n - m], 1/gamma its own denominator, and the two tableau combinations
+    (b_i, then a_ij) one factor q each. So all divisions below are exact. None for a symbolic
+    tableau.
+    """
+    entries = [*(x for row in method.A for x in row), *method.b]
+    if not all(isinstance(x, sympy.Rational) for x in entries):
+        return None
+    q = lcm(*(int(x.q) for x in entries))
+    s = method.stages
+    A = [[int(x.p) * (q // int(x.q)) for x in row] for row in method.A]
+    b = [int(x.p) * (q // int(x.q)) for x in method.b]  # sum(b) == q: the method is consistent
+    live = [i for i in range(s) if any(A[i])]
+    rows = {i: [(j, A[i][j]) for j in range(s) if A[i][j]] for i in live}
+    gammas = [1] * (order + 1)
+    for n in range(1, order + 1):
+        gammas[n] = q * lcm(*(_table.density(t) for t in _table.trees_of_order(n)))
+    D = common_denominators(order, gammas, q * q)
+    bt: dict[int, int] = {}
+    d: list[dict[int, int]] = [{} for _ in range(s)]
+    c: list[dict[int, list[int]]] = [{} for _ in range(s)]
+    e: list[dict[int, list[int]]] = [{} for _ in range(s)]
+    cuts = _table.cuts
+    for n in range(1, order + 1):
+        Dn = D[n]
+        factor = [0] + [Dn // (D[m] * D[n - m]) for m in range(1, n)]  # by the cut part's order m
+        keep = n < order
+        for t in _table.trees_of_order(n):
+            tree_cuts = cuts(t)
+            known = [0] * s
+            ek_all: dict[int, list[int]] = {}
+            for i in live:
+                acc = [0] * (n + 1)
+                di, ei = d[i], e[i]
+                for root_part, sub, mult in tree_cuts:
+                    w = di[sub]
+                    if w:
+                        er = ei[root_part]
+                        w *= mult * factor[n - len(er)]
+                        for j, value in enumerate(er, 1):
+                            acc[j] += value * w
+                ek = [acc[k] // k for k in range(1, n)]
+                ek_all[i] = ek
+                known[i] = sum(ek)
+            value = Dn // _table.density(t) - sum(b[i] * known[i] for i in live) // q
+            bt[t] = value
+            if not keep:
+                continue
+            for i in live:
+                e[i][t] = [value, *ek_all[i]]
+            for i in live:
+                g = sum(aij * (value + known[j]) for j, aij in rows[i]) // q
+                acc = [0] * (n + 1)
+                di, ci = d[i], c[i]
+                for root_part, sub, mult in tree_cuts:
+                    w = di[sub]
+                    if w:
+                        cr = ci[root_part]
+                        w *= mult * factor[n - len(cr)]
+                        for j, v in enumerate(cr, 2):
+                            acc[j] += v * w
+                ck = [acc[k] // k for k in range(2, n + 1)]
+                own = g - sum(ck)
+                di[t] = own
+                ci[t] = [own, *ck]
+    return bt, D

@@ -27,6 +27,8 @@ import sympy
 
 from bea import _partitions, _table, drawing
 from bea._arith import Ring
+from bea._checks import check_finite
+from bea._text import signed_text
 from bea.errors import BeaTypeError, SeriesError
 from bea.methods.rungekutta import RungeKutta
 from bea.trees import Tree, _check_order
@@ -42,6 +44,7 @@ def _coefficient(value: object, where: str) -> sympy.Expr:
         raise BeaTypeError(f"coefficient of {where} must be a SymPy expression, got {value!r}")
     if expr.atoms(sympy.Float):
         raise BeaTypeError(f"coefficient of {where} is {expr}, which holds a float; bea is exact")
+    check_finite(expr, f"the coefficient of {where}", SeriesError)
     return expr
 
 
@@ -70,7 +73,7 @@ class BSeries(Mapping[Tree, sympy.Expr]):
     _empty: sympy.Expr
 
     def __init__(self, coefficients: Mapping[Tree, object], order: int, empty: object = 0) -> None:
-        _check_order(order)
+        order = _check_order(order)
         if not isinstance(coefficients, Mapping):
             raise BeaTypeError(f"coefficients must be a mapping from Tree to values, got {coefficients!r}")
         coeffs: dict[int, sympy.Expr] = {}
@@ -86,7 +89,7 @@ class BSeries(Mapping[Tree, sympy.Expr]):
 
     def _init(self, coeffs: dict[int, sympy.Expr], order: int, empty: sympy.Expr) -> None:
         object.__setattr__(self, "_coeffs", coeffs)
-        object.__setattr__(self, "_order", order)
+        object.__setattr__(self, "_order", int(order))
         object.__setattr__(self, "_empty", empty)
 
     @classmethod
@@ -100,6 +103,17 @@ class BSeries(Mapping[Tree, sympy.Expr]):
 
     def __delattr__(self, name: str) -> None:
         raise AttributeError("BSeries is immutable")
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Tree ids are private to a process: pickle level sequences, rebuild through the constructor.
+        items = [(_table.levels(t), v) for t, v in self._coeffs.items()]
+        return (_rebuild, (items, self._order, self._empty))
+
+    def __copy__(self) -> BSeries:
+        return self  # immutable
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> BSeries:
+        return self  # immutable
 
     # --- Mapping protocol -------------------------------------------------
     def __getitem__(self, tree: Tree) -> sympy.Expr:
@@ -140,7 +154,7 @@ class BSeries(Mapping[Tree, sympy.Expr]):
     # --- algebra ------------------------------------------------------------
     def truncate(self, order: int) -> BSeries:
         """The same series keeping only the trees with at most ``order`` nodes."""
-        _check_order(order)
+        order = _check_order(order)
         if order > self._order:
             raise SeriesError(f"cannot truncate a series of order {self._order} to the higher order {order}")
         kept = {t: v for t, v in self._coeffs.items() if _table.order(t) <= order}
@@ -212,24 +226,19 @@ class BSeries(Mapping[Tree, sympy.Expr]):
     def _terms(self) -> list[tuple[sympy.Expr, int, Tree]]:
         shift = 1 if self.is_vector_field else 0
         return [
-            (sympy.nsimplify(v / _table.symmetry(t)), _table.order(t) - shift, Tree._from_id(t))
+            (v / _table.symmetry(t), _table.order(t) - shift, Tree._from_id(t))
             for t, v in self._coeffs.items()
             if v != 0
         ]
 
     def __str__(self) -> str:
-        parts: list[str] = [] if self._empty == 0 else [str(self._empty)]
+        """Text ``c h^k F(τ) ± ...`` (c = b(τ)/σ(τ)): a sum is parenthesised whole, the sign taken
+        out only where SymPy can take it out of the whole coefficient, so the text parses back."""
+        parts: list[str] = [] if self._empty == 0 else [signed_text(self._empty, "", first=True)]
         for coef, power, tree in self._terms():
-            h = "" if power == 0 else "h " if power == 1 else f"h{_superscript(power)} "
-            c = str(coef)
-            if c.startswith("-"):
-                sign, c = "-", c[1:]
-            else:
-                sign = "+"
-            if any(ch in c for ch in "+-") and c not in ("1",):
-                c = f"({c})"
-            body = f"{h}{tree.elementary_differential}" if c == "1" else f"{c} {h}{tree.elementary_differential}"
-            parts.append(f"{sign} {body}" if parts else (body if sign == "+" else f"-{body}"))
+            h = "" if power == 0 else "h" if power == 1 else f"h{_superscript(power)}"
+            body = " ".join(x for x in (h, tree.elementary_differential) if x)
+            parts.append(signed_text(coef, body, first=not parts))
         return " ".join(parts) if parts else "0"
 
     def __repr__(self) -> str:
@@ -248,20 +257,11 @@ class BSeries(Mapping[Tree, sympy.Expr]):
         >>> sympy.latex(bseries(methods.explicit_euler, 2))
         '1 + h F\\left(\\bullet\\right)'
         """
-        parts: list[str] = [] if self._empty == 0 else [str(sympy.latex(self._empty))]
+        parts: list[str] = [] if self._empty == 0 else [signed_text(self._empty, "", first=True, latex=True)]
         for coef, power, tree in self._terms():
             h = "" if power == 0 else "h" if power == 1 else f"h^{{{power}}}"
             body = " ".join(x for x in (h, rf"F\left({tree._latex()}\right)") if x)
-            negative = coef.could_extract_minus_sign()
-            size = -coef if negative else coef
-            c = str(sympy.latex(size))
-            if size != 1:
-                c = rf"\left({c}\right)" if isinstance(size, sympy.Add) else c
-                body = f"{c} {body}"
-            if not parts:
-                parts.append(f"-{body}" if negative else body)
-            else:
-                parts.append(f"{'-' if negative else '+'} {body}")
+            parts.append(signed_text(coef, body, first=not parts, latex=True))
         return " ".join(parts) if parts else "0"
 
     def _repr_latex_(self) -> str:
@@ -304,7 +304,7 @@ def bseries(method: RungeKutta, order: int) -> BSeries:
     """
     if not isinstance(method, RungeKutta):
         raise BeaTypeError(f"bseries needs a RungeKutta method, got {method!r}")
-    _check_order(order)
+    order = _check_order(order)
     ring: Ring = method._ring
     coeffs = {
         t: ring.back(method._elementary_weight(t))
@@ -323,7 +323,7 @@ def exact_solution(order: int) -> BSeries:
     >>> print(exact_solution(3))
     1 + h f + 1/2 h² f'f + 1/6 h³ f'f'f + 1/6 h³ f''(f, f)
     """
-    _check_order(order)
+    order = _check_order(order)
     coeffs = {
         t: sympy.Rational(1, _table.density(t)) for n in range(1, order + 1) for t in _table.trees_of_order(n)
     }
@@ -395,3 +395,7 @@ def substitute(b: BSeries, a: BSeries) -> BSeries:
                 total += term
             coeffs[t] = sympy.expand(total)
     return BSeries._from_ids(coeffs, order, a._empty)
+
+
+def _rebuild(items: list[tuple[tuple[int, ...], sympy.Expr]], order: int, empty: sympy.Expr) -> BSeries:
+    return BSeries({Tree.from_levels(levels): v for levels, v in items}, order, empty)

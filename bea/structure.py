@@ -61,7 +61,7 @@ from bea._arith import Ring
 from bea.errors import BeaTypeError
 from bea.methods.bseries_method import BSeriesMethod
 from bea.methods.rungekutta import RungeKutta
-from bea.modified import MethodOrSeries, field_coefficients, map_coefficients
+from bea.modified import MethodOrSeries, field_coefficients, map_coefficients, scaled_map
 from bea.series import BSeries
 from bea.trees import _check_order
 
@@ -138,8 +138,35 @@ def order_of_symplecticity(method: MethodOrSeries, order: int) -> int | None:
     Reference: Calvo & Sanz-Serna (1994); Hairer--Lubich--Wanner, Theorem VI.7.6.
     """
     _check_order(order)
+    scaled = scaled_map(method, order)
+    if scaled is not None:
+        return _open_order(_integer_pairs_hold_through(*scaled, order), order)
     ring, a, _ = map_coefficients(method, order)
     return _open_order(_pairs_hold_through(ring, a, order, map_condition=True), order)
+
+
+def _integer_pairs_hold_through(numerators: dict[int, int], denominators: list[int], order: int) -> int:
+    """:func:`_pairs_hold_through` for a(t) = numerators[t] / denominators[|t|], on integers:
+    (A(u∘v) + A(v∘u)) Q_|u| Q_|v| = A(u) A(v) Q_n."""
+    for n in range(2, order + 1):
+        qn = denominators[n]
+        for k, u, v, uv, vu in _pair_table(n):
+            qq = denominators[k] * denominators[n - k]
+            if (numerators[uv] + numerators[vu]) * qq != numerators[u] * numerators[v] * qn:
+                return n - 1
+    return order
+
+
+_pair_tables: dict[int, tuple[tuple[int, int, int, int, int], ...]] = {}
+
+
+def _pair_table(n: int) -> tuple[tuple[int, int, int, int, int], ...]:
+    """(|u|, u, v, u∘v, v∘u) for the unordered pairs of trees with |u| + |v| = n, |u| <= |v|."""
+    found = _pair_tables.get(n)
+    if found is None:
+        found = tuple((_table.order(u), u, v, _product(u, v), _product(v, u)) for u, v in _pairs(n))
+        _pair_tables[n] = found
+    return found
 
 
 def is_symplectic(method: MethodOrSeries, order: int) -> bool:
@@ -352,6 +379,21 @@ def _reflected(forests: tuple[tuple[int, ...], ...]) -> int:
     return node
 
 
+_partner_cache: dict[int, tuple[tuple[int, int], ...]] = {}
+
+
+def _partners(t: int) -> tuple[tuple[int, int], ...]:
+    """(reflected tree, (-1)^m) for each trunk of t; none for a bushy tree (height 2)."""
+    found = _partner_cache.get(t)
+    if found is None:
+        if _table.order(t) > 1 and all(not _table.children(c) for c in _table.children(t)):
+            found = ()  # bushy: no vector
+        else:
+            found = tuple((_reflected(forests), -1 if len(forests) % 2 else 1) for forests in _trunk_forests(t))
+        _partner_cache[t] = found
+    return found
+
+
 def _energy_ok(ring: Ring, beta: dict[int, Any], trees_n: tuple[int, ...]) -> bool:
     """Does beta restricted to trees_n lie in the span of e_t + (-1)^m e_partner?"""
     parent = {t: t for t in trees_n}
@@ -375,12 +417,7 @@ def _energy_ok(ring: Ring, beta: dict[int, Any], trees_n: tuple[int, ...]) -> bo
         return x, sign
 
     for t in trees_n:
-        if _table.order(t) > 1 and all(not _table.children(c) for c in _table.children(t)):
-            continue  # bushy: no vector
-        for forests in _trunk_forests(t):
-            m = len(forests)
-            partner = _reflected(forests)
-            sign = -1 if m % 2 else 1  # vector e_t + sign e_partner, so e_t ≡ -sign e_partner
+        for partner, sign in _partners(t):  # vector e_t + sign e_partner, so e_t ≡ -sign e_partner
             rt, pt = find(t)
             rp, pp = find(partner)
             rel = -sign * pt * pp  # e_rt ≡ rel e_rp

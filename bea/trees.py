@@ -35,6 +35,9 @@ Tree.from_levels([1, 2, 3, 2])
 from __future__ import annotations
 
 import html
+import numbers
+import operator
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from functools import total_ordering
@@ -42,8 +45,9 @@ from typing import Any, final
 
 from bea import _table, drawing
 from bea.errors import BeaTypeError, InvalidOrderError, InvalidTreeError
+from bea.validation import check_order
 
-__all__ = ["Tree", "butcher_product", "count_trees", "trees", "trees_up_to"]
+__all__ = ["MAX_COUNT_ORDER", "MAX_TREES_ORDER", "Tree", "butcher_product", "count_trees", "trees", "trees_up_to"]
 
 
 @final
@@ -266,15 +270,27 @@ def _differential_text(t: int) -> str:
 
 
 def _check_order(n: object, name: str = "order") -> int:
-    if isinstance(n, bool) or not isinstance(n, int):
+    """``n`` as an int >= 1 (any integral type: int, ``sympy.Integer``, ``numpy.int64``; never bool).
+
+    A non-integer raises :class:`InvalidOrderError` here (a ``ValueError``, as the tree API has
+    always done); the range check is :func:`bea.validation.check_order`'s."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise InvalidOrderError(f"{name} must be an integer, got {n!r}")
-    if n < 1:
-        raise InvalidOrderError(f"{name} must be at least 1, got {n}")
+    return check_order(n, name=name)
+
+
+def _check_trees_order(n: object) -> int:
+    n = _check_order(n, "n")
+    if n > MAX_TREES_ORDER:
+        raise InvalidOrderError(
+            f"there are {count_trees(n)} rooted trees with {n} nodes; bea builds them for n <= "
+            f"MAX_TREES_ORDER = {MAX_TREES_ORDER} ({count_trees(MAX_TREES_ORDER)} trees, about a gigabyte)"
+        )
     return n
 
 
 def trees(n: int) -> Iterator[Tree]:
-    """Every rooted tree with exactly ``n`` nodes, once each.
+    """Every rooted tree with exactly ``n`` nodes, once each (``n <= MAX_TREES_ORDER``).
 
     The order is deterministic: decreasing lexicographic order of canonical level
     sequences, from the tall tree ``[1, 2, ..., n]`` to the bushy ``[1, 2, ..., 2]``
@@ -285,7 +301,7 @@ def trees(n: int) -> Iterator[Tree]:
     >>> [t.elementary_differential for t in trees(4)]
     ["f'f'f'f", "f'f''(f, f)", "f''(f'f, f)", "f'''(f, f, f)"]
     """
-    _check_order(n, "n")  # validated on the call, not on the first next()
+    n = _check_trees_order(n)  # validated on the call, not on the first next()
     return (Tree._from_id(t) for t in _table.trees_of_order(n))
 
 
@@ -295,29 +311,61 @@ def trees_up_to(n: int) -> Iterator[Tree]:
     >>> [str(t) for t in trees_up_to(3)]
     ['•', '[•]', '[[•]]', '[•²]']
     """
-    _check_order(n, "n")  # validated on the call, not on the first next()
+    n = _check_trees_order(n)  # validated on the call, not on the first next()
     return (tree for k in range(1, n + 1) for tree in trees(k))
 
 
+#: ``count_trees`` computes the counts for n up to this bound (about 0.3 s; the count then has 466 digits).
+MAX_COUNT_ORDER = 1000
+#: ``trees`` and ``trees_up_to`` build the trees for n up to this bound: 1 721 159 trees with 18 nodes
+#: already take about a gigabyte; n = 19 would take several.
+MAX_TREES_ORDER = 18
+
+_counts: list[int] = [0, 1]  # _counts[n] = A000081(n), replaced (never shrunk) under _counts_lock
+_counts_lock = threading.Lock()
+
+
 def count_trees(n: int) -> int:
-    """The number of rooted trees with ``n`` nodes (OEIS A000081).
+    """The number of rooted trees with ``n`` nodes (OEIS A000081), for ``1 <= n <= MAX_COUNT_ORDER``.
 
     Computed by the Cayley/Euler recurrence
-    :math:`a_{n+1} = \\frac1n \\sum_{k=1}^n \\big(\\sum_{d\\mid k} d\\,a_d\\big) a_{n-k+1}`,
-    without generating the trees.
+    :math:`a_{m+1} = \\frac1m \\sum_{k=1}^m s_k\\, a_{m-k+1}` with
+    :math:`s_k = \\sum_{d\\mid k} d\\,a_d` (divisor sums by a sieve), in exact integers and without
+    generating the trees; the values are kept, so later calls are look-ups. Raises
+    :class:`~bea.errors.InvalidOrderError` for n outside 1..``MAX_COUNT_ORDER`` (n = 1000 takes
+    about 0.3 s; the work grows as n² multiplications of numbers with about n/2 digits).
 
     >>> [count_trees(n) for n in range(1, 11)]
     [1, 1, 2, 4, 9, 20, 48, 115, 286, 719]
+
+    Reference: OEIS A000081; A. Cayley, *Phil. Mag.* 13 (1857); Harary & Palmer,
+    *Graphical Enumeration* (1973), section 3.1.
     """
-    _check_order(n, "n")
+    n = _check_order(n, "n")
+    if n > MAX_COUNT_ORDER:
+        raise InvalidOrderError(
+            f"count_trees({n}): n is above MAX_COUNT_ORDER = {MAX_COUNT_ORDER}; the count has about "
+            f"{int(n * 0.4707)} digits and the recurrence needs about n^2 = {n * n} products of such numbers"
+        )
+    if n < len(_counts):
+        return _counts[n]
+    with _counts_lock:
+        if n >= len(_counts):  # another thread may have extended it meanwhile
+            target = min(max(n, 2 * (len(_counts) - 1)), MAX_COUNT_ORDER)  # doubling: calls 1, 2, 3... stay cheap
+            _counts[:] = _a000081(target)
+        return _counts[n]
+
+
+def _a000081(n: int) -> list[int]:
+    """[0, a_1, ..., a_n]; the divisor sums s_k are filled by a sieve as each a_d becomes known."""
     a = [0, 1]
+    s = [0] * (n + 1)
     for m in range(1, n):
-        total = 0
-        for k in range(1, m + 1):
-            s = sum(d * a[d] for d in range(1, k + 1) if k % d == 0)
-            total += s * a[m - k + 1]
-        a.append(total // m)
-    return a[n]
+        weight = m * a[m]
+        for k in range(m, n + 1, m):
+            s[k] += weight
+        a.append(sum(map(operator.mul, s[1 : m + 1], a[m:0:-1])) // m)
+    return a
 
 
 def butcher_product(t: Tree, u: Tree) -> Tree:

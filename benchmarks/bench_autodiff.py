@@ -34,7 +34,7 @@ def build(dtype: torch.dtype) -> tuple[ModifiedField, Tensor]:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(64, 128), nn.Tanh(), nn.Linear(128, 128), nn.Tanh(), nn.Linear(128, 10))
     x, y = torch.randn(512, 64), torch.randint(0, 10, (512,))
-    field = ModifiedField.from_module(model, nn.functional.cross_entropy, x, y, order=1, h=0.05, dtype=dtype)
+    field = ModifiedField.from_module(model, nn.functional.cross_entropy, x, y, truncation=1, h=0.05, dtype=dtype)
     return field, field.parameters()
 
 
@@ -97,7 +97,7 @@ def main() -> None:
     candidates: dict[str, Callable[[], Tensor]] = {"IGR by hand (double backprop)": igr_reference}
     for name, method in (("gd", methods.explicit_euler), ("midpoint", methods.explicit_midpoint)):
         for p in range(1, args.max_order + 1):
-            mf = ModifiedField(field._objective, order=p, h=0.05, method=method)
+            mf = ModifiedField(field._objective, truncation=p, h=0.05, method=method)
             candidates[f"{name} order {p}"] = functools.partial(mf, theta)
             if args.naive and name == "gd" and p <= 2:
                 nf = naive_field(objective, method, p, 0.05)

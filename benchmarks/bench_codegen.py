@@ -32,7 +32,7 @@ from bea import modified_flow
 from numeric import compile_field
 a, b, x, y = sympy.symbols("a b x y")
 t0 = time.perf_counter()
-flow = modified_flow((y - a * b * x) ** 2 / 2, [a, b], order=6)
+flow = modified_flow((y - a * b * x) ** 2 / 2, [a, b], truncation=6)
 derive = time.perf_counter() - t0
 t0 = time.perf_counter()
 field = compile_field(flow, h=0.01, x=1, y=0.6)

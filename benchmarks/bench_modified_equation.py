@@ -32,6 +32,18 @@ Peers (see docs/benchmarks.md):
 Every peer coefficient of the first order-7 run is compared with bea's, tree by
 tree (trees are matched by a canonical nested-list key, so tree ordering and
 naming do not matter).
+
+``--issue13`` runs the figures of issue 13 instead (rows 1-2), each in a fresh process::
+
+    .venv/bin/python benchmarks/bench_modified_equation.py --issue13
+
+* ``modifying_integrator(explicit_midpoint, N)`` for N = 9..12 against ``modified_equation``
+  at the same order **in the same process** (the tree table warmed by one cold
+  ``modified_equation`` call first; then both timed alternately, medians of 3);
+* the previous implementation (``tests/reference_bseries.py``, a frozen copy of commit
+  40ef694) in the same run: the modifying integrator through N = 10 and the modified
+  equation at N = 14, against the current code;
+* ``modified_equation(explicit_midpoint, 14)`` cold in a fresh process with its peak RSS.
 """
 
 from __future__ import annotations
@@ -299,6 +311,85 @@ def compare(bea_coeffs: dict, peer_coeffs: dict, exact: bool, max_order: int) ->
     }
 
 
+# ---------------------------------------------------------------------------- issue 13 figures
+ISSUE13_CHILD = r"""
+import json, resource, statistics, sys, time
+sys.path.insert(0, "tests")
+MODE, N = sys.argv[1], int(sys.argv[2])
+from bea import bseries, methods, modified_equation, modifying_integrator
+from reference_bseries import reference_modified_equation, reference_modifying_integrator
+m = methods.explicit_midpoint
+out = {"mode": MODE, "order": N}
+def timed(f):
+    t0 = time.perf_counter(); f(); return time.perf_counter() - t0
+if MODE == "pair":  # same process: modified equation vs modifying integrator
+    out["me_cold_s"] = timed(lambda: modified_equation(m, N))
+    me, mi = [], []
+    for _ in range(3):
+        me.append(timed(lambda: modified_equation(m, N)))
+        mi.append(timed(lambda: modifying_integrator(m, N)))
+    out["me_s"], out["mi_s"] = statistics.median(me), statistics.median(mi)
+elif MODE == "mi-old":  # the previous modifying integrator (edge subsets), cold
+    a = bseries(m, N)
+    out["seconds"] = timed(lambda: reference_modifying_integrator(a, N))
+elif MODE == "mi-new":
+    out["seconds"] = timed(lambda: modifying_integrator(m, N))
+elif MODE == "me-old":
+    a = bseries(m, N)
+    out["seconds"] = timed(lambda: reference_modified_equation(a, N))
+elif MODE == "me-new":
+    out["seconds"] = timed(lambda: modified_equation(m, N))
+out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(out))
+"""
+
+
+def issue13(repeats: int, timeout: float) -> dict:
+    """The issue-13 figures (module docstring); prints a table and returns the raw runs."""
+
+    def child(mode: str, order: int) -> dict:
+        proc = subprocess.run(
+            [sys.executable, "-c", ISSUE13_CHILD, mode, str(order)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=REPO,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr.strip()[-2000:])
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    load = os.getloadavg()
+    print(f"# issue 13, loadavg at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, cpus {os.cpu_count()}")
+    results: dict = {"loadavg_start": load, "pair": {}, "old_new": {}}
+    print("modifying_integrator vs modified_equation, explicit midpoint, same process (medians of 3):")
+    for order in (9, 10, 11, 12):
+        runs = [child("pair", order) for _ in range(repeats)]
+        me = statistics.median(r["me_s"] for r in runs)
+        mi = statistics.median(r["mi_s"] for r in runs)
+        results["pair"][order] = {"me_s": me, "mi_s": mi, "ratio": mi / me, "runs": runs}
+        print(f"  N={order:2d}: modified_equation {me:.4f} s, modifying_integrator {mi:.4f} s, ratio {mi / me:.2f}")
+    print("previous implementation (tests/reference_bseries.py) vs now, fresh processes, cold:")
+    for what, orders in (("mi", (9, 10)), ("me", (12, 14))):
+        for order in orders:
+            old = [child(f"{what}-old", order) for _ in range(1 if order >= 14 else repeats)]
+            new = [child(f"{what}-new", order) for _ in range(repeats)]
+            o = statistics.median(r["seconds"] for r in old)
+            n = statistics.median(r["seconds"] for r in new)
+            rss_o = max(r["maxrss_mb"] for r in old)
+            rss_n = max(r["maxrss_mb"] for r in new)
+            results["old_new"][f"{what}{order}"] = {"old_s": o, "new_s": n, "old_rss_mb": rss_o, "new_rss_mb": rss_n}
+            name = "modifying_integrator" if what == "mi" else "modified_equation"
+            print(
+                f"  {name:20s} N={order:2d}: before {o:8.3f} s ({rss_o:.0f} MB), now {n:7.3f} s "
+                f"({rss_n:.0f} MB), ratio {o / n:6.1f}x"
+            )
+    load = os.getloadavg()
+    results["loadavg_end"] = load
+    print(f"# loadavg at end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--orders", type=int, nargs="+", default=[10, 12, 14], help="bea orders (default 10 12 14)")
@@ -334,7 +425,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--peers-python", default=os.environ.get("BEA_PEERS_PYTHON", str(DEFAULT_PEERS_PYTHON)))
     p.add_argument("--timeout", type=float, default=180.0, help="per child process, seconds")
     p.add_argument("--json", type=Path, help="write all figures here as JSON")
+    p.add_argument("--issue13", action="store_true", help="run the issue-13 figures instead (module docstring)")
     args = p.parse_args(argv)
+    if args.issue13:
+        figures = issue13(args.repeats or 3, args.timeout)
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2))
+        return 0
 
     def reps(order: int) -> int:
         if args.repeats is not None:

@@ -59,7 +59,7 @@ loss = sympy.sympify(loss_text)  # our own fixed strings, not user input
 params = sympy.symbols(params_text)
 h = sympy.Symbol("h")
 t0 = time.perf_counter()
-flow = modified_flow(loss, list(params), order=order, h=h)
+flow = modified_flow(loss, list(params), truncation=order, h=h)
 if simplify:
     flow.compact_terms()
 seconds = time.perf_counter() - t0

@@ -21,7 +21,7 @@ from :math:`g = \nabla E`: with :math:`G_0 = g` and
 :math:`G_j(v_1..v_j) = \nabla_\theta\langle G_{j-1}(v_1..v_{j-1}), v_j\rangle`,
 :math:`F([\tau_1..\tau_k]) = -G_k(F(\tau_1),\dots,F(\tau_k))`. No Hessian is formed.
 
-**Work sharing.** A plan, cached per (method, order), lists the trees with
+**Work sharing.** A plan, cached per (method, truncation), lists the trees with
 :math:`b(\tau) \ne 0` (for midpoint or RK4 many vanish) and the smaller trees
 needed as directions. The argument lists of all :math:`G` evaluations form a trie
 (children sorted so that common prefixes such as :math:`(\bullet,\bullet)` are shared);
@@ -31,13 +31,13 @@ differentiated further. Trees used only in the final sum are never formed: as
 pass through the union of their parents' graphs,
 :math:`\sum_\tau w_\tau G_k(\dots, v_\tau) = \nabla_\theta \sum_{\text{parents } P}
 \langle G_P, \sum_{\tau \text{ below } P} w_\tau v_\tau\rangle`.
-Order 1 of gradient descent is then :math:`-g - \tfrac h2 Hg` by one double
+Truncation 1 of gradient descent is then :math:`-g - \tfrac h2 Hg` by one double
 backpropagation, the implicit gradient regulariser :math:`-\nabla(E + \tfrac h4\|\nabla E\|^2)`
 (Barrett & Dherin, *Implicit Gradient Regularization*, ICLR 2021).
 
 >>> import torch
 >>> from bea import methods
->>> field = ModifiedField(lambda t: 0.5 * (t**2).sum(), order=2, h=0.1, method=methods.explicit_euler)
+>>> field = ModifiedField(lambda t: 0.5 * (t**2).sum(), truncation=2, h=0.1, method=methods.explicit_euler)
 >>> field(torch.tensor([1.0, -2.0], dtype=torch.float64))  # -(θ + hθ/2 + h²θ/3)
 tensor([-1.0533,  2.1067], dtype=torch.float64)
 """
@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,11 +55,13 @@ import torch
 from torch import Tensor, nn
 
 from bea import modified_equation
-from bea.errors import BeaTypeError, BeaValueError, InvalidLossError, InvalidOrderError
+from bea.errors import BeaTypeError, BeaValueError
 from bea.methods import RungeKutta, explicit_euler
 from bea.series import BSeries
 from bea.trees import Tree
+from bea.validation import check_truncation, renamed_keyword
 from numeric._autodiff_params import FlatLayout, FunctionalModule, cast_like, module_objective
+from numeric.losses import scalar_loss
 
 __all__ = ["FieldPlan", "ModifiedField", "field_plan"]
 
@@ -73,7 +76,7 @@ def _args(tree: Tree) -> Key:
 
 @dataclass(frozen=True)
 class FieldPlan:
-    """What to evaluate for one (method, order): see the module docstring.
+    """What to evaluate for one (method, truncation): see the module docstring.
 
     ``terms``: (tree, power of h, b(τ)/σ(τ)) for every tree with b(τ) ≠ 0;
     ``directions``: trees whose F(τ) is formed as a vector (children of some term);
@@ -82,7 +85,7 @@ class FieldPlan:
     final reverse pass (tree, parent key).
     """
 
-    order: int
+    truncation: int
     terms: tuple[tuple[Tree, int, float], ...]
     directions: frozenset[Tree]
     nodes: tuple[Key, ...]
@@ -90,7 +93,7 @@ class FieldPlan:
     folded: tuple[tuple[Tree, Key], ...] = field(default=())
 
 
-def _build_plan(series: BSeries, order: int) -> FieldPlan:
+def _build_plan(series: BSeries, truncation: int) -> FieldPlan:
     terms = tuple((t, t.order - 1, float(c) / t.symmetry) for t, c in sorted(series.items()) if c != 0)
     directions: set[Tree] = set()
     stack = [c for t, _, _ in terms for c in t.children]
@@ -119,16 +122,16 @@ def _build_plan(series: BSeries, order: int) -> FieldPlan:
     for k in sorted(keys, key=lambda k: (len(k), k)):
         visit(k)
     nodes = tuple(ordered)
-    return FieldPlan(order, terms, frozenset(directions), nodes, frozenset(graph), folded)
+    return FieldPlan(truncation, terms, frozenset(directions), nodes, frozenset(graph), folded)
 
 
 @functools.lru_cache(maxsize=64)
-def _cached_plan(method: RungeKutta, order: int) -> FieldPlan:
-    return _build_plan(modified_equation(method, order + 1), order)
+def _cached_plan(method: RungeKutta, truncation: int) -> FieldPlan:
+    return _build_plan(modified_equation(method, truncation + 1), truncation)
 
 
-def field_plan(method: RungeKutta | BSeries, order: int) -> FieldPlan:
-    """The evaluation plan of the modified field of ``method`` through :math:`h^{order}` (cached).
+def field_plan(method: RungeKutta | BSeries, truncation: int) -> FieldPlan:
+    """The evaluation plan of the modified field of ``method`` through :math:`h^p`, p = ``truncation`` (cached).
 
     Only trees with :math:`b(\\tau) \\ne 0` are evaluated; for the explicit midpoint rule, 5 of the 8 trees
     with at most 4 nodes:
@@ -137,14 +140,11 @@ def field_plan(method: RungeKutta | BSeries, order: int) -> FieldPlan:
     >>> [list(t.levels) for t, _, _ in field_plan(methods.explicit_midpoint, 3).terms]
     [[1], [1, 2, 2], [1, 2, 3], [1, 2, 3, 3], [1, 2, 3, 4]]
     """
-    if isinstance(order, bool) or not isinstance(order, int):
-        raise InvalidOrderError(f"order must be a non-negative integer, got {order!r}")
-    if order < 0:
-        raise InvalidOrderError(f"order must be a non-negative integer, got {order}")
+    p = check_truncation(truncation)
     if isinstance(method, RungeKutta):
-        return _cached_plan(method, order)
+        return _cached_plan(method, p)
     if isinstance(method, BSeries):
-        return _build_plan(modified_equation(method, order + 1), order)
+        return _build_plan(modified_equation(method, p + 1), p)
     raise BeaTypeError(f"method must be a bea RungeKutta method or a map BSeries, got {method!r}")
 
 
@@ -170,13 +170,7 @@ def _evaluate(
     """For each row w of ``weights`` (one per power of h): :math:`\\sum_\\tau w_{|\\tau|-1} b/\\sigma F(\\tau)`."""
     with torch.enable_grad():
         theta = theta.detach().requires_grad_(True)
-        loss = objective(theta)
-        if not isinstance(loss, Tensor) or loss.numel() != 1:
-            raise InvalidLossError(f"the loss must return a scalar tensor, got {loss!r}")
-        loss = loss.reshape(())
-        if not loss.requires_grad:
-            zero = torch.zeros_like(theta).detach()
-            return [zero.clone() for _ in weights]
+        loss = scalar_loss(objective(theta))
         g = _vjp([loss], [torch.ones_like(loss)], theta, () in plan.graph, True)
         nodes: dict[Key, Tensor] = {(): g}
         vectors: dict[Tree, Tensor] = {_LEAF: -g.detach()}
@@ -212,7 +206,7 @@ class ModifiedField:
     trainable parameters of a module are flattened in ``named_parameters()`` order. Gradient
     descent on :math:`E = \|\theta\|^2/2` has :math:`f_h = -(1 + h/2 + h^2/3 + \dots)\,\theta`:
 
-    >>> field = ModifiedField(lambda t: 0.5 * (t**2).sum(), order=1, h=0.5)
+    >>> field = ModifiedField(lambda t: 0.5 * (t**2).sum(), truncation=1, h=0.5)
     >>> field([2.0]), field.with_h(0.1)([2.0])
     (tensor([-2.5000], dtype=torch.float64), tensor([-2.1000], dtype=torch.float64))
     >>> field.terms([2.0]).flatten().tolist()  # f_1 = -θ, f_2 = -θ/2
@@ -226,8 +220,10 @@ class ModifiedField:
         a list of tensors of those shapes. With an ``nn.Module``: ``loss_fn(net)`` where
         ``net(*inputs)`` runs the model at θ (:func:`torch.func.functional_call`);
         ``net.dtype``/``net.device`` give θ's dtype and device. See :meth:`from_module`.
-    order
-        p ≥ 0: keep the terms through :math:`h^p` (order 1 = IGR for gradient descent).
+    truncation
+        p ≥ 0: keep the terms through :math:`h^p` (1 = IGR for gradient descent). ``order=`` is
+        its deprecated name (a ``DeprecationWarning``). A non-integer raises
+        :class:`~bea.errors.BeaTypeError`, a negative p :class:`~bea.errors.InvalidTruncationError`.
     h
         The step size (learning rate); :meth:`with_h` or ``field(theta, h=...)`` change it cheaply.
     method
@@ -242,16 +238,19 @@ class ModifiedField:
         loss_fn: Callable[..., Tensor],
         params_or_model: Any = None,
         *,
-        order: int = 1,
+        truncation: int = 1,
         h: float = 0.1,
         method: RungeKutta | BSeries = explicit_euler,
         device: str | torch.device | None = None,
         dtype: torch.dtype = torch.float64,
+        order: int | None = None,
     ) -> None:
+        truncation = renamed_keyword(truncation, order, new_name="truncation", old_name="order",
+                                     where="ModifiedField", default=1)
         if not callable(loss_fn):
             raise BeaTypeError(f"loss_fn must be callable, got {loss_fn!r}")
-        self.plan = field_plan(method, order)
-        self.method, self.order = method, order
+        self.plan = field_plan(method, truncation)
+        self.method, self.truncation = method, self.plan.truncation
         self.h = _check_h(h)
         self.device = None if device is None else torch.device(device)
         self.dtype = dtype
@@ -337,17 +336,24 @@ class ModifiedField:
     def __call__(self, theta: Any, h: float | None = None) -> Tensor:
         """:math:`f_h(\\theta)` (step ``h`` if given, else the stored one)."""
         step = self.h if h is None else _check_h(h)
-        row = [step**k for k in range(self.order + 1)]
+        row = [step**k for k in range(self.truncation + 1)]
         return _evaluate(self._objective, self.plan, self._theta(theta), [row])[0]
 
     def terms(self, theta: Any) -> Tensor:
         """The coefficients :math:`f_1, \\dots, f_{p+1}` of :math:`h^0..h^p`, as a ``(p+1, m)`` tensor."""
-        rows = [[1.0 if j == k else 0.0 for j in range(self.order + 1)] for k in range(self.order + 1)]
+        p = self.truncation
+        rows = [[1.0 if j == k else 0.0 for j in range(p + 1)] for k in range(p + 1)]
         return torch.stack(_evaluate(self._objective, self.plan, self._theta(theta), rows))
 
     def __repr__(self) -> str:
         name = getattr(self.method, "name", type(self.method).__name__)
-        return f"ModifiedField(method={name}, order={self.order}, h={self.h}, terms={len(self.plan.terms)})"
+        return f"ModifiedField(method={name}, truncation={self.truncation}, h={self.h}, terms={len(self.plan.terms)})"
+
+    @property
+    def order(self) -> int:
+        """Deprecated name of :attr:`truncation`."""
+        warnings.warn("ModifiedField.order is deprecated, use .truncation", DeprecationWarning, stacklevel=2)
+        return self.truncation
 
 
 def _check_h(h: object) -> float:

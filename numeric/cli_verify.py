@@ -1,12 +1,12 @@
 """The ``bea verify`` command: a drift check of a method on a loss given as text.
 
 ``bea verify --loss "(y - a*b*x)^2/2" --params a b --subs x=1 y=0.6 --init a=2.8 b=3.5
---h 0.01 0.005 0.0025 0.00125 --time 1 --orders 0 1 2 3 [--method gd] [--device cpu|cuda]
+--h 0.01 0.005 0.0025 0.00125 --time 1 --truncations 0 1 2 3 [--method gd] [--device cpu|cuda]
 [--plot drift.png] [--format text|json]``
 
-derives the modified flow through ``h^max(orders)`` (exact, :func:`bea.modified_flow`), runs
+derives the modified flow through ``h^max(truncations)`` (exact, :func:`bea.modified_flow`), runs
 the method and integrates the truncated flows (:func:`numeric.drift.drift_check`), and prints
-the table (or the JSON report, schema ``bea.drift/1`` in :mod:`numeric.drift_report`). Progress
+the table (or the JSON report, schema ``bea.drift/2`` in :mod:`numeric.drift_report`). Progress
 goes to stderr. Bad input raises :mod:`bea.errors` errors, which the CLI prints on one line
 (exit status 2). The argument parser lives in :mod:`bea.cli.verify` so that ``bea`` itself
 never imports torch.
@@ -15,16 +15,69 @@ never imports torch.
 from __future__ import annotations
 
 import argparse
+import math
 import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import sympy
 
 from bea import methods
 from bea.errors import BeaValueError
 from bea.flows import ModifiedFlow
 from numeric.drift_report import DriftReport
+from numeric.outputs import atomic_write, output_file
 
-__all__ = ["DEMO_HS", "demo_drift", "verify"]
+__all__ = ["DEMO_HS", "MAX_STEPS", "PLOT_SUFFIXES", "check_request", "demo_drift", "real_values", "verify"]
+
+#: The plot formats ``--plot`` accepts (matplotlib picks the format by the suffix).
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+#: Default bound on the method steps of one ``bea verify`` (all step sizes together); ``--max-steps`` lifts it.
+MAX_STEPS = 1_000_000
+
+
+def check_request(hs: Sequence[float], time: float, max_steps: int = MAX_STEPS) -> int:
+    """The number of method steps a drift check over ``hs`` up to ``time`` takes; refused before any work.
+
+    A slope needs at least two distinct step sizes; the steps Σ T/h (the flows' adaptive integration costs
+    about as much again) must stay within ``max_steps``. Raises :class:`~bea.errors.BeaValueError`.
+
+    >>> check_request([0.01, 0.005], 1.0)
+    300
+    """
+    distinct = sorted(set(float(h) for h in hs))
+    if len(distinct) < 2:
+        raise BeaValueError(f"--h needs at least two different step sizes to fit a slope, got {list(hs)}")
+    if not (math.isfinite(time) and time > 0):
+        raise BeaValueError(f"--time must be a positive finite number, got {time!r}")
+    from numeric.drift import step_count
+
+    steps = sum(step_count(time, h) for h in distinct)
+    if steps > max_steps:
+        raise BeaValueError(f"--time {time:g} with --h {' '.join(f'{h:g}' for h in hs)} takes {steps:.3g} method "
+                            f"steps, more than --max-steps {max_steps}; raise --max-steps to run it anyway")
+    return steps
+
+
+def real_values(init: Mapping[Any, Any], what: str = "--init") -> dict[str, float]:
+    """``{name: float}`` from parsed substitutions, refusing complex, infinite or non-numeric values by name."""
+    out: dict[str, float] = {}
+    for symbol, value in init.items():
+        name = getattr(symbol, "name", str(symbol))
+        number = sympy.sympify(value)
+        if number.free_symbols or not number.is_number:
+            raise BeaValueError(f"{what} {name}={value} is not a number")
+        evaluated = sympy.N(number, 20)
+        if not evaluated.is_real or evaluated.has(sympy.I):
+            raise BeaValueError(f"{what} {name}={value} is not a real number (it is {evaluated})")
+        as_float = float(evaluated)
+        if not math.isfinite(as_float):
+            raise BeaValueError(f"{what} {name}={value} does not fit a double (it is {evaluated})")
+        out[name] = as_float
+    return out
 
 
 def verify(args: argparse.Namespace) -> DriftReport:
@@ -32,6 +85,10 @@ def verify(args: argparse.Namespace) -> DriftReport:
     from bea.cli.derive import parse_inputs
     from bea.flows import modified_flow
     from bea.parsing import parse_substitutions
+
+    check_request(args.h, args.time, getattr(args, "max_steps", MAX_STEPS))
+    plot = None if args.plot is None else output_file(
+        args.plot, suffixes=PLOT_SUFFIXES, overwrite=bool(getattr(args, "overwrite", False)), what="--plot file")
     loss, params = parse_inputs(args.loss, args.params, args.subs)
     init = parse_substitutions(args.init)
     names = {p.name for p in params}
@@ -39,20 +96,23 @@ def verify(args: argparse.Namespace) -> DriftReport:
     missing = sorted(n for n in names if n not in {s.name for s in init})
     if unknown or missing:
         raise BeaValueError(f"--init must give each parameter {sorted(names)}; missing {missing}, unknown {unknown}")
+    theta0 = real_values(init)
     free = sorted(s.name for s in loss.free_symbols - set(params))
     if free:
         raise BeaValueError(f"the loss still has data symbols {free}: give their values with --subs")
     method = methods.by_name(args.method)
-    flow = modified_flow(loss, list(params), order=max(args.orders), method=method)
-    theta0 = {s.name: float(v) for s, v in init.items()}
-    return _check_and_plot(flow, theta0, args.h, Path(args.plot) if args.plot else None, time=args.time,
-                           orders=tuple(args.orders), method=method, device=args.device, tolerance=args.tolerance,
+    if not isinstance(method, methods.RungeKutta):
+        raise BeaValueError(f"verify runs Runge-Kutta methods; --method {args.method} is not one")
+    flow = modified_flow(loss, list(params), truncation=max(args.truncations), method=method)
+    return _check_and_plot(flow, theta0, args.h, plot, time=args.time,
+                           truncations=tuple(args.truncations), method=method, device=args.device,
+                           tolerance=args.tolerance,
                            progress=not args.no_progress)
 
 
 def _check_and_plot(flow: ModifiedFlow, theta0: dict[str, float], hs: tuple[float, ...] | list[float],
                     plot: Path | None, **options: Any) -> DriftReport:
-    """``drift_check`` with its warnings kept in the report (not printed twice), and the plot saved."""
+    """``drift_check`` with its warnings kept in the report (not printed twice), and the plot saved atomically."""
     from numeric.drift import drift_check
 
     with warnings.catch_warnings(record=True):
@@ -60,9 +120,8 @@ def _check_and_plot(flow: ModifiedFlow, theta0: dict[str, float], hs: tuple[floa
         report = drift_check(flow, theta0, hs, **options)
     if plot is not None:
         try:
-            plot.parent.mkdir(parents=True, exist_ok=True)
-            report.plot(str(plot))
-        except (OSError, ValueError) as exc:
+            atomic_write(plot, lambda tmp: report.plot(str(tmp)))
+        except ValueError as exc:
             raise BeaValueError(f"could not save the plot to {str(plot)!r}: {exc}") from None
     return report
 
@@ -70,10 +129,11 @@ def _check_and_plot(flow: ModifiedFlow, theta0: dict[str, float], hs: tuple[floa
 def demo_drift(flow: ModifiedFlow, plot: Path, *, device: str = "cpu", progress: bool = True) -> DriftReport:
     """The drift check of ``bea demo``: gradient descent on the two-parameter model.
 
-    Start (2.8, 3.5), T = 1, h = 0.01, 0.005, 0.0025, 0.00125, orders r = 0..3 (Barrett &
+    Start (2.8, 3.5), T = 1, h = 0.01, 0.005, 0.0025, 0.00125, truncations r = 0..3 (Barrett &
     Dherin 2021, Fig. 1 setting); the log-log plot is saved to ``plot``.
     """
-    return _check_and_plot(flow, {"a": 2.8, "b": 3.5}, DEMO_HS, plot, time=1.0, orders=(0, 1, 2, 3),
+    plot = output_file(plot, suffixes=PLOT_SUFFIXES, overwrite=True, what="demo plot")
+    return _check_and_plot(flow, {"a": 2.8, "b": 3.5}, DEMO_HS, plot, time=1.0, truncations=(0, 1, 2, 3),
                            method=methods.explicit_euler, device=device, progress=progress)
 
 

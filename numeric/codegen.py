@@ -12,9 +12,9 @@ a :class:`CompiledField`, θ ↦ :math:`\tilde f_h(\theta)`:
 
 >>> import sympy, bea, torch
 >>> a, b, x, y = sympy.symbols("a b x y")
->>> flow = bea.modified_flow((y - a*b*x)**2 / 2, [a, b], order=1)
+>>> flow = bea.modified_flow((y - a*b*x)**2 / 2, [a, b], truncation=1)
 >>> fn = compile_field(flow, x=1, y=0.6)
->>> fn(torch.tensor([2.8, 3.5], dtype=torch.float64), h=0.0)  # order 0 at h = 0: -grad E
+>>> fn(torch.tensor([2.8, 3.5], dtype=torch.float64), h=0.0)  # at h = 0 only the h^0 term is left: -grad E
 tensor([-32.2000, -25.7600], dtype=torch.float64)
 """
 
@@ -22,21 +22,37 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+import scipy.special
 import sympy
 import torch
 from sympy.codegen.rewriting import create_expand_pow_optimization, optimize
-from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.numpy import SciPyPrinter
 from sympy.printing.pytorch import TorchPrinter
 
+from bea.validation import renamed_keyword
 from numeric.errors import NumericTypeError, ShapeError, UnboundSymbolError, UnknownBackendError
 
-__all__ = ["BACKENDS", "Backend", "CompiledField", "FlowLike", "compile_field", "get_backend"]
+__all__ = [
+    "BACKENDS",
+    "SUPPORTED_FUNCTIONS",
+    "Backend",
+    "BeaLogSigmoid",
+    "BeaSigmoid",
+    "CompiledField",
+    "FlowLike",
+    "check_supported",
+    "compile_field",
+    "fold_constants",
+    "get_backend",
+    "stable_form",
+]
 
 
 @runtime_checkable
@@ -48,25 +64,213 @@ class FlowLike(Protocol):
     @property
     def h(self) -> sympy.Symbol: ...
     @property
-    def order(self) -> int: ...
+    def truncation(self) -> int: ...
     @property
     def terms(self) -> tuple[Any, ...]: ...
 
-    def field(self, order: int | None = None) -> Any: ...
+    def field(self, truncation: int | None = None) -> Any: ...
+
+
+# ----------------------------------------------------------------------------- stable forms
+class BeaSigmoid(sympy.Function):  # type: ignore[misc]  # SymPy ships no type information
+    r"""σ(v) = 1/(1 + e^{-v}), printed as the library's overflow-free sigmoid (``torch.sigmoid``, ``expit``)."""
+
+    nargs = 1
+
+
+class BeaLogSigmoid(sympy.Function):  # type: ignore[misc]
+    r"""log σ(v) = −log(1 + e^{-v}), printed as ``torch.nn.functional.logsigmoid`` (NumPy: ``-logaddexp(0, -v)``)."""
+
+    nargs = 1
+
+
+def fold_constants(expr: sympy.Expr) -> sympy.Expr:
+    """Every constant part that is not a rational (√2, log 2, π, e^{1/3}, Γ(1/3)) as a correctly rounded double.
+
+    Printed as a literal, such a constant takes θ's dtype and device in every operation (``torch.sqrt(2)`` would
+    raise a TypeError at call time). A constant that is not a finite real number raises
+    :class:`~numeric.errors.NumericTypeError` naming it.
+
+    >>> fold_constants(sympy.sqrt(2) * sympy.Symbol("x"))
+    1.4142135623731*x
+    """
+    if expr.is_Rational or expr.is_Float or expr.is_Symbol:
+        return expr
+    if expr.is_number:
+        value = sympy.N(expr, 30)
+        if not (value.is_real and value.is_finite) or value.has(sympy.I):
+            raise NumericTypeError(f"the field contains the constant {expr}, which is not a finite real number")
+        return sympy.Float(value, precision=53)
+    if not expr.args:
+        return expr
+    return expr.func(*(fold_constants(arg) for arg in expr.args))
+
+
+def _exp_generators(expr: sympy.Expr) -> dict[sympy.Expr, tuple[sympy.Expr, int, sympy.Symbol]]:
+    """exp(c·u) ↦ (v, k, X) with v = g·u, k = c/g an integer and X the generator e^v shared by one u.
+
+    exp(a b), exp(2 a b), exp(-a b) share u = ab: v = ab and k = 1, 2, −1."""
+    groups: dict[sympy.Expr, list[tuple[sympy.Expr, sympy.Rational]]] = {}
+    for atom in expr.atoms(sympy.exp):
+        w = atom.args[0]
+        if w.has(sympy.exp) or not w.free_symbols:
+            continue
+        c, u = w.as_coeff_Mul()
+        if not c.is_Rational:
+            c, u = sympy.Integer(1), w
+        if u.could_extract_minus_sign():
+            c, u = -c, -u
+        groups.setdefault(u, []).append((atom, c))
+    out: dict[sympy.Expr, tuple[sympy.Expr, int, sympy.Symbol]] = {}
+    for u, items in groups.items():
+        g = functools.reduce(sympy.gcd, [abs(c) for _, c in items])
+        generator = sympy.Dummy("X")
+        for atom, c in items:
+            out[atom] = (g * u, int(c / g), generator)
+    return out
+
+
+def _rational_parts(base: sympy.Expr, X: sympy.Symbol) -> tuple[sympy.Poly, sympy.Poly] | None:
+    """(numerator, denominator) of ``base`` as polynomials in X with X-free coefficients, or None."""
+    if not base.is_rational_function(X):
+        return None
+    num, den = sympy.fraction(sympy.together(base))
+    try:
+        return sympy.Poly(num, X), sympy.Poly(den, X)
+    except sympy.PolynomialError:
+        return None
+
+
+def _homogeneous(poly: sympy.Poly, degree: int, S: sympy.Symbol, Sb: sympy.Symbol) -> sympy.Expr:
+    r"""Sb^degree · poly(S/Sb), with every factor S + Sb (= σ(v) + σ(−v) = 1) removed."""
+    expr = sympy.Add(*(c * S**k * Sb ** (degree - k) for (k,), c in poly.terms()))
+    return sympy.factor(expr).xreplace({S + Sb: sympy.Integer(1)})
+
+
+class _Stabiliser:
+    """Rewrites a rational function R(e^v) as a ratio of polynomials in σ(v), σ(−v) ∈ [0, 1] (no overflow)."""
+
+    def __init__(self, X: sympy.Symbol, v: sympy.Expr) -> None:
+        self.X, self.v = X, v
+        self.S, self.Sb = sympy.Dummy("S"), sympy.Dummy("Sb")
+
+    def ratio(self, num: sympy.Poly, den: sympy.Poly) -> sympy.Expr:
+        degree = max(num.degree(), den.degree(), 0)
+        return _homogeneous(num, degree, self.S, self.Sb) / _homogeneous(den, degree, self.S, self.Sb)
+
+    def log(self, num: sympy.Poly, den: sympy.Poly) -> sympy.Expr:
+        """log(num(X)/den(X)) = log N − log D + (deg den − deg num) log σ(−v)."""
+        p, q = max(num.degree(), 0), max(den.degree(), 0)
+        N, D = _homogeneous(num, p, self.S, self.Sb), _homogeneous(den, q, self.S, self.Sb)
+        return sympy.log(N) - sympy.log(D) + (q - p) * BeaLogSigmoid(-self.v)
+
+    def walk(self, e: sympy.Expr) -> sympy.Expr:
+        X = self.X
+        if not e.has(X):
+            return e
+        if e.is_Add:
+            return sympy.Add(*(self.walk(t) for t in e.args))
+        if e.is_Mul or e.is_Pow or e == X:
+            num, den = sympy.Poly(1, X), sympy.Poly(1, X)
+            rest = []
+            for factor in sympy.Mul.make_args(e):
+                base, power = factor.as_base_exp()
+                parts = _rational_parts(base, X) if base.has(X) and power.is_Integer else None
+                if parts is None:
+                    rest.append(factor if not factor.has(X) else factor.func(*(self.walk(a) for a in factor.args)))
+                    continue
+                n, d = parts if power > 0 else parts[::-1]
+                num, den = num * n ** abs(int(power)), den * d ** abs(int(power))
+            if len(num.terms()) == 1 and len(den.terms()) == 1:  # a lone e^{kv}: exact where finite
+                (p,), cn = num.terms()[0]
+                (q,), cd = den.terms()[0]
+                return sympy.Mul(*rest) * (cn / cd) * X ** (p - q)
+            return sympy.Mul(*rest) * self.ratio(num, den)
+        if isinstance(e, sympy.log):
+            parts = _rational_parts(e.args[0], X)
+            if parts is not None:
+                return self.log(*parts)
+        return e.func(*(self.walk(a) for a in e.args))
+
+    def finish(self, e: sympy.Expr) -> sympy.Expr:
+        return e.xreplace({self.S: BeaSigmoid(self.v), self.Sb: BeaSigmoid(-self.v)})
+
+
+def stable_form(expr: sympy.Expr) -> sympy.Expr:
+    r"""``expr`` with every exponential e^{k v} that sits in a rational function written in σ(±v).
+
+    Derivatives of softplus and sigmoid are ratios such as :math:`e^{3v}/(1 + e^v)^4`, which overflow to inf/inf
+    for v ≳ 240 although they are bounded. With :math:`e^v = σ(v)/σ(-v)` and :math:`σ(v) + σ(-v) = 1` such a
+    ratio becomes :math:`σ(v)^3 σ(-v)` (numerator and denominator multiplied by :math:`σ(-v)^{\deg}`): every
+    factor lies in [0, 1]. ``log`` of such a ratio (softplus) becomes :math:`-\log σ(-v)` plus logs of bounded
+    polynomials. A lone :math:`e^{kv}` stays as it is (it overflows only where its value does).
+
+    >>> v = sympy.Symbol("v")
+    >>> stable_form(sympy.exp(v) / (1 + sympy.exp(v))**2)
+    BeaSigmoid(-v)*BeaSigmoid(v)
+    >>> stable_form(sympy.log(1 + sympy.exp(v)))
+    -BeaLogSigmoid(-v)
+    """
+    generators = _exp_generators(expr)
+    if not generators:
+        return expr
+    by_generator: dict[sympy.Symbol, sympy.Expr] = {}
+    replacement = {}
+    for atom, (v, k, X) in generators.items():
+        by_generator[X] = v
+        replacement[atom] = X**k
+    out = expr.xreplace(replacement)
+    for X, v in by_generator.items():
+        stabiliser = _Stabiliser(X, v)
+        out = stabiliser.finish(stabiliser.walk(out))
+        out = out.xreplace({X: sympy.exp(v)})
+    return out
 
 
 # ----------------------------------------------------------------------------- non-smooth helpers
+def _reference(xs: Sequence[Any]) -> torch.Tensor | None:
+    return next((x for x in xs if isinstance(x, torch.Tensor)), None)
+
+
+def _torch_like(x: Any, ref: torch.Tensor | None) -> Any:
+    """A Python number as a tensor of ``ref``'s dtype and device (never torch's default float32 on the CPU)."""
+    if isinstance(x, torch.Tensor) or ref is None:
+        return x
+    return torch.full((), float(x), dtype=ref.dtype, device=ref.device)
+
+
 def _torch_max(*xs: Any) -> Any:
-    return functools.reduce(lambda u, v: torch.maximum(torch.as_tensor(u), torch.as_tensor(v)), xs)
+    ref = _reference(xs)
+    if ref is None:
+        return max(xs)
+    return functools.reduce(torch.maximum, (_torch_like(x, ref) for x in xs))
 
 
 def _torch_min(*xs: Any) -> Any:
-    return functools.reduce(lambda u, v: torch.minimum(torch.as_tensor(u), torch.as_tensor(v)), xs)
+    ref = _reference(xs)
+    if ref is None:
+        return min(xs)
+    return functools.reduce(torch.minimum, (_torch_like(x, ref) for x in xs))
 
 
 def _torch_heaviside(x: Any) -> Any:
-    x = torch.as_tensor(x)
+    if not isinstance(x, torch.Tensor):
+        return float(np.heaviside(x, 0.5))
     return torch.heaviside(x, torch.full((), 0.5, dtype=x.dtype, device=x.device))
+
+
+def _torch_gamma(x: Any) -> Any:
+    """Γ(x) = ±exp(log|Γ(x)|), negative on (−1, 0), (−3, −2), ... (torch has no gamma function)."""
+    negative = (x < 0) & (torch.remainder(torch.floor(x), 2) != 0)
+    return torch.exp(torch.lgamma(x)) * (1 - 2 * negative.to(x.dtype))
+
+
+def _torch_polygamma(n: Any, x: Any) -> Any:
+    return torch.special.polygamma(int(n), x)
+
+
+def _torch_sign(x: Any) -> Any:
+    return torch.sign(x)
 
 
 def _np_max(*xs: Any) -> Any:
@@ -77,12 +281,37 @@ def _np_min(*xs: Any) -> Any:
     return functools.reduce(np.minimum, xs)
 
 
+def _np_logsigmoid(x: Any) -> Any:
+    return -np.logaddexp(0, -x)
+
+
 def _zero_like(x: Any) -> Any:
     return 0 * x  # DiracDelta: zero almost everywhere (backward error analysis assumes smoothness)
 
 
+#: The SymPy functions a compiled field may contain (after :func:`fold_constants` and :func:`stable_form`).
+SUPPORTED_FUNCTIONS: frozenset[type] = frozenset({
+    sympy.exp, sympy.log, sympy.sin, sympy.cos, sympy.tan, sympy.sinh, sympy.cosh, sympy.tanh,
+    sympy.asin, sympy.acos, sympy.atan, sympy.asinh, sympy.acosh, sympy.atanh, sympy.Abs, sympy.sign,
+    sympy.Max, sympy.Min, sympy.Heaviside, sympy.DiracDelta, sympy.erf, sympy.erfc, sympy.gamma,
+    sympy.loggamma, sympy.polygamma, BeaSigmoid, BeaLogSigmoid,
+})
+
+
+def check_supported(exprs: Sequence[sympy.Expr]) -> None:
+    """Raise :class:`~numeric.errors.NumericTypeError` naming any function outside :data:`SUPPORTED_FUNCTIONS`."""
+    for e in exprs:
+        for f in e.atoms(sympy.Function):
+            if type(f) not in SUPPORTED_FUNCTIONS:
+                names = sorted(c.__name__ for c in SUPPORTED_FUNCTIONS)
+                raise NumericTypeError(f"the field contains {f}, whose function {type(f).__name__} cannot be "
+                                       f"compiled; supported: {', '.join(names)}")
+        if e.has(sympy.Derivative, sympy.Integral, sympy.Subs, sympy.Piecewise):
+            raise NumericTypeError(f"the field contains an unevaluated derivative, integral or piecewise: {e}")
+
+
 class _HelperMixin:
-    """Print Max/Min/Heaviside/DiracDelta as calls to broadcasting helpers (strict printers refuse them)."""
+    """Print Max/Min/Heaviside/DiracDelta, σ, log σ, Γ, ψ as calls to helpers of the backend (dtype-safe)."""
 
     def _call(self, name: str, args: Sequence[Any]) -> str:
         return f"{name}({', '.join(self._print(a) for a in args)})"  # type: ignore[attr-defined]
@@ -99,28 +328,56 @@ class _HelperMixin:
     def _print_DiracDelta(self, expr: Any) -> str:
         return self._call("_bea_zero", expr.args[:1])
 
+    def _print_BeaSigmoid(self, expr: Any) -> str:
+        return self._call("_bea_sigmoid", expr.args)
+
+    def _print_BeaLogSigmoid(self, expr: Any) -> str:
+        return self._call("_bea_logsigmoid", expr.args)
+
+    def _print_gamma(self, expr: Any) -> str:
+        return self._call("_bea_gamma", expr.args)
+
+    def _print_loggamma(self, expr: Any) -> str:
+        return self._call("_bea_loggamma", expr.args)
+
+    def _print_polygamma(self, expr: Any) -> str:
+        return self._call("_bea_polygamma", expr.args)
+
+    def _print_sign(self, expr: Any) -> str:
+        return self._call("_bea_sign", expr.args)
+
+    def _print_erfc(self, expr: Any) -> str:
+        return self._call("_bea_erfc", expr.args)
+
 
 class _Torch(_HelperMixin, TorchPrinter):  # type: ignore[misc]
     pass
 
 
-class _NumPy(_HelperMixin, NumPyPrinter):  # type: ignore[misc]
+class _NumPy(_HelperMixin, SciPyPrinter):  # type: ignore[misc]
     pass
 
 
 @dataclass(frozen=True)
 class Backend:
-    """An array library to emit code for: a printer, helper functions, and array conversions."""
+    """An array library to emit code for: a printer, helper functions, and the modules the code may use."""
 
     name: str
     printer: type
-    module: str
+    modules: tuple[str, ...]
     helpers: Mapping[str, Callable[..., Any]]
 
     def lambdify(self, args: Sequence[sympy.Symbol], exprs: Sequence[sympy.Expr]) -> Callable[..., Any]:
-        """``sympy.lambdify`` of the list ``exprs`` with CSE, in this backend."""
+        """``sympy.lambdify`` of the list ``exprs`` with CSE, in this backend.
+
+        Constants are folded to doubles (:func:`fold_constants`), exponentials inside ratios rewritten in
+        sigmoids (:func:`stable_form`), and a function the backend cannot evaluate is refused here, at compile
+        time, with :class:`~numeric.errors.NumericTypeError`.
+        """
+        prepared = [stable_form(fold_constants(sympy.sympify(e))) for e in exprs]
+        check_supported(prepared)
         fn: Callable[..., Any] = sympy.lambdify(
-            list(args), list(exprs), modules=[dict(self.helpers), self.module], printer=self.printer, cse=_cse
+            list(args), prepared, modules=[dict(self.helpers), *self.modules], printer=self.printer, cse=_cse
         )
         return fn
 
@@ -137,14 +394,18 @@ def _cse(exprs: Sequence[sympy.Expr]) -> tuple[list[tuple[sympy.Symbol, sympy.Ex
 BACKENDS: Mapping[str, Backend] = MappingProxyType(
     {
         "torch": Backend(
-            "torch", _Torch, "torch",
+            "torch", _Torch, ("torch",),
             {"_bea_max": _torch_max, "_bea_min": _torch_min, "_bea_heaviside": _torch_heaviside,
-             "_bea_zero": _zero_like},
+             "_bea_zero": _zero_like, "_bea_sigmoid": torch.sigmoid, "_bea_logsigmoid": torch.nn.functional.logsigmoid,
+             "_bea_gamma": _torch_gamma, "_bea_loggamma": torch.lgamma, "_bea_polygamma": _torch_polygamma,
+             "_bea_sign": _torch_sign, "_bea_erfc": torch.special.erfc},
         ),
         "numpy": Backend(
-            "numpy", _NumPy, "numpy",
+            "numpy", _NumPy, ("numpy", "scipy"),
             {"_bea_max": _np_max, "_bea_min": _np_min, "_bea_heaviside": lambda x: np.heaviside(x, 0.5),
-             "_bea_zero": _zero_like},
+             "_bea_zero": _zero_like, "_bea_sigmoid": scipy.special.expit, "_bea_logsigmoid": _np_logsigmoid,
+             "_bea_gamma": scipy.special.gamma, "_bea_loggamma": scipy.special.gammaln,
+             "_bea_polygamma": scipy.special.polygamma, "_bea_sign": np.sign, "_bea_erfc": scipy.special.erfc},
         ),
     }
 )
@@ -209,6 +470,19 @@ def _check_value(name: str, value: Any) -> Any:
     raise NumericTypeError(f"the value of {name} must be a real number or array, got {value!r}")
 
 
+def _real_array(theta: Any) -> np.ndarray:
+    """``theta`` as a NumPy array of real numbers; complex, boolean or non-numeric input raises NumericTypeError."""
+    try:
+        arr = np.asarray(theta)
+    except (TypeError, ValueError) as exc:
+        raise NumericTypeError(f"theta must be a tensor or array-like of real numbers, got {theta!r}") from exc
+    if np.iscomplexobj(arr):
+        raise NumericTypeError(f"theta must be real, got {theta!r} of dtype {arr.dtype} (the field is real)")
+    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise NumericTypeError(f"theta must hold real numbers, got {theta!r} of dtype {arr.dtype}")
+    return arr
+
+
 @dataclass(frozen=True, eq=False)
 class CompiledField:
     """θ ↦ field(θ) for a SymPy column; built by :func:`compile_field`.
@@ -228,7 +502,13 @@ class CompiledField:
     symbols: tuple[sympy.Symbol, ...]
     backend: Backend
     bound: Mapping[str, Any] = field(default_factory=dict)
-    order: int | None = None
+    truncation: int | None = None
+
+    @property
+    def order(self) -> int | None:
+        """Deprecated name of :attr:`truncation`."""
+        warnings.warn("CompiledField.order is deprecated, use .truncation", DeprecationWarning, stacklevel=2)
+        return self.truncation
 
     @property
     def dim(self) -> int:
@@ -255,7 +535,7 @@ class CompiledField:
     def bind(self, **values: Any) -> CompiledField:
         """A copy with more symbols bound, e.g. ``fn.bind(h=0.01, x=1.0)``."""
         return CompiledField(self.expr, self.params, self.symbols, self.backend,
-                             MappingProxyType(self._values(values)), self.order)
+                             MappingProxyType(self._values(values)), self.truncation)
 
     @property
     def function(self) -> Callable[..., Any]:
@@ -298,37 +578,45 @@ class CompiledField:
         self, theta: Any, vals: Mapping[str, Any], fn: Callable[..., Any], names: tuple[str, ...]
     ) -> torch.Tensor:
         if not isinstance(theta, torch.Tensor):
-            try:
-                theta = torch.as_tensor(theta, dtype=torch.float64)
-            except (TypeError, ValueError, RuntimeError) as exc:
-                raise NumericTypeError(f"theta must be a tensor or array-like, got {theta!r}") from exc
+            theta = torch.as_tensor(_real_array(theta), dtype=torch.float64)
+        if theta.is_complex():
+            raise NumericTypeError(f"theta must be real, got a tensor of dtype {theta.dtype} (the field is real)")
+        if theta.dtype == torch.bool:
+            raise NumericTypeError("theta must hold real numbers, got a tensor of dtype torch.bool")
         if not theta.is_floating_point():
             theta = theta.to(torch.float64)
         self._check_shape(tuple(theta.shape))
         dt, dev = theta.dtype, theta.device
-        extra = [torch.as_tensor(vals[n], dtype=dt, device=dev) for n in names]
+        # Python floats enter the operations as scalars of theta's dtype (no copy to the device per call)
+        extra = [v if isinstance(v, float) else torch.as_tensor(v, dtype=dt, device=dev)
+                 for v in (vals[n] for n in names)]
         out = fn(*theta.unbind(-1), *extra)
         batch = theta.shape[:-1]
-        return torch.stack([torch.as_tensor(c, dtype=dt, device=dev).expand(batch) for c in out], dim=-1)
+        columns = [c.to(dtype=dt).expand(batch) if isinstance(c, torch.Tensor)
+                   else torch.full(batch, float(c), dtype=dt, device=dev) for c in out]
+        return torch.stack(columns, dim=-1)
 
     def _call_numpy(
         self, theta: Any, vals: Mapping[str, Any], fn: Callable[..., Any], names: tuple[str, ...]
     ) -> np.ndarray:
         if isinstance(theta, torch.Tensor):
+            if theta.is_complex():
+                raise NumericTypeError(f"theta must be real, got a tensor of dtype {theta.dtype} (the field is real)")
             theta = theta.detach().cpu().numpy()
-        arr = np.asarray(theta)
+        arr = _real_array(theta)
         if not np.issubdtype(arr.dtype, np.floating):
             arr = arr.astype(np.float64)
         self._check_shape(arr.shape)
         extra = [np.asarray(vals[n], dtype=arr.dtype) for n in names]
-        out = fn(*np.moveaxis(arr, -1, 0), *extra)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            out = fn(*np.moveaxis(arr, -1, 0), *extra)
         batch = arr.shape[:-1]
         return np.stack([np.broadcast_to(np.asarray(c, dtype=arr.dtype), batch) for c in out], axis=-1)
 
     def __repr__(self) -> str:
         bound = ", ".join(f"{k}={v}" for k, v in self.bound.items())
         return (f"CompiledField(params={[p.name for p in self.params]}, symbols={list(self.names)}, "
-                f"bound={{{bound}}}, backend={self.backend.name!r}, order={self.order})")
+                f"bound={{{bound}}}, backend={self.backend.name!r}, truncation={self.truncation})")
 
 
 def _column(expr: Any, m: int | None) -> sympy.ImmutableMatrix:
@@ -344,49 +632,54 @@ def _column(expr: Any, m: int | None) -> sympy.ImmutableMatrix:
         raise ShapeError(f"the field must be a column with one entry per parameter ({m}), got shape {col.shape}")
     if col.has(sympy.I):
         raise NumericTypeError("the field must be real (it contains the imaginary unit)")
+    check_supported([fold_constants(e) for e in col])
     return col
 
 
 def compile_field(
     flow_or_column: Any,
-    order: int | None = None,
+    truncation: int | None = None,
     *,
     params: Sequence[sympy.Symbol] | None = None,
     backend: str | Backend = "torch",
     subs: Mapping[sympy.Symbol | str, Any] | None = None,
+    order: int | None = None,
     **values: Any,
 ) -> CompiledField:
-    r"""Compile a modified flow (through :math:`h^{\text{order}}`) or a SymPy column into a callable.
+    r"""Compile a modified flow (through :math:`h^p`, p = ``truncation``) or a SymPy column into a callable.
 
-    ``flow_or_column``: an object with ``params``, ``h``, ``order``, ``terms`` and ``field(order)`` (a
-    ``bea.ModifiedFlow``), or a SymPy column / list of expressions together with ``params``. ``order`` (flows only;
-    default: the flow's) truncates the flow. ``subs`` (symbol or name → value) and keyword ``values`` bind h and data
+    ``flow_or_column``: an object with ``params``, ``h``, ``truncation``, ``terms`` and
+    ``field(truncation)`` (a ``bea.ModifiedFlow``), or a SymPy column / list of expressions together
+    with ``params``. ``truncation`` (flows only; default: the flow's) keeps the terms through h^p;
+    ``order=`` is its deprecated name. ``subs`` (symbol or name → value) and keyword ``values`` bind h and data
     symbols now; the rest are bound at call time. Compilation is cached per (expressions, backend).
 
     >>> import bea, numpy as np, sympy
     >>> x = sympy.Symbol("x")  # GD on E = x²/2 follows f_h = -(1 + h/2 + h²/3 + ...) x
-    >>> compile_field(bea.modified_flow(x**2 / 2, [x], order=2), h=0.5, backend="numpy")(np.array([3.0]))
+    >>> compile_field(bea.modified_flow(x**2 / 2, [x], truncation=2), h=0.5, backend="numpy")(np.array([3.0]))
     array([-4.])
     """
+    truncation = renamed_keyword(truncation, order, new_name="truncation", old_name="order",
+                                 where="compile_field", default=None)
     be = get_backend(backend)
     if isinstance(flow_or_column, FlowLike) and not isinstance(flow_or_column, sympy.MatrixBase):
         flow = flow_or_column
         if params is not None and tuple(params) != tuple(flow.params):
             raise ShapeError(f"params {list(params)} differ from the flow's {list(flow.params)}")
         ps = tuple(flow.params)
-        col = _column(flow.field(order), len(ps))
-        used_order = flow.order if order is None else order
+        col = _column(flow.field(truncation), len(ps))
+        used = flow.truncation if truncation is None else truncation
         extra = {flow.h}
     else:
-        if order is not None:
-            raise NumericTypeError("order applies to a ModifiedFlow; truncate a plain column yourself")
+        if truncation is not None:
+            raise NumericTypeError("truncation applies to a ModifiedFlow; truncate a plain column yourself")
         if params is None:
             raise NumericTypeError("a plain SymPy column needs params=[...] (the symbols that θ holds)")
         ps = (params,) if isinstance(params, sympy.Symbol) else tuple(params)
         if not ps or not all(isinstance(p, sympy.Symbol) for p in ps) or len(set(ps)) != len(ps):
             raise NumericTypeError(f"params must be distinct SymPy symbols, got {params!r}")
         col = _column(flow_or_column, len(ps))
-        used_order = None
+        used = None
         extra = set()
     others = (col.free_symbols | extra) - set(ps)
     symbols = tuple(sorted(others, key=lambda s: s.name))
@@ -395,5 +688,5 @@ def compile_field(
     if clash:
         raise NumericTypeError(f"two different symbols share the name(s) {sorted(clash)}; rename one")
     given = {(k.name if isinstance(k, sympy.Symbol) else str(k)): v for k, v in (subs or {}).items()}
-    compiled = CompiledField(col, ps, symbols, be, MappingProxyType({}), used_order)
+    compiled = CompiledField(col, ps, symbols, be, MappingProxyType({}), used)
     return compiled.bind(**given, **values)

@@ -34,48 +34,63 @@ import torch
 from torch import Tensor
 
 from bea import methods as _methods
+from bea.errors import InvalidStepSizeError
 from bea.methods import RungeKutta
 from bea.modified import modified_equation
+from bea.validation import check_step_size, check_truncation, renamed_keyword
 from numeric.codegen import CompiledField, FlowLike, compile_field
 from numeric.devices import as_tensor, resolve_device, resolve_dtype
-from numeric.drift_report import DriftReport, OrderResult, fit_slope
+from numeric.drift_report import DriftReport, TruncationResult, fit_slope
 from numeric.errors import ConvergenceError, ModifiedSeriesWarning, NumericTypeError, ShapeError
 from numeric.integrate import DEFAULT_TOL, integrate_flow
-from numeric.trajectories import _jacobian, as_field, run_method
+from numeric.trajectories import as_field, field_jacobian, run_method
 
 __all__ = [
     "DriftReport",
     "FieldFactory",
-    "OrderResult",
+    "TruncationResult",
     "autodiff_fields",
     "drift_check",
     "expected_slope",
     "flow_fields",
     "spectral_radius",
+    "step_count",
 ]
 
 #: (h, r) ↦ θ ↦ field truncated through h^r at step h. r = 0 must give f itself.
 FieldFactory = Callable[[float, int], Callable[[Tensor], Tensor]]
 
 
-@functools.lru_cache(maxsize=64)
-def expected_slope(method: RungeKutta, order: int, search: int = 6) -> int:
-    """q = the smallest k > ``order`` with a nonzero h^k term in the modified equation of ``method``.
+def expected_slope(method: RungeKutta, truncation: int | None = None, search: int = 6, *,
+                   order: int | None = None) -> int:
+    """q = the smallest k > ``truncation`` with a nonzero h^k term in the modified equation of ``method``.
+
+    ``truncation`` r: the modified field kept through h^r (required; ``order=`` is its deprecated name).
+    Looks ``search`` powers of h beyond r and returns r + 1 if all of them vanish.
 
     >>> expected_slope(_methods.explicit_euler, 2), expected_slope(_methods.explicit_midpoint, 0)
     (3, 2)
     """
-    series = modified_equation(method, order + 1 + search)
-    for k in range(order + 1, order + 1 + search):
+    r = renamed_keyword(truncation, order, new_name="truncation", old_name="order", where="expected_slope",
+                        default=None)
+    if r is None:
+        raise NumericTypeError("expected_slope() needs the truncation r (the field kept through h^r)")
+    return _expected_slope(method, check_truncation(r), search)
+
+
+@functools.lru_cache(maxsize=64)
+def _expected_slope(method: RungeKutta, truncation: int, search: int) -> int:
+    series = modified_equation(method, truncation + 1 + search)
+    for k in range(truncation + 1, truncation + 1 + search):
         if any(series[t] != 0 for t in series if t.order == k + 1):
             return k
-    return order + 1
+    return truncation + 1
 
 
 class flow_fields:
     """The factory (h, r) ↦ compiled field of a ModifiedFlow, with data ``subs`` bound.
 
-    Each order is compiled once (codegen caches), each h only binds a value. The factory
+    Each truncation r is compiled once (codegen caches), each h only binds a value. The factory
     accepts a 1-D tensor of step sizes for batched integration (rows of θ ↔ entries of h).
     """
 
@@ -88,9 +103,8 @@ class flow_fields:
 
     def __call__(self, h: Any, r: int) -> CompiledField:
         if r not in self._compiled:
-            if r > self.flow.order:
-                raise NumericTypeError(f"order {r} exceeds the flow's order {self.flow.order}")
-            self._compiled[r] = compile_field(self.flow, order=r, subs=self.subs)
+            check_truncation(r, maximum=self.flow.truncation)
+            self._compiled[r] = compile_field(self.flow, truncation=r, subs=self.subs)
         return self._compiled[r].bind(**{self.flow.h.name: h})
 
 
@@ -98,14 +112,17 @@ def autodiff_fields(
     loss_fn: Callable[..., Tensor], params_or_model: Any = None, method: RungeKutta = _methods.explicit_euler,
     **kwargs: Any,
 ) -> FieldFactory:
-    """The factory (h, r) ↦ ``numeric.autodiff.ModifiedField(loss_fn, params_or_model, order=r, h=h, method=...)``."""
+    """The factory (h, r) ↦ ``ModifiedField(loss_fn, params_or_model, truncation=r, h=h, method=...)``.
+
+    ``ModifiedField`` is :class:`numeric.autodiff.ModifiedField`; one is built per truncation r.
+    """
     from numeric.autodiff import ModifiedField  # optional: written separately
 
     cache: dict[int, Any] = {}
 
     def factory(h: float, r: int) -> Any:
         if r not in cache:
-            cache[r] = ModifiedField(loss_fn, params_or_model, order=r, h=h, method=method, **kwargs)
+            cache[r] = ModifiedField(loss_fn, params_or_model, truncation=r, h=h, method=method, **kwargs)
         return cache[r].with_h(float(h))
 
     return factory
@@ -123,17 +140,22 @@ def spectral_radius(field: Callable[[Tensor], Any], theta: Tensor, iterations: i
     """
     f = as_field(field, theta)
     m = theta.shape[0]
-    jac = _jacobian(f, theta) if m <= 256 else None
+    jac = field_jacobian(f, theta) if m <= 256 else None
+
+    # the finite-difference step, computed once (not one host sync inside every product)
+    eps = 1e-6 * (1.0 + float(theta.abs().max())) if theta.dtype == torch.float64 else 1e-3
 
     def jvp(v: Tensor) -> Tensor:
-        eps = 1e-6 * (1.0 + float(theta.abs().max())) if theta.dtype == torch.float64 else 1e-3
         return (f(theta + eps * v) - f(theta - eps * v)) / (2 * eps)
 
     if jac is None and m <= 256:
         eye = torch.eye(m, dtype=theta.dtype, device=theta.device)
         jac = torch.stack([jvp(eye[i]) for i in range(m)], dim=1)
     if jac is not None:
-        return float(torch.linalg.eigvals(jac.detach().cpu().to(torch.float64)).abs().max())
+        jac = jac.detach().cpu().to(torch.float64)
+        if not bool(torch.isfinite(jac).all()):  # LAPACK would print an error on stdout and return NaN
+            return math.nan
+        return float(torch.linalg.eigvals(jac).abs().max())
     v = torch.randn(m, dtype=theta.dtype, device=theta.device, generator=None)
     v = v / torch.linalg.vector_norm(v)
     norm = 0.0
@@ -160,17 +182,29 @@ def _theta0_vector(theta0: Any, params: Sequence[sympy.Symbol] | None) -> Any:
     return [float(values[n]) for n in names]
 
 
-def _steps(time: float, h: float) -> int:
+def step_count(time: float, h: float) -> int:
+    """n with n·h = ``time``: the number of steps of size ``h`` up to ``time``.
+
+    Raises :class:`~bea.errors.InvalidStepSizeError` (a ``ValueError``) when ``time`` is not a
+    positive integer multiple of ``h`` (to 1e-9 relative).
+
+    >>> step_count(1.0, 0.0025)
+    400
+    """
+    h = check_step_size(h)
     n = round(time / h)
     if n < 1 or abs(n * h - time) > 1e-9 * max(time, h):
-        raise NumericTypeError(f"time {time} is not a positive integer multiple of h = {h}")
+        raise InvalidStepSizeError(f"time {time:g} is not a positive integer multiple of h = {h:g}")
     return n
 
 
 def _resolve_method(method: RungeKutta | str | None, fields: Any) -> RungeKutta:
     flow_method = getattr(fields, "method", None) if isinstance(fields, FlowLike) else None
     if isinstance(method, str):
-        method = _methods.by_name(method)
+        named = _methods.by_name(method)
+        if not isinstance(named, RungeKutta):
+            raise NumericTypeError(f"the drift check runs Runge-Kutta methods; {method!r} is not one")
+        method = named
     if method is None:
         method = flow_method if isinstance(flow_method, RungeKutta) else _methods.explicit_euler
     if not isinstance(method, RungeKutta):
@@ -186,7 +220,7 @@ def drift_check(
     hs: Sequence[float],
     *,
     time: float = 1.0,
-    orders: Sequence[int] = (0, 1, 2, 3),
+    truncations: Sequence[int] = (0, 1, 2, 3),
     method: RungeKutta | str | None = None,
     subs: Mapping[Any, Any] | None = None,
     step_field: Callable[[Tensor], Any] | None = None,
@@ -197,35 +231,44 @@ def drift_check(
     atol: float = DEFAULT_TOL,
     check_integration: bool = True,
     progress: bool = False,
+    orders: Sequence[int] | None = None,
 ) -> DriftReport:
-    r"""Errors :math:`\|\theta_n - \varphi^{[r]}_T(\theta_0)\|` for each order r and step h, and fitted slopes.
+    r"""Errors :math:`\|\theta_n - \varphi^{[r]}_T(\theta_0)\|` for each truncation r and step h, and fitted slopes.
 
-    ``fields``: a ``bea.ModifiedFlow`` (data bound by ``subs``; re-derived if its order is
-    below ``max(orders)``) or a factory ``(h, r) -> field`` (:func:`flow_fields`,
+    ``truncations``: the truncations r to check (the modified field kept through h^r; ``orders=``
+    is their deprecated name). ``fields``: a ``bea.ModifiedFlow`` (data bound by ``subs``;
+    re-derived if its truncation is below ``max(truncations)``) or a factory ``(h, r) -> field`` (:func:`flow_fields`,
     :func:`autodiff_fields`, or your own). ``theta0``: a vector, or ``{name: value}`` for a flow.
     ``step_field``: the field or loss the method is run on (default: the factory's r = 0 field).
+    ``device``: default θ0's device (a CUDA θ0 runs on CUDA), else the CPU. ``rtol``/``atol`` below the dtype's
+    floor (:func:`numeric.integrate.tolerance_floor`: 100·eps) are raised to it, so float32 runs end.
     ``check_integration``: integrate each flow twice (tolerances 10x apart) and record the
     difference; warns if it is not 100x below the smallest measured error.
     """
     start = _time.perf_counter()
-    dev = resolve_device(device)
+    dev = resolve_device(device, default=theta0.device if isinstance(theta0, Tensor) else "cpu")
     dt = resolve_dtype(dtype)
+    if isinstance(time, bool) or not isinstance(time, (int, float)) or not (math.isfinite(time) and time > 0):
+        raise NumericTypeError(f"time must be a positive finite number, got {time!r}")
     meth = _resolve_method(method, fields)
     hs = tuple(float(h) for h in hs)
     if not hs or any(not (math.isfinite(h) and h > 0) for h in hs):
         raise NumericTypeError(f"hs must be positive step sizes, got {hs!r}")
-    orders = tuple(orders)
-    if not orders or any(isinstance(r, bool) or not isinstance(r, int) or r < 0 for r in orders):
-        raise NumericTypeError(f"orders must be non-negative integers, got {orders!r}")
+    truncations = renamed_keyword(truncations, orders, new_name="truncations", old_name="orders",
+                                  where="drift_check", default=(0, 1, 2, 3))
+    truncations = tuple(truncations)
+    if not truncations:
+        raise NumericTypeError("truncations must not be empty")
+    truncations = tuple(check_truncation(r, name="each truncation") for r in truncations)
     params = None
     if isinstance(fields, FlowLike):
         flow = fields
         params = flow.params
-        if flow.order < max(orders):
+        if flow.truncation < max(truncations):
             from bea.flows import modified_flow
 
             loss = flow.loss  # type: ignore[attr-defined]
-            flow = modified_flow(loss, list(flow.params), order=max(orders), method=meth, h=flow.h)
+            flow = modified_flow(loss, list(flow.params), truncation=max(truncations), method=meth, h=flow.h)
         factory: Any = flow_fields(flow, subs)
     elif callable(fields):
         if subs:
@@ -237,15 +280,20 @@ def drift_check(
     if theta.ndim != 1 or (params is not None and theta.shape[0] != len(params)):
         expected = "a 1-D vector" if params is None else f"{len(params)} values for {[p.name for p in params]}"
         raise ShapeError(f"theta0 must be {expected}, got shape {tuple(theta.shape)}")
-    steps = {h: _steps(time, h) for h in hs}
+    if not bool(torch.isfinite(theta).all()):
+        raise NumericTypeError(f"theta0 must be finite, got {theta.tolist()}")
+    steps = {h: step_count(time, h) for h in hs}
     notes: list[str] = []
 
     base = step_field if step_field is not None else factory(hs[0], 0)
     try:
         lam: float | None = spectral_radius(base, theta)
-    except Exception as exc:  # the check must not die on a field torch cannot differentiate
+    except (RuntimeError, TypeError, ValueError) as exc:  # a field torch cannot differentiate: no estimate
         lam = None
         notes.append(f"could not estimate lambda_max: {exc}")
+    if lam is not None and not math.isfinite(lam):
+        notes.append("lambda_max is not finite at theta0 (the Jacobian overflows)")
+        lam = None
     if lam is not None and max(hs) * lam >= 1:
         msg = (f"h * lambda_max = {max(hs) * lam:.3g} >= 1 at theta0 (h = {max(hs):g}, lambda_max = {lam:.4g}): "
                "the modified series is not expected to describe the method")
@@ -254,7 +302,7 @@ def drift_check(
 
     from tqdm import tqdm  # type: ignore[import-untyped]
 
-    bar = tqdm(total=len(hs) * (1 + len(orders)), file=sys.stderr, disable=not progress, desc="drift check")
+    bar = tqdm(total=len(hs) * (1 + len(truncations)), file=sys.stderr, disable=not progress, desc="drift check")
     finals: dict[float, Tensor] = {}
     diverged: list[tuple[float, int, str]] = []
     for h in hs:
@@ -271,9 +319,9 @@ def drift_check(
         bar.update(1)
 
     integ: dict[str, Any] = {"time": float(time), "rtol": rtol, "atol": atol, "device": dev, "dtype": dt}
-    results: list[OrderResult] = []
+    results: list[TruncationResult] = []
     worst_integration = 0.0
-    for r in orders:
+    for r in truncations:
         flows, est = _flows(factory, theta, hs, r, integ, check_integration, bar)
         worst_integration = max(worst_integration, est)
         errors = tuple(
@@ -284,17 +332,17 @@ def drift_check(
         slope = fit_slope(hs, errors)
         q = expected_slope(meth, r)
         if slope is None:
-            notes.append(f"order {r}: fewer than 2 usable step sizes, slope invalid")
+            notes.append(f"truncation {r}: fewer than 2 usable step sizes, slope invalid")
         usable = [e for e in errors if e is not None and e > 0]
         if check_integration and usable and min(usable) < 100 * est:
-            notes.append(f"order {r}: smallest error {min(usable):.2e} is within 100x of the integration "
+            notes.append(f"truncation {r}: smallest error {min(usable):.2e} is within 100x of the integration "
                          f"error estimate {est:.1e}; lower rtol/atol")
         passed = slope is not None and abs(slope - q) <= tolerance
-        results.append(OrderResult(r, q, slope, errors, passed))
+        results.append(TruncationResult(r, q, slope, errors, passed))
     bar.close()
     return DriftReport(
         method=meth.name, hs=hs, time=float(time), theta0=tuple(float(v) for v in theta.cpu()),
-        device=str(dev), dtype=str(dt).removeprefix("torch."), tolerance=tolerance, orders=tuple(results),
+        device=str(dev), dtype=str(dt).removeprefix("torch."), tolerance=tolerance, truncations=tuple(results),
         warnings=tuple(notes), diverged=tuple(diverged), lambda_max=lam, rtol=rtol, atol=atol,
         integration_error=worst_integration if check_integration else None,
         elapsed_s=_time.perf_counter() - start,
@@ -304,7 +352,8 @@ def drift_check(
 def _flows(
     factory: Any, theta: Tensor, hs: tuple[float, ...], r: int, integ: dict[str, Any], check: bool, bar: Any
 ) -> tuple[dict[float, Tensor], float]:
-    """φ_T of the order-r field for every h (batched over h when the factory allows), and an error estimate."""
+    """φ_T of the field truncated through h^r for every h (batched over h when the factory allows), and an
+    error estimate."""
     tol_pairs = [(integ["rtol"], integ["atol"])] + ([(integ["rtol"] / 10, integ["atol"] / 10)] if check else [])
     kw = {"device": integ["device"], "dtype": integ["dtype"]}
     time_ = integ["time"]

@@ -1,20 +1,21 @@
 r"""The result of :func:`numeric.drift.drift_check`: errors, fitted slopes, text, JSON, plots.
 
-JSON schema (``DriftReport.to_dict()``; ``to_json()`` is its ``json.dumps``), version ``bea.drift/1``::
+JSON schema (``DriftReport.to_dict()``; ``to_json()`` writes it by :func:`bea.jsonio.dumps`), version
+``bea.drift/2``::
 
     {
-      "schema": "bea.drift/1",
+      "schema": "bea.drift/2",
       "method": str,                  # e.g. "explicit_euler" (gradient descent)
       "hs": [float, ...],             # step sizes, in the order given
       "time": float,                  # T = n·h, the same for every h
       "theta0": [float, ...],         # start
       "device": str, "dtype": str,    # e.g. "cpu", "float64"
       "tolerance": float,             # pass if |slope - expected_slope| <= tolerance
-      "passed": bool,                 # every order passed
+      "passed": bool,                 # every truncation passed
       "lambda_max": float | null,     # largest |eigenvalue| of the Hessian (Jacobian of f) at theta0
       "h_lambda_max": float | null,   # max(hs) · lambda_max; >= 1 triggers a warning
-      "orders": [{
-          "order": int,               # r: the modified field is kept through h^r (0 = gradient flow)
+      "truncations": [{
+          "truncation": int,          # r: the modified field is kept through h^r (0 = gradient flow)
           "expected_slope": int,      # r + 1 for GD; see numeric.drift.expected_slope
           "slope": float | null,      # least-squares slope of log(error) vs log(h); null if < 2 usable h
           "errors": [float | null],   # ||theta_n - phi_T||_2, one per h; null where the method diverged
@@ -25,20 +26,40 @@ JSON schema (``DriftReport.to_dict()``; ``to_json()`` is its ``json.dumps``), ve
       "diverged": [{"h": float, "step": int, "reason": str}, ...],
       "elapsed_s": float
     }
+
+Version 2 renamed version 1's ``orders``/``order`` keys to ``truncations``/``truncation``:
+"order" is reserved for the number of nodes of a tree or series (``docs/conventions.md``).
 """
 
 from __future__ import annotations
 
 import html
-import json
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-__all__ = ["SCHEMA", "DriftReport", "OrderResult", "fit_slope"]
+from bea.jsonio import dumps
 
-SCHEMA = "bea.drift/1"
+__all__ = ["REFERENCE_OFFSET", "SCHEMA", "DriftReport", "TruncationResult", "fit_slope", "readable_method_name"]
+
+SCHEMA = "bea.drift/2"
+
+#: The reference line h^q of each truncation is drawn this factor below the measured errors.
+REFERENCE_OFFSET = 0.5
+
+_READABLE = {"explicit_euler": "gradient descent (explicit Euler)", "rk4": "RK4 (classical Runge-Kutta)"}
+
+
+def readable_method_name(name: str) -> str:
+    """The method's name as a reader would write it, for titles.
+
+    >>> readable_method_name("explicit_euler"), readable_method_name("explicit_midpoint")
+    ('gradient descent (explicit Euler)', 'explicit midpoint')
+    """
+    return _READABLE.get(name, name.replace("_", " "))
 
 
 def fit_slope(hs: Sequence[float], errors: Sequence[float | None]) -> float | None:
@@ -58,19 +79,33 @@ def fit_slope(hs: Sequence[float], errors: Sequence[float | None]) -> float | No
 
 
 @dataclass(frozen=True)
-class OrderResult:
-    """One truncation order r: errors per h, fitted and expected slope, verdict."""
+class TruncationResult:
+    """One truncation r (the modified field kept through h^r): errors per h, fitted and expected slope, verdict."""
 
-    order: int
+    truncation: int
     expected_slope: int
     slope: float | None
     errors: tuple[float | None, ...]
     passed: bool
 
+    @property
+    def order(self) -> int:
+        """Deprecated name of :attr:`truncation`."""
+        warnings.warn("TruncationResult.order is deprecated, use .truncation", DeprecationWarning, stacklevel=2)
+        return self.truncation
+
     def to_dict(self) -> dict[str, Any]:
-        """The ``orders`` entry of the JSON schema."""
-        return {"order": self.order, "expected_slope": self.expected_slope, "slope": self.slope,
+        """The ``truncations`` entry of the JSON schema."""
+        return {"truncation": self.truncation, "expected_slope": self.expected_slope, "slope": self.slope,
                 "errors": list(self.errors), "passed": self.passed}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "OrderResult":
+        warnings.warn("numeric.drift_report.OrderResult is deprecated, use TruncationResult",
+                      DeprecationWarning, stacklevel=2)
+        return TruncationResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -84,7 +119,7 @@ class DriftReport:
     device: str
     dtype: str
     tolerance: float
-    orders: tuple[OrderResult, ...]
+    truncations: tuple[TruncationResult, ...]
     warnings: tuple[str, ...] = ()
     diverged: tuple[tuple[float, int, str], ...] = ()
     lambda_max: float | None = None
@@ -95,28 +130,34 @@ class DriftReport:
 
     @property
     def passed(self) -> bool:
-        """Whether every order's slope is within ``tolerance`` of the expected one."""
-        return all(o.passed for o in self.orders)
+        """Whether every truncation's slope is within ``tolerance`` of the expected one."""
+        return all(o.passed for o in self.truncations)
+
+    @property
+    def orders(self) -> tuple[TruncationResult, ...]:
+        """Deprecated name of :attr:`truncations`."""
+        warnings.warn("DriftReport.orders is deprecated, use .truncations", DeprecationWarning, stacklevel=2)
+        return self.truncations
 
     @property
     def slopes(self) -> dict[int, float | None]:
-        """order → fitted slope."""
-        return {o.order: o.slope for o in self.orders}
+        """truncation r → fitted slope."""
+        return {o.truncation: o.slope for o in self.truncations}
 
-    def __getitem__(self, order: int) -> OrderResult:
-        for o in self.orders:
-            if o.order == order:
+    def __getitem__(self, truncation: int) -> TruncationResult:
+        for o in self.truncations:
+            if o.truncation == truncation:
                 return o
-        raise KeyError(order)
+        raise KeyError(truncation)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (schema ``bea.drift/1`` in the module docstring)."""
+        """JSON-ready dict (schema ``bea.drift/2`` in the module docstring)."""
         hl = None if self.lambda_max is None else max(self.hs) * self.lambda_max
         return {
             "schema": SCHEMA, "method": self.method, "hs": list(self.hs), "time": self.time,
             "theta0": list(self.theta0), "device": self.device, "dtype": self.dtype, "tolerance": self.tolerance,
             "passed": self.passed, "lambda_max": self.lambda_max, "h_lambda_max": hl,
-            "orders": [o.to_dict() for o in self.orders],
+            "truncations": [o.to_dict() for o in self.truncations],
             "integration": {"rtol": self.rtol, "atol": self.atol, "estimated_error": self.integration_error},
             "warnings": list(self.warnings),
             "diverged": [{"h": h, "step": step, "reason": reason} for h, step, reason in self.diverged],
@@ -124,20 +165,20 @@ class DriftReport:
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        """:meth:`to_dict` as JSON text (NaN never appears: missing values are ``null``)."""
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+        """:meth:`to_dict` as strict JSON: missing and non-finite values are ``null`` (:func:`bea.jsonio.dumps`)."""
+        return dumps(self.to_dict(), indent=indent)
 
     def _rows(self) -> tuple[list[str], list[list[str]]]:
-        head = ["order r", "expected", "slope", "passed"] + [f"err h={h:g}" for h in self.hs]
+        head = ["truncation r", "expected", "slope", "passed"] + [f"err h={h:g}" for h in self.hs]
         rows = []
-        for o in self.orders:
+        for o in self.truncations:
             slope = "invalid" if o.slope is None else f"{o.slope:.3f}"
             errs = ["diverged" if e is None else f"{e:.3e}" for e in o.errors]
-            rows.append([str(o.order), str(o.expected_slope), slope, "yes" if o.passed else "NO", *errs])
+            rows.append([str(o.truncation), str(o.expected_slope), slope, "yes" if o.passed else "NO", *errs])
         return head, rows
 
     def table(self) -> str:
-        """A text table: one row per order, with the error at each h."""
+        """A text table: one row per truncation r, with the error at each h."""
         head, rows = self._rows()
         widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
         fmt = "  ".join(f"{{:>{w}}}" for w in widths)
@@ -161,7 +202,7 @@ class DriftReport:
         return self.table()
 
     def plot(self, path: str | None = None, ax: Any = None) -> Any:
-        """A log-log figure of error vs h, one line per order with its dashed reference slope.
+        """A log-log figure of error vs h, one line per truncation r with its dashed reference slope.
 
         Draws on ``ax`` if given (e.g. a panel of your own figure), else on a new
         :class:`matplotlib.figure.Figure` (no pyplot, no display needed); saved to ``path``
@@ -175,23 +216,33 @@ class DriftReport:
             ax = fig.subplots()
         else:
             fig = ax.figure
-        for o in self.orders:
+        from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+        for o in self.truncations:
             pts = [(h, e) for h, e in zip(self.hs, o.errors, strict=True) if e is not None and e > 0]
             if not pts:
                 continue
             xs, ys = zip(*sorted(pts), strict=True)
             slope = "invalid" if o.slope is None else f"{o.slope:.2f}"
-            (line,) = ax.loglog(xs, ys, "o-", label=f"r = {o.order} (slope {slope})")
-            ref = [ys[-1] * (x / xs[-1]) ** o.expected_slope for x in xs]
-            ax.loglog(xs, ref, "--", color=line.get_color(), alpha=0.5, label=f"$h^{{{o.expected_slope}}}$")
+            (line,) = ax.loglog(xs, ys, "o-", label=f"r = {o.truncation}: slope {slope}")
+            # the expected rate h^q, drawn a factor REFERENCE_OFFSET below the data so that it stays visible
+            ref = [REFERENCE_OFFSET * ys[0] * (x / xs[0]) ** o.expected_slope for x in xs]
+            ax.loglog(xs, ref, ":", color=line.get_color(), linewidth=1.5, alpha=0.8,
+                      label=f"r = {o.truncation}: expected $h^{{{o.expected_slope}}}$")
+        ax.xaxis.set_major_locator(FixedLocator(sorted(self.hs)))  # a labelled tick at every measured h
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xticks(sorted(self.hs), [f"{h:g}" for h in sorted(self.hs)])
         ax.set_xlabel("step size h")
-        ax.set_ylabel(r"$\|\theta_n - \varphi_T\|$")
-        ax.set_title(f"drift of {self.method} from its truncated modified flows, T = {self.time:g}")
+        ax.set_ylabel(r"error $\|\theta_n - \varphi^{[r]}_T(\theta_0)\|$")
+        ax.set_title(f"Drift of {readable_method_name(self.method)} from its modified flows\n"
+                     f"truncated after $h^r$, T = {self.time:g}")
         ax.legend(fontsize="small")
         ax.grid(True, which="both", alpha=0.3)
         if own:
             fig.tight_layout()
         if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
             fig.savefig(path, dpi=120)
         return fig
 

@@ -13,31 +13,31 @@ gradients with respect to the inputs). With
 with learning rate h, i.e. the IGR flow :math:`\tilde E = E + \lambda R_{IG}`,
 :math:`\lambda = hm/4` (see :mod:`numeric.igr`). Two ways to form :math:`Hg`:
 
-:class:`DoubleBackprop` (exact)
-    :math:`g` is computed with ``create_graph=True`` and one more reverse pass through
-    that graph gives :math:`H g = \nabla_\theta\langle g(\theta), v\rangle|_{v = g}`. Cost:
-    about one forward and two to three backward passes; memory: the graph of the backward pass.
+:class:`DoubleBackprop` (exact):
+:math:`g` is computed with ``create_graph=True`` and one more reverse pass through
+that graph gives :math:`H g = \nabla_\theta\langle g(\theta), v\rangle|_{v = g}`. Cost:
+about one forward and two to three backward passes; memory: the graph of the backward pass.
 
-:class:`FiniteDifference` (two gradient evaluations)
-    with :math:`\hat g = g/\|g\|` and a step of length :math:`\varepsilon` in parameter space,
+:class:`FiniteDifference` (two gradient evaluations):
+with :math:`\hat g = g/\|g\|` and a step of length :math:`\varepsilon` in parameter space,
 
-    .. math::
-        2Hg \approx \frac{2\|g\|}{\varepsilon}\big(\nabla E(\theta + \varepsilon\hat g) - \nabla E(\theta)\big),
+.. math::
+    2Hg \approx \frac{2\|g\|}{\varepsilon}\big(\nabla E(\theta + \varepsilon\hat g) - \nabla E(\theta)\big),
 
-    whose error is :math:`\varepsilon\|g\|\,\nabla^3E[\hat g,\hat g] + O(\varepsilon^2)`, i.e.
-    O(ε). ``central=True`` uses :math:`\nabla E(\theta \pm \varepsilon\hat g)` instead (error
-    :math:`\tfrac{\varepsilon^2}{3}\|g\|\,\nabla^4E[\hat g,\hat g,\hat g]`, one more gradient).
-    Normalising the step by :math:`\|g\|` follows the finite-difference gradient penalty of
-    Geiping, Goldblum, Pope, Moeller & Goldstein (*Stochastic training is not necessary for
-    generalization*, ICLR 2022, arXiv:2109.14119), whose perturbation
-    :math:`\theta + \epsilon' g` has :math:`\epsilon' \propto 1/\|g\|` (with
-    :math:`\epsilon' = 0.01/\|g\|` it is our default ``eps = 0.01``), and the ascent step
-    :math:`\rho\,\hat g` of SAM (Foret et al., ICLR 2021, ρ = 0.05). A step of fixed *length* keeps the difference
-    quotient well scaled whether the gradient is large (early) or tiny (near a minimum).
-    Pick ε small against the scale on which H varies, but not so small that rounding in
-    :math:`\nabla E(\theta + \varepsilon\hat g) - \nabla E(\theta)` dominates
-    (relative rounding error ≈ machine-ε·‖g‖/(ε‖Hĝ‖)): 1e-2 suits float32, 1e-3–1e-5 float64.
-    The closure must be deterministic (same batch, no dropout) between the two evaluations.
+whose error is :math:`\varepsilon\|g\|\,\nabla^3E[\hat g,\hat g] + O(\varepsilon^2)`, i.e.
+O(ε). ``central=True`` uses :math:`\nabla E(\theta \pm \varepsilon\hat g)` instead (error
+:math:`\tfrac{\varepsilon^2}{3}\|g\|\,\nabla^4E[\hat g,\hat g,\hat g]`, one more gradient).
+Normalising the step by :math:`\|g\|` follows the finite-difference gradient penalty of
+Geiping, Goldblum, Pope, Moeller & Goldstein (*Stochastic training is not necessary for
+generalization*, ICLR 2022, arXiv:2109.14119), whose perturbation
+:math:`\theta + \epsilon' g` has :math:`\epsilon' \propto 1/\|g\|` (with
+:math:`\epsilon' = 0.01/\|g\|` it is our default ``eps = 0.01``), and the ascent step
+:math:`\rho\,\hat g` of SAM (Foret et al., ICLR 2021, ρ = 0.05). A step of fixed *length* keeps the difference
+quotient well scaled whether the gradient is large (early) or tiny (near a minimum).
+Pick ε small against the scale on which H varies, but not so small that rounding in
+:math:`\nabla E(\theta + \varepsilon\hat g) - \nabla E(\theta)` dominates
+(relative rounding error ≈ machine-ε·‖g‖/(ε‖Hĝ‖)): 1e-2 suits float32, 1e-3–1e-5 float64.
+The closure must be deterministic (same batch, no dropout) between the two evaluations.
 
 :func:`egr_step` fills ``.grad`` of a module's parameters with :math:`\nabla L_\mu`, so any
 ``torch.optim`` optimiser then takes its step on the regularised loss::
@@ -59,17 +59,17 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from numeric.errors import HyperparameterError, NumericTypeError
-from numeric.flatness import (
+from numeric.checks import (
     Closure,
     LossFn,
-    _check_closure,
-    _check_loss,
-    _check_real,
-    _check_theta,
-    _grads,
-    _trainable,
+    check_closure,
+    check_loss,
+    check_real,
+    check_theta,
+    grads,
+    trainable,
 )
+from numeric.errors import HyperparameterError, NumericTypeError
 
 __all__ = ["DoubleBackprop", "EGRMode", "FiniteDifference", "egr_gradient", "egr_step"]
 
@@ -93,7 +93,7 @@ class FiniteDifference:
     name = "finite_difference"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "eps", _check_real("eps", self.eps, positive=True))
+        object.__setattr__(self, "eps", check_real("eps", self.eps, positive=True))
         if not isinstance(self.central, bool):
             raise NumericTypeError(f"central must be a bool, got {self.central!r}")
 
@@ -138,14 +138,14 @@ def _owned(tensors: list[Tensor]) -> list[Tensor]:
 
 
 def _double_backprop(loss: Tensor, params: Sequence[Tensor], mu: float) -> tuple[list[Tensor], Tensor]:
-    grads = _grads(loss, params, create_graph=mu > 0)
-    g = [gi.detach() for gi in grads]
+    first = grads(loss, params, create_graph=mu > 0)
+    g = [gi.detach() for gi in first]
     gn2 = _norm_sq(g)
     # Hg as ONE vector-Jacobian product of the graph of g with v = g (no need to build ‖g‖²)
-    live = [i for i, gi in enumerate(grads) if gi.requires_grad]  # a gradient constant in θ has Hg = 0
+    live = [i for i, gi in enumerate(first) if gi.requires_grad]  # a gradient constant in θ has Hg = 0
     if mu == 0 or not live:
         return g, gn2
-    hv = torch.autograd.grad([grads[i] for i in live], params, [g[i] for i in live], allow_unused=True)
+    hv = torch.autograd.grad([first[i] for i in live], params, [g[i] for i in live], allow_unused=True)
     pairs = [i for i, extra in enumerate(hv) if extra is not None]
     total = list(g)  # out of place: hv may alias g (autograd passes a vector through Add unchanged)
     for i, t in zip(pairs, torch._foreach_add([g[i] for i in pairs], [hv[i] for i in pairs], alpha=2 * mu),
@@ -157,7 +157,7 @@ def _double_backprop(loss: Tensor, params: Sequence[Tensor], mu: float) -> tuple
 def _finite_difference(
     loss_closure: Closure, loss: Tensor, params: Sequence[Tensor], mu: float, mode: FiniteDifference
 ) -> tuple[list[Tensor], Tensor]:
-    g = _grads(loss, params)
+    g = grads(loss, params)
     gn2 = _norm_sq(g)
     gn = math.sqrt(float(gn2))
     if mu == 0 or gn == 0.0:  # at a critical point Hg = 0
@@ -169,7 +169,7 @@ def _finite_difference(
         try:
             with torch.no_grad():
                 torch._foreach_add_(targets, g, alpha=shift / gn)
-            return _grads(_check_loss(loss_closure()), params)
+            return grads(check_loss(loss_closure()), params)
         finally:
             with torch.no_grad():
                 torch._foreach_copy_(targets, saved)
@@ -182,9 +182,9 @@ def _finite_difference(
 
 
 def _egr(loss_closure: Closure, params: Sequence[Tensor], mu: Any, mode: Any) -> tuple[Tensor, list[Tensor], Tensor]:
-    weight = _check_real("mu", mu, positive=False)
+    weight = check_real("mu", mu, positive=False)
     how = _mode(mode)
-    loss = _check_loss(loss_closure())
+    loss = check_loss(loss_closure())
     if isinstance(how, DoubleBackprop):
         total, gn2 = _double_backprop(loss, params, weight)
     else:
@@ -215,8 +215,8 @@ def egr_step(
     >>> w.grad, float(loss), round(float(gn2), 12)  # g + 2 mu Hg with g = (1, 2), Hg = (1, 4)
     (tensor([1.5000, 4.0000], dtype=torch.float64), 1.5, 5.0)
     """
-    params = _trainable(model_or_params)
-    loss, total, gn2 = _egr(_check_closure(loss_closure), params, mu, mode)
+    params = trainable(model_or_params)
+    loss, total, gn2 = _egr(check_closure(loss_closure), params, mu, mode)
     for p, t in zip(params, _owned(total), strict=True):
         if accumulate and p.grad is not None:
             p.grad.add_(t)
@@ -229,7 +229,7 @@ def egr_gradient(loss_fn: LossFn, theta: Tensor, mu: float, mode: EGRMode | str 
     r""":math:`\nabla(E + \mu\|\nabla E\|^2)(\theta)` for a loss of a flat 1-D tensor (detached).
 
     With ``mu = h / 4`` this is minus the order-1 modified field of gradient descent
-    (``-numeric.autodiff.ModifiedField(loss_fn, order=1, h=h)(theta)``). For
+    (``-numeric.autodiff.ModifiedField(loss_fn, truncation=1, h=h)(theta)``). For
     :math:`E = \tfrac12\theta^T A\theta`, A = diag(1, 2), at θ = (1, 1): g = (1, 2), Hg = (1, 4):
 
     >>> import torch
@@ -241,5 +241,5 @@ def egr_gradient(loss_fn: LossFn, theta: Tensor, mu: float, mode: EGRMode | str 
     """
     if not callable(loss_fn):
         raise NumericTypeError(f"loss_fn must be callable, got {loss_fn!r}")
-    t = _check_theta(theta).detach().clone().requires_grad_(True)
+    t = check_theta(theta).detach().clone().requires_grad_(True)
     return _owned(_egr(lambda: loss_fn(t), [t], mu, mode)[1])[0]

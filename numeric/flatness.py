@@ -24,120 +24,29 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from numeric.errors import HyperparameterError, NumericTypeError, ShapeError
+from numeric.checks import (
+    Closure,
+    LossFn,
+    check_closure,
+    check_count,
+    check_real,
+    gradient,
+    sq_norm,
+    trainable,
+)
+from numeric.errors import HyperparameterError, NumericTypeError
 
 __all__ = ["Robustness", "SlopeRecorder", "gradient_norm", "perturbation_robustness"]
 
-LossFn = Callable[[Tensor], Tensor]
-Closure = Callable[[], Tensor]
 
 
-# --------------------------------------------------------------------------- input checks
-def _check_real(name: str, value: object, *, positive: bool) -> float:
-    """``value`` as a float; finite and > 0 (``positive``) or ≥ 0; bools refused."""
-    if isinstance(value, Tensor) and value.numel() == 1 and not value.is_complex():
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise NumericTypeError(f"{name} must be a real number, got {value!r}")
-    out = float(value)
-    if not math.isfinite(out) or out < 0 or (positive and out == 0):
-        raise HyperparameterError(f"{name} must be a {'positive' if positive else 'non-negative'} finite number, "
-                                  f"got {value!r}")
-    return out
-
-
-def _check_count(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise NumericTypeError(f"{name} must be a positive integer, got {value!r}")
-    if int(value) < 1:
-        raise HyperparameterError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _check_theta(theta: object) -> Tensor:
-    """A 1-D real floating tensor (returned as is)."""
-    if not isinstance(theta, Tensor):
-        raise NumericTypeError(f"theta must be a 1-D floating torch.Tensor, got {type(theta).__name__}")
-    if not theta.is_floating_point():
-        raise NumericTypeError(f"theta must have a floating dtype, got {theta.dtype}")
-    if theta.ndim != 1 or theta.numel() == 0:
-        raise ShapeError(f"theta must be a non-empty 1-D tensor (flat parameters), got shape {tuple(theta.shape)}")
-    return theta
-
-
-def _check_loss(loss: object) -> Tensor:
-    if not isinstance(loss, Tensor):
-        raise NumericTypeError(f"the loss must be a torch.Tensor, got {type(loss).__name__}")
-    if loss.numel() != 1:
-        raise ShapeError(f"the loss must be a scalar, got shape {tuple(loss.shape)}")
-    if not loss.requires_grad:
-        raise NumericTypeError("the loss does not depend on the parameters through autograd "
-                               "(computed under torch.no_grad(), or from detached tensors?)")
-    return loss if loss.ndim == 0 else loss.reshape(())
-
-
-def _trainable(model_or_params: nn.Module | Iterable[Tensor]) -> list[Tensor]:
-    """The tensors with ``requires_grad`` of a module (``parameters()`` order) or of a sequence."""
-    if isinstance(model_or_params, nn.Module):
-        params: list[Tensor] = [p for p in model_or_params.parameters() if p.requires_grad]
-    elif isinstance(model_or_params, Iterable) and not isinstance(model_or_params, Tensor | str):
-        params = list(model_or_params)
-        if not all(isinstance(p, Tensor) for p in params):
-            raise NumericTypeError("parameters must be torch tensors")
-        params = [p for p in params if p.requires_grad]
-    else:
-        kind = type(model_or_params).__name__
-        raise NumericTypeError(f"expected an nn.Module or an iterable of parameters, got {kind}")
-    if not params:
-        raise HyperparameterError("there are no trainable parameters (none has requires_grad=True)")
-    if len({id(p) for p in params}) != len(params):
-        raise HyperparameterError("a parameter appears more than once")
-    if not all(p.is_floating_point() for p in params):
-        raise NumericTypeError("trainable parameters must be floating tensors")
-    return params
-
-
-def _check_closure(closure: object) -> Closure:
-    if not callable(closure):
-        raise NumericTypeError(f"loss_closure must be callable, got {closure!r}")
-    return closure
-
-
-def _grads(loss: Tensor, params: Sequence[Tensor], create_graph: bool = False) -> list[Tensor]:
-    """∂loss/∂p for each p (zeros for parameters the loss does not use)."""
-    out = torch.autograd.grad(loss, params, create_graph=create_graph, allow_unused=True)
-    return [torch.zeros_like(p) if g is None else g for g, p in zip(out, params, strict=True)]
-
-
-def _sq_norm(tensors: Sequence[Tensor]) -> Tensor:
-    """Σ‖t‖² over the tensors, as a 0-d tensor (differentiable if they are)."""
-    return torch.stack([(t * t).sum() for t in tensors]).sum()
-
-
-def _gradient(fn_or_model: Any, theta_or_closure: Any, create_graph: bool) -> tuple[Tensor, list[Tensor]]:
-    """(loss, gradient pieces) for either calling convention (see the module docstring)."""
-    if isinstance(fn_or_model, nn.Module) or (
-        isinstance(fn_or_model, Iterable) and not isinstance(fn_or_model, Tensor)
-    ):
-        params = _trainable(fn_or_model)
-        loss = _check_loss(_check_closure(theta_or_closure)())
-        return loss, _grads(loss, params, create_graph)
-    if not callable(fn_or_model):
-        raise NumericTypeError(f"expected a loss function of θ or an nn.Module, got {fn_or_model!r}")
-    theta = _check_theta(theta_or_closure)
-    t = theta if (create_graph and theta.requires_grad) else theta.detach().requires_grad_(True)
-    loss = _check_loss(fn_or_model(t))
-    return loss, _grads(loss, [t], create_graph)
-
-
-# --------------------------------------------------------------------------- slope
 def gradient_norm(fn_or_model: LossFn | nn.Module | Iterable[Tensor], theta_or_closure: Tensor | Closure) -> Tensor:
     r"""The loss-surface slope :math:`\|\nabla E(\theta)\|_2` (a detached 0-d tensor).
 
@@ -149,8 +58,8 @@ def gradient_norm(fn_or_model: LossFn | nn.Module | Iterable[Tensor], theta_or_c
     >>> float(gradient_norm(lambda t: (t**2).sum() / 2, torch.tensor([3.0, 4.0], dtype=torch.float64)))
     5.0
     """
-    _, g = _gradient(fn_or_model, theta_or_closure, create_graph=False)
-    return _sq_norm(g).sqrt().detach()
+    _, g = gradient(fn_or_model, theta_or_closure, create_graph=False)
+    return sq_norm(g).sqrt().detach()
 
 
 class SlopeRecorder:
@@ -165,9 +74,9 @@ class SlopeRecorder:
     """
 
     def __init__(self, model: nn.Module | Iterable[Tensor], loss_closure: Closure, every: int = 1) -> None:
-        self.params = _trainable(model)
-        self.loss_closure = _check_closure(loss_closure)
-        self.every = _check_count("every", every)
+        self.params = trainable(model)
+        self.loss_closure = check_closure(loss_closure)
+        self.every = check_count("every", every)
         self.steps: list[int] = []
         self.values: list[float] = []
 
@@ -178,7 +87,7 @@ class SlopeRecorder:
         if grad_norm_sq is None:
             value = float(gradient_norm(self.params, self.loss_closure))
         else:
-            value = math.sqrt(_check_real("grad_norm_sq", grad_norm_sq, positive=False))
+            value = math.sqrt(check_real("grad_norm_sq", grad_norm_sq, positive=False))
         self.steps.append(int(step))
         self.values.append(value)
         return value
@@ -237,8 +146,8 @@ def perturbation_robustness(
         raise NumericTypeError(f"model must be an nn.Module, got {type(model).__name__}")
     if not callable(loss_and_accuracy_fn):
         raise NumericTypeError(f"loss_and_accuracy_fn must be callable, got {loss_and_accuracy_fn!r}")
-    sigmas = [_check_real("sigma", s, positive=False) for s in scales]
-    n = _check_count("draws", draws)
+    sigmas = [check_real("sigma", s, positive=False) for s in scales]
+    n = check_count("draws", draws)
     if isinstance(generator, numbers.Integral) and not isinstance(generator, bool):
         generator = torch.Generator().manual_seed(int(generator))
     if not isinstance(generator, torch.Generator):

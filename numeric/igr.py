@@ -11,8 +11,8 @@ flow of the **modified loss**
 
 (Barrett & Dherin, *Implicit Gradient Regularization*, ICLR 2021, Theorem 3.1), i.e.
 :math:`-\nabla\tilde E = -g - \tfrac h2 Hg`: the order-1 truncation of the modified
-field of explicit Euler on :math:`-\nabla E` (``bea.modified_flow(loss, params, order=1)``,
-``numeric.autodiff.ModifiedField(loss_fn, order=1, h=h)``). Note :math:`\lambda R_{IG} =
+field of explicit Euler on :math:`-\nabla E` (``bea.modified_flow(loss, params, truncation=1)``,
+``numeric.autodiff.ModifiedField(loss_fn, truncation=1, h=h)``). Note :math:`\lambda R_{IG} =
 \tfrac h4\|\nabla E\|^2`, so the IGR flow is the gradient flow of explicit gradient
 regularisation with :math:`\mu = h/4` (:mod:`numeric.egr`).
 
@@ -31,18 +31,20 @@ from collections.abc import Iterable
 
 from torch import Tensor, nn
 
-from numeric.egr import DoubleBackprop, EGRMode, FiniteDifference, egr_gradient, egr_step
-from numeric.flatness import (
+from numeric.checks import (
     Closure,
     LossFn,
+    check_count,
+    check_real,
+    check_theta,
+    gradient,
+    sq_norm,
+    trainable,
+)
+from numeric.egr import DoubleBackprop, EGRMode, FiniteDifference, egr_gradient, egr_step
+from numeric.flatness import (
     Robustness,
     SlopeRecorder,
-    _check_count,
-    _check_real,
-    _check_theta,
-    _gradient,
-    _sq_norm,
-    _trainable,
     gradient_norm,
     perturbation_robustness,
 )
@@ -70,7 +72,7 @@ def igr_rate(h: float, m: int) -> float:
     >>> igr_rate(0.5, 8)
     1.0
     """
-    return _check_real("h", h, positive=True) * _check_count("m", m) / 4
+    return check_real("h", h, positive=True) * check_count("m", m) / 4
 
 
 def r_ig(loss_fn: LossFn, theta: Tensor, *, create_graph: bool = False) -> Tensor:
@@ -85,8 +87,8 @@ def r_ig(loss_fn: LossFn, theta: Tensor, *, create_graph: bool = False) -> Tenso
     >>> float(r_ig(lambda t: (t**2).sum() / 2, torch.tensor([3.0, 4.0], dtype=torch.float64)))  # 25 / 2
     12.5
     """
-    _, g = _gradient(loss_fn, theta, create_graph=create_graph)
-    value = _sq_norm(g) / theta.numel()
+    _, g = gradient(loss_fn, theta, create_graph=create_graph)
+    value = sq_norm(g) / theta.numel()
     return value if create_graph else value.detach()
 
 
@@ -101,9 +103,9 @@ def r_ig_module(model: nn.Module | Iterable[Tensor], loss_closure: Closure) -> T
     >>> float(r_ig_module([w], lambda: (w[0]**2 + 2 * w[1]**2) / 2))  # g = (1, 2): (1 + 4) / 2
     2.5
     """
-    params = _trainable(model)
-    _, g = _gradient(params, loss_closure, create_graph=False)
-    return (_sq_norm(g) / sum(p.numel() for p in params)).detach()
+    params = trainable(model)
+    _, g = gradient(params, loss_closure, create_graph=False)
+    return (sq_norm(g) / sum(p.numel() for p in params)).detach()
 
 
 def igr_loss(loss_fn: LossFn, theta: Tensor, h: float) -> Tensor:
@@ -116,8 +118,8 @@ def igr_loss(loss_fn: LossFn, theta: Tensor, h: float) -> Tensor:
     >>> float(igr_loss(lambda t: (t**2).sum() / 2, torch.tensor([3.0, 4.0], dtype=torch.float64), 0.4))  # 12.5 + 2.5
     15.0
     """
-    step = _check_real("h", h, positive=True)
-    theta = _check_theta(theta)
-    loss, g = _gradient(loss_fn, theta, create_graph=theta.requires_grad)
-    value = loss + step / 4 * _sq_norm(g)
+    step = check_real("h", h, positive=True)
+    theta = check_theta(theta)
+    loss, g = gradient(loss_fn, theta, create_graph=theta.requires_grad)
+    value = loss + step / 4 * sq_norm(g)
     return value if theta.requires_grad else value.detach()

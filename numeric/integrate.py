@@ -34,14 +34,26 @@ import torch
 from torch import Tensor
 
 from numeric.devices import as_tensor, resolve_device, resolve_dtype
-from numeric.errors import NumericTypeError, ShapeError, UnknownBackendError
+from numeric.errors import ConvergenceError, NumericTypeError, ShapeError, UnknownBackendError
 
-__all__ = ["DEFAULT_TOL", "TORCH_METHODS", "flow_error_estimate", "integrate_flow"]
+__all__ = ["DEFAULT_TOL", "TORCH_METHODS", "flow_error_estimate", "integrate_flow", "tolerance_floor"]
 
 #: Default relative and absolute tolerance of both routes.
 DEFAULT_TOL = 1e-13
 #: The torchdiffeq solvers accepted by ``method`` on the torch route.
 TORCH_METHODS = ("dopri8", "dopri5")
+
+
+def tolerance_floor(dtype: torch.dtype) -> float:
+    """The smallest relative/absolute tolerance an embedded pair can meet in ``dtype``: 100·eps.
+
+    float64: 2.2e-14 (SciPy's own floor for DOP853); float32: 1.2e-5. A tolerance below it is raised to it:
+    the pair cannot meet it and would shrink its step until the step cap.
+
+    >>> tolerance_floor(torch.float64), tolerance_floor(torch.float32)
+    (2.220446049250313e-14, 1.1920928955078125e-05)
+    """
+    return 100 * torch.finfo(dtype).eps
 
 
 def _check_time(time: float) -> float:
@@ -68,7 +80,9 @@ def integrate_flow(
     Torch route: returns a tensor on ``device`` (default θ0's, else CPU) in ``dtype``
     (default float64). NumPy route: returns a float64 ``numpy`` array (``field`` gets and
     may return NumPy arrays; torch outputs are converted). A non-finite state stops the
-    integration; the result then contains NaN.
+    integration; the result then contains NaN. ``rtol``/``atol`` below :func:`tolerance_floor` of the dtype are
+    raised to it; a run that still needs more than ``max_steps`` steps raises
+    :class:`~numeric.errors.ConvergenceError` (never a silent NaN).
 
     A batch of starts ``(..., m)`` is integrated at once. A quarter turn of :math:`\dot u = -v,\ \dot v = u`
     maps (1, 0) to (0, 1) and (0, 2) to (−2, 0); the NumPy route gives :math:`e^{-1}` for :math:`\dot y = -y`:
@@ -87,8 +101,11 @@ def integrate_flow(
     for name, tol in (("rtol", rtol), ("atol", atol)):
         if not isinstance(tol, (int, float)) or not tol > 0:
             raise NumericTypeError(f"{name} must be a positive number, got {tol!r}")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+        raise NumericTypeError(f"max_steps must be a positive integer, got {max_steps!r}")
     if backend == "numpy":
-        return _integrate_scipy(field, theta0, T, rtol, atol)
+        floor = tolerance_floor(torch.float64)
+        return _integrate_scipy(field, theta0, T, max(rtol, floor), max(atol, floor))
     if backend != "torch":
         raise UnknownBackendError(f"unknown integration backend {backend!r}; choose 'torch' or 'numpy'")
     if method not in TORCH_METHODS:
@@ -99,6 +116,8 @@ def integrate_flow(
     y0 = as_tensor(theta0, dtype=dt, device=dev, name="theta0")
     if y0.ndim == 0:
         raise ShapeError("theta0 must be a vector (m,) or a batch of vectors (..., m), got a scalar")
+    floor = tolerance_floor(dt)
+    rtol, atol = max(rtol, floor), max(atol, floor)
     if T == 0:
         return y0.clone()
     from torchdiffeq import odeint  # type: ignore[import-untyped]
@@ -112,9 +131,13 @@ def integrate_flow(
         try:
             options = {"max_num_steps": max_steps, "step_t": times}  # land on T: no interpolation error
             sol = odeint(rhs, y0, times, rtol=rtol, atol=atol, method=method, options=options)
-        except AssertionError as exc:  # torchdiffeq signals underflow / non-finite steps this way
-            if "underflow" in str(exc) or "max_num_steps" in str(exc) or "finite" in str(exc).lower():
-                return torch.full_like(y0, math.nan)
+        except AssertionError as exc:  # torchdiffeq signals underflow / non-finite steps / the step cap this way
+            if "max_num_steps" in str(exc):
+                raise ConvergenceError(
+                    f"the flow integration needed more than max_steps = {max_steps} steps to reach T = {T:g} at "
+                    f"rtol = {rtol:g}, atol = {atol:g} in {dt}; raise max_steps or the tolerances") from None
+            if "underflow" in str(exc) or "finite" in str(exc).lower():
+                return torch.full_like(y0, math.nan)  # the flow blows up before T: a diverged flow, reported
             raise
     return sol[-1]
 
@@ -136,7 +159,7 @@ def _integrate_scipy(field: Callable[[Any], Any], theta0: Any, T: float, rtol: f
             out = out.detach().cpu().numpy()
         return np.asarray(out, dtype=np.float64)
 
-    sol = solve_ivp(rhs, (0.0, T), y0, method="DOP853", rtol=max(rtol, 2.3e-14), atol=atol)
+    sol = solve_ivp(rhs, (0.0, T), y0, method="DOP853", rtol=rtol, atol=atol)
     if not sol.success:
         return np.full_like(y0, np.nan)
     result: np.ndarray = sol.y[:, -1]
@@ -154,8 +177,10 @@ def flow_error_estimate(field: Callable[[Any], Any], theta0: Any, time: float, *
     >>> abs(float(y[0]) - math.exp(-1)) < 1e-12, error < 1e-12
     (True, True)
     """
-    rtol = kwargs.pop("rtol", DEFAULT_TOL)
-    atol = kwargs.pop("atol", DEFAULT_TOL)
+    on_torch = kwargs.get("backend", "torch") == "torch"
+    floor = 10 * tolerance_floor(resolve_dtype(kwargs.get("dtype")) if on_torch else torch.float64)
+    rtol = max(kwargs.pop("rtol", DEFAULT_TOL), floor)  # the tighter run (tol/10) stays at or above the floor
+    atol = max(kwargs.pop("atol", DEFAULT_TOL), floor)
     loose = integrate_flow(field, theta0, time, rtol=rtol, atol=atol, **kwargs)
     tight = integrate_flow(field, theta0, time, rtol=rtol / 10, atol=atol / 10, **kwargs)
     if isinstance(tight, Tensor):

@@ -29,7 +29,7 @@ tensor([0.7290], dtype=torch.float64)
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
@@ -40,8 +40,9 @@ from torch import Tensor
 from bea.methods import RungeKutta, explicit_euler
 from numeric.devices import as_tensor, resolve_device, resolve_dtype
 from numeric.errors import ConvergenceError, NumericTypeError, ShapeError
+from numeric.losses import scalar_loss
 
-__all__ = ["Trajectory", "as_field", "gradient_descent", "rk_step", "run_method"]
+__all__ = ["CHECK_EVERY", "Trajectory", "as_field", "field_jacobian", "gradient_descent", "rk_step", "run_method"]
 
 Field = Callable[[Tensor], Tensor]
 
@@ -71,7 +72,12 @@ def as_field(fn: Callable[[Tensor], Any], theta: Tensor) -> Field:
     """A field θ ↦ f(θ) from ``fn``: ``fn`` itself if it returns θ's shape, or −∇fn if it returns a scalar."""
     probe = fn(theta)
     if not isinstance(probe, Tensor):
-        probe = torch.as_tensor(probe, dtype=theta.dtype, device=theta.device)
+        try:
+            probe = torch.as_tensor(probe, dtype=theta.dtype, device=theta.device)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise NumericTypeError(f"the field or loss must return a tensor, got {probe!r}") from exc
+        if probe.ndim == 0:  # a Python number: not differentiable, so not a loss torch can descend
+            scalar_loss(probe)
     if probe.ndim == 0:
         return _negative_gradient(fn)
     if tuple(probe.shape) != tuple(theta.shape):
@@ -93,7 +99,7 @@ def _negative_gradient(loss: Callable[[Tensor], Any]) -> Field:
     def field(theta: Tensor) -> Tensor:
         with torch.enable_grad():
             t = theta.detach().requires_grad_(True)
-            (grad,) = torch.autograd.grad(loss(t), t)
+            (grad,) = torch.autograd.grad(scalar_loss(loss(t)), t)
         return -grad
 
     def jacobian(theta: Tensor) -> Tensor:
@@ -105,43 +111,58 @@ def _negative_gradient(loss: Callable[[Tensor], Any]) -> Field:
     return field
 
 
-def _jacobian(field: Field, theta: Tensor) -> Tensor | None:
+def field_jacobian(field: Field, theta: Tensor) -> Tensor | None:
+    """f'(θ), the ``(m, m)`` Jacobian of ``field`` at ``theta``: the field's own ``jacobian`` if it has one,
+    else ``torch.func.jacfwd``; ``None`` where it cannot be formed or is not finite."""
     explicit_jacobian = getattr(field, "jacobian", None)
     try:
         jac = explicit_jacobian(theta) if explicit_jacobian is not None else torch.func.jacfwd(field)(theta)
-    except Exception:  # not traceable by torch.func (detached, numpy inside, ...): use fixed point
+    except (RuntimeError, TypeError, NotImplementedError) as exc:
+        # not traceable by torch.func (detached, NumPy inside, ...): fixed-point iteration instead. Device
+        # failures (out of memory, CUDA errors, device mismatches) are not that: they propagate.
+        if isinstance(exc, torch.cuda.OutOfMemoryError) or any(w in str(exc) for w in ("CUDA", "cuda", "device")):
+            raise
         return None
-    return jac if torch.isfinite(jac).all() else None
+    return jac if bool(torch.isfinite(jac).all()) else None
 
 
 def rk_step(
     field: Field,
     theta: Tensor,
     h: float,
-    A: Tensor,
-    b: Tensor,
+    A: Tensor | Sequence[Sequence[float]],
+    b: Tensor | Sequence[float],
     explicit: bool,
     *,
     tol: float,
     max_iter: int,
     cache: dict[str, Any] | None = None,
 ) -> Tensor:
-    r"""One Runge--Kutta step θ_n → θ_{n+1} with tableau ``A``, ``b`` (float tensors).
+    r"""One Runge--Kutta step θ_n → θ_{n+1} with tableau ``A``, ``b`` (float tensors, or nested lists of floats:
+    explicit steps then read no device tensor at all, implicit ones convert them to θ's dtype and device).
 
     ``cache`` (implicit methods) keeps the LU factors of :math:`I - hA\otimes J` between
     steps; they are refreshed when an iteration needs more than a few corrections.
     """
-    s = b.shape[0]
-    if explicit:
+    s = len(b)
+    if explicit:  # tableau entries as Python floats: no device tensor compared (a host sync) per stage
+        a_rows = A.tolist() if isinstance(A, Tensor) else A
+        b_list = b.tolist() if isinstance(b, Tensor) else b
         ks: list[Tensor] = []
         for i in range(s):
             y = theta
             for j in range(i):
-                if A[i, j] != 0:
-                    y = y + h * A[i, j] * ks[j]
+                if a_rows[i][j] != 0:
+                    y = y + (h * a_rows[i][j]) * ks[j]
             ks.append(field(y))
-        return theta + h * sum((b[i] * ks[i] for i in range(s) if b[i] != 0), torch.zeros_like(theta))
+        out = theta
+        for i in range(s):
+            if b_list[i] != 0:
+                out = out + (h * b_list[i]) * ks[i]
+        return out
     cache = {} if cache is None else cache
+    A = torch.as_tensor(A, dtype=theta.dtype, device=theta.device)
+    b = torch.as_tensor(b, dtype=theta.dtype, device=theta.device)
     for fresh in (False, True):
         if fresh or "lu" not in cache:
             cache["lu"] = _newton_matrix(field, theta, h, A)
@@ -158,7 +179,7 @@ def rk_step(
 
 
 def _newton_matrix(field: Field, theta: Tensor, h: float, A: Tensor) -> Any:
-    jac = _jacobian(field, theta)
+    jac = field_jacobian(field, theta)
     if jac is None:
         return None
     s, m = A.shape[0], theta.shape[0]
@@ -235,24 +256,61 @@ def run_method(
     theta = as_tensor(theta0, dtype=dt, device=dev, name="theta0")
     if theta.ndim != 1:
         raise ShapeError(f"theta0 must be a 1-D vector, got shape {tuple(theta.shape)}")
+    if not bool(torch.isfinite(theta).all()):  # one check before the loop, not one per step
+        raise NumericTypeError(f"theta0 must be finite, got {theta.tolist()}")
     f = as_field(field, theta)
-    A = torch.tensor([[float(v) for v in row] for row in method.A], dtype=dt, device=dev)
-    b = torch.tensor([float(v) for v in method.b], dtype=dt, device=dev)
+    A_rows = [[float(v) for v in row] for row in method.A]  # Python floats: read on the host, never synced
+    b_list = [float(v) for v in method.b]
+    A: Any = A_rows
+    b: Any = b_list
+    if not method.is_explicit:  # the Newton matrix needs them on the device: copied once, not per step
+        A = torch.tensor(A_rows, dtype=dt, device=dev)
+        b = torch.tensor(b_list, dtype=dt, device=dev)
     eps = torch.finfo(dt).eps
     tolerance = (1e-14 if dt == torch.float64 else 64 * eps) if tol is None else tol
     thetas = [theta] if record else None
     cache: dict[str, Any] = {}
-    for n in range(n_steps):
-        new = rk_step(f, theta, float(h), A, b, method.is_explicit, tol=tolerance, max_iter=max_iter, cache=cache)
-        reason = _diverged(new, max_norm)
-        if reason is not None:
-            stacked = torch.stack(thetas) if thetas is not None else None
-            return Trajectory(theta, stacked, float(h), n_steps, n, method.name, True, n + 1, reason)
-        theta = new.detach()
-        if thetas is not None:
-            thetas.append(theta)
+
+    def step(t: Tensor) -> Tensor:
+        return rk_step(f, t, float(h), A, b, method.is_explicit, tol=tolerance, max_iter=max_iter,
+                       cache=cache).detach()
+
+    # Divergence is tested on the device every CHECK_EVERY steps (one host sync per block, not two per step);
+    # a block that went wrong is replayed from its start with a test after every step, so the reported step
+    # and the last good iterate are exact.
+    n = 0
+    while n < n_steps:
+        block = min(CHECK_EVERY, n_steps - n)
+        start, kept = theta, len(thetas) if thetas is not None else 0
+        bad = torch.zeros((), dtype=torch.bool, device=dev)
+        try:
+            for _ in range(block):
+                theta = step(theta)
+                bad = bad | ~torch.isfinite(theta).all() | (torch.linalg.vector_norm(theta) > max_norm)
+                if thetas is not None:
+                    thetas.append(theta)
+        except ConvergenceError:  # perhaps after a diverged iterate: the replay tells which came first
+            bad = torch.ones((), dtype=torch.bool, device=dev)
+        if bool(bad):
+            theta = start
+            if thetas is not None:
+                del thetas[kept:]
+            for k in range(block):
+                new = step(theta)
+                reason = _diverged(new, max_norm)
+                if reason is not None:
+                    stacked = torch.stack(thetas) if thetas is not None else None
+                    return Trajectory(theta, stacked, float(h), n_steps, n + k, method.name, True, n + k + 1, reason)
+                theta = new
+                if thetas is not None:
+                    thetas.append(theta)
+        n += block
     stacked = torch.stack(thetas) if thetas is not None else None
     return Trajectory(theta, stacked, float(h), n_steps, n_steps, method.name)
+
+
+#: Steps between two divergence tests of :func:`run_method` (each test is one host-device synchronisation).
+CHECK_EVERY = 16
 
 
 def _diverged(theta: Tensor, max_norm: float) -> str | None:

@@ -99,7 +99,7 @@ def _check_against_sympy(name: str, method: bea.RungeKutta, p: int) -> None:
     point = [rng.uniform(-1.0, 1.0) for _ in params]
     h = 0.07
     expected_terms = _sympy_terms(name, method, p, point)
-    field = ModifiedField(loss, order=p, h=h, method=method)
+    field = ModifiedField(loss, truncation=p, h=h, method=method)
     theta = torch.tensor(point, dtype=F64)
     got_terms = field.terms(theta)
     assert got_terms.shape == (p + 1, len(params))
@@ -110,7 +110,7 @@ def _check_against_sympy(name: str, method: bea.RungeKutta, p: int) -> None:
     got = field(theta)
     assert float((got - expected).norm()) <= 1e-10 * float(expected.norm())
     for q in range(p):  # lower truncations agree with the partial sums
-        low = ModifiedField(loss, order=q, h=h, method=method)(theta)
+        low = ModifiedField(loss, truncation=q, h=h, method=method)(theta)
         partial = sum(h**k * t for k, t in enumerate(expected_terms[: q + 1]))
         assert float((low - partial).norm()) <= 1e-10 * float(partial.norm())
 
@@ -128,7 +128,7 @@ def test_gd_order1_is_igr_by_double_backprop() -> None:
     t = theta.clone().requires_grad_(True)
     (g,) = torch.autograd.grad(loss(t), t, create_graph=True)
     (expected,) = torch.autograd.grad(loss(t) + h / 4 * (g**2).sum(), t)
-    got = ModifiedField(loss, order=1, h=h)(theta)
+    got = ModifiedField(loss, truncation=1, h=h)(theta)
     torch.testing.assert_close(got, -expected, rtol=1e-12, atol=1e-13)
 
 
@@ -138,7 +138,7 @@ def test_quadratic_loss_closed_form_all_orders() -> None:
     mat = q @ q.T / 4
     theta, h = torch.randn(4, dtype=F64), 0.2
     for p in range(5):
-        got = ModifiedField(lambda t: 0.5 * t @ mat @ t, order=p, h=h)(theta)
+        got = ModifiedField(lambda t: 0.5 * t @ mat @ t, truncation=p, h=h)(theta)
         expected = -sum(h ** (k - 1) * torch.linalg.matrix_power(mat, k) @ theta / k for k in range(1, p + 2))
         torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-13)
 
@@ -153,14 +153,14 @@ def test_zero_coefficient_trees_are_skipped() -> None:
     theta = torch.tensor([0.3, -0.4], dtype=F64)
     t = theta.clone().requires_grad_(True)
     (g,) = torch.autograd.grad(loss(t), t)
-    torch.testing.assert_close(ModifiedField(loss, order=3, h=0.1, method=methods.rk4)(theta), -g)
+    torch.testing.assert_close(ModifiedField(loss, truncation=3, h=0.1, method=methods.rk4)(theta), -g)
 
 
 def test_plan_is_cached_and_h_is_cheap_to_change() -> None:
     assert field_plan(methods.explicit_euler, 3) is field_plan(methods.explicit_euler, 3)
     _, _, loss = _poly_transcendental()
     theta = torch.tensor([0.2, -0.5, 0.7], dtype=F64)
-    field = ModifiedField(loss, order=2, h=0.1)
+    field = ModifiedField(loss, truncation=2, h=0.1)
     other = field.with_h(0.05)
     assert other.plan is field.plan and other.h == 0.05 and field.h == 0.1
     terms = field.terms(theta)
@@ -186,12 +186,12 @@ def test_module_agrees_with_flat_function() -> None:
         return criterion(torch.tanh(x @ w1.T + b1) @ w2.T + b2, target)
 
     for method in (methods.explicit_euler, methods.explicit_midpoint):
-        field = ModifiedField.from_module(model, criterion, x, target, order=3, h=0.2, method=method)
+        field = ModifiedField.from_module(model, criterion, x, target, truncation=3, h=0.2, method=method)
         theta = field.parameters()
         assert theta.shape == (38,) and theta.dtype == F64
-        flat = ModifiedField(flat_loss, order=3, h=0.2, method=method)
+        flat = ModifiedField(flat_loss, truncation=3, h=0.2, method=method)
         torch.testing.assert_close(field(theta), flat(theta), rtol=1e-11, atol=1e-13)
-        closure = ModifiedField(lambda net: criterion(net(x), target), model, order=3, h=0.2, method=method)
+        closure = ModifiedField(lambda net: criterion(net(x), target), model, truncation=3, h=0.2, method=method)
         torch.testing.assert_close(closure(theta), flat(theta), rtol=1e-11, atol=1e-13)
 
 
@@ -206,13 +206,14 @@ def test_sequence_of_tensors_form() -> None:
         return loss([t[:4].view(2, 2), t[4:]])
 
     theta = torch.randn(6, dtype=F64)
-    torch.testing.assert_close(ModifiedField(loss, shapes, order=2)(theta), ModifiedField(flat, order=2)(theta))
+    torch.testing.assert_close(ModifiedField(loss, shapes, truncation=2)(theta),
+                               ModifiedField(flat, truncation=2)(theta))
 
 
 def test_dtype_and_device_follow_input() -> None:
     model = _mlp()
     x, target = torch.randn(8, 3, dtype=F64), torch.randint(0, 2, (8,))
-    field = ModifiedField.from_module(model, nn.CrossEntropyLoss(), x, target, order=2, h=0.1)
+    field = ModifiedField.from_module(model, nn.CrossEntropyLoss(), x, target, truncation=2, h=0.1)
     theta = field.parameters()
     single = field(theta.float())
     assert single.dtype == torch.float32 and single.device == theta.device
@@ -226,8 +227,8 @@ def test_dtype_and_device_follow_input() -> None:
 def test_cuda_device() -> None:
     model = _mlp()
     x, target = torch.randn(8, 3, dtype=F64), torch.randint(0, 2, (8,))
-    cpu = ModifiedField.from_module(model, nn.CrossEntropyLoss(), x, target, order=2, h=0.1)
-    gpu = ModifiedField.from_module(model, nn.CrossEntropyLoss(), x, target, order=2, h=0.1, device="cuda")
+    cpu = ModifiedField.from_module(model, nn.CrossEntropyLoss(), x, target, truncation=2, h=0.1)
+    gpu = ModifiedField.from_module(model, nn.CrossEntropyLoss(), x, target, truncation=2, h=0.1, device="cuda")
     theta = gpu.parameters()
     assert theta.device.type == "cuda"
     out = gpu(theta)
@@ -237,27 +238,27 @@ def test_cuda_device() -> None:
 
 def test_errors() -> None:
     _, _, loss = _quartic()
-    field = ModifiedField(loss, torch.zeros(2, dtype=F64), order=1)
+    field = ModifiedField(loss, torch.zeros(2, dtype=F64), truncation=1)
     with pytest.raises(BeaValueError, match=r"shape \(2,\)"):
         field(torch.zeros(3, dtype=F64))
     with pytest.raises(BeaValueError, match="shape"):
-        ModifiedField(loss, order=1)(torch.zeros(2, 1, dtype=F64))
+        ModifiedField(loss, truncation=1)(torch.zeros(2, 1, dtype=F64))
     with pytest.raises(BeaValueError, match="-1"):
-        ModifiedField(loss, order=-1)
-    with pytest.raises(BeaValueError, match=r"1\.5"):
-        ModifiedField(loss, order=1.5)  # type: ignore[arg-type]
+        ModifiedField(loss, truncation=-1)
+    with pytest.raises(BeaTypeError, match=r"1\.5"):
+        ModifiedField(loss, truncation=1.5)  # type: ignore[arg-type]
     with pytest.raises(BeaTypeError, match="method"):
-        ModifiedField(loss, order=1, method="gd")  # type: ignore[arg-type]
+        ModifiedField(loss, truncation=1, method="gd")  # type: ignore[arg-type]
     with pytest.raises(BeaTypeError, match="params_or_model"):
-        ModifiedField(loss, {"a": 1}, order=1)
+        ModifiedField(loss, {"a": 1}, truncation=1)
     with pytest.raises(BeaTypeError, match="h must"):
-        ModifiedField(loss, order=1, h=float("nan"))
+        ModifiedField(loss, truncation=1, h=float("nan"))
     with pytest.raises(BeaTypeError, match="theta"):
         field(torch.zeros(2, dtype=torch.complex128))
     with pytest.raises(InvalidLossError, match="scalar"):
-        ModifiedField(lambda t: t * 2, order=1)(torch.zeros(2, dtype=F64))
+        ModifiedField(lambda t: t * 2, truncation=1)(torch.zeros(2, dtype=F64))
     with pytest.raises(BeaValueError, match="no parameters"):
-        ModifiedField(loss, order=1).parameters()
+        ModifiedField(loss, truncation=1).parameters()
 
 
 def _nested_jvp_field(
@@ -286,7 +287,7 @@ def test_mlp_matches_nested_jvp(method: bea.RungeKutta) -> None:
     model = _mlp()
     x, target = torch.randn(16, 3, dtype=F64), torch.randint(0, 2, (16,))
     order = 4 if method is methods.rk4 else 3
-    field = ModifiedField.from_module(model, nn.CrossEntropyLoss(), x, target, order=order, h=0.3, method=method)
+    field = ModifiedField.from_module(model, nn.CrossEntropyLoss(), x, target, truncation=order, h=0.3, method=method)
     theta = field.parameters()
     expected = _nested_jvp_field(field._objective, method, order, 0.3, theta)
     torch.testing.assert_close(field(theta), expected, rtol=1e-11, atol=1e-13)

@@ -20,7 +20,7 @@ DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.i
 
 @pytest.fixture(scope="module")
 def flow() -> bea.ModifiedFlow:
-    return bea.modified_flow(LOSS, [a, b], order=3)
+    return bea.modified_flow(LOSS, [a, b], truncation=3)
 
 
 def _exact(flow: bea.ModifiedFlow, order: int, point: tuple[float, float], **vals: float) -> np.ndarray:
@@ -31,7 +31,7 @@ def _exact(flow: bea.ModifiedFlow, order: int, point: tuple[float, float], **val
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("order", [0, 1, 3])
 def test_matches_sympy(flow: bea.ModifiedFlow, order: int, device: str) -> None:
-    fn = compile_field(flow, order=order, x=1.0, y=0.6)
+    fn = compile_field(flow, truncation=order, x=1.0, y=0.6)
     theta = torch.tensor([[2.8, 3.5], [0.3, -1.2]], dtype=torch.float64, device=device)
     out = fn(theta, h=0.01)
     assert out.shape == (2, 2) and out.dtype == torch.float64 and out.device.type == device
@@ -44,7 +44,7 @@ def test_matches_sympy(flow: bea.ModifiedFlow, order: int, device: str) -> None:
 
 
 def test_gradient_at_order_zero(flow: bea.ModifiedFlow) -> None:
-    fn = compile_field(flow, order=0, subs={x: 1, y: sympy.Rational(3, 5)})
+    fn = compile_field(flow, truncation=0, subs={x: 1, y: sympy.Rational(3, 5)})
     out = fn(torch.tensor([2.8, 3.5], dtype=torch.float64), h=0.5)  # h is irrelevant at order 0
     torch.testing.assert_close(out, torch.tensor([-32.2, -25.76], dtype=torch.float64))
 
@@ -61,7 +61,7 @@ def test_dtype_follows_input_and_numpy_backend(flow: bea.ModifiedFlow) -> None:
 
 
 def test_binding_and_errors(flow: bea.ModifiedFlow) -> None:
-    fn = compile_field(flow, order=2)
+    fn = compile_field(flow, truncation=2)
     assert isinstance(fn, CompiledField) and fn.unbound == ("h", "x", "y")
     theta = torch.tensor([1.0, 2.0], dtype=torch.float64)
     with pytest.raises(UnboundSymbolError, match="no value for h, x, y"):
@@ -91,8 +91,8 @@ def test_plain_column() -> None:
     assert const(torch.zeros(4, 2, dtype=torch.float64))[:, 0].tolist() == [1.0] * 4
     with pytest.raises(BeaTypeError, match="needs params"):
         compile_field(col)
-    with pytest.raises(BeaTypeError, match="order applies"):
-        compile_field(col, order=1, params=[u, v])
+    with pytest.raises(BeaTypeError, match="truncation applies"):
+        compile_field(col, truncation=1, params=[u, v])
     with pytest.raises(BeaValueError, match="one entry per parameter"):
         compile_field(col, params=[u])
 
@@ -107,7 +107,7 @@ def test_nonsmooth_functions_compile() -> None:
 
 
 def test_compile_order_six() -> None:
-    flow6 = bea.modified_flow(LOSS, [a, b], order=6)
+    flow6 = bea.modified_flow(LOSS, [a, b], truncation=6)
     fn = compile_field(flow6, x=1.0, y=0.6, h=0.01)  # timings: benchmarks/bench_codegen.py
     fn(torch.zeros(2, dtype=torch.float64))
     theta = torch.randn(10_000, 2, dtype=torch.float64)
@@ -116,7 +116,7 @@ def test_compile_order_six() -> None:
 
 def test_bound_scalars_are_folded_in_and_agree_with_call_time_values() -> None:
     a, b, x, y = sympy.symbols("a b x y")
-    flow = bea.modified_flow((y - a * b * x) ** 2 / 2, [a, b], order=4)
+    flow = bea.modified_flow((y - a * b * x) ** 2 / 2, [a, b], truncation=4)
     theta = torch.rand(50, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) + 0.5
     generic = compile_field(flow)(theta, h=0.01, x=1.0, y=0.6)  # every value at call time
     folded = compile_field(flow, h=0.01, x=1.0, y=0.6)

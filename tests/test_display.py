@@ -12,7 +12,7 @@ import sympy
 import bea
 from bea import Tree, bseries, drawing, exact_solution, methods, modified_equation, modified_flow, trees, trees_up_to
 from bea.errors import NotAGradientFieldError
-from numeric.drift_report import DriftReport, OrderResult
+from numeric.drift_report import DriftReport, TruncationResult
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -149,7 +149,7 @@ def test_bseries_table() -> None:
 
 def test_flow_and_loss_latex() -> None:
     x = sympy.Symbol("x")
-    flow = modified_flow(x**4 / 4, [x], order=2)
+    flow = modified_flow(x**4 / 4, [x], truncation=2)
     code = sympy.latex(flow)
     assert code == flow.latex() and code.startswith(r"\begin{aligned}\dot{x} = ")
     assert code.count(r"\\") == 2 and r"- \frac{7 x^{7}}{2}" in code
@@ -163,7 +163,7 @@ def test_flow_and_loss_latex() -> None:
 
 def test_flow_latex_with_several_parameters() -> None:
     a, b = sympy.symbols("a b")
-    flow = modified_flow(a**4 / 4 + a * b + b**2, [a, b], order=2)
+    flow = modified_flow(a**4 / 4 + a * b + b**2, [a, b], truncation=2)
     assert sympy.latex(flow).startswith(r"\begin{aligned}\frac{d}{dt}\left[\begin{matrix}a\\b\end{matrix}\right] = ")
     with pytest.raises(NotAGradientFieldError):
         flow.modified_loss()
@@ -175,12 +175,12 @@ def test_flow_latex_with_several_parameters() -> None:
 def report() -> DriftReport:
     hs = (0.02, 0.01, 0.005)
     orders = (
-        OrderResult(0, 1, 1.0, (2e-2, 1e-2, 5e-3), True),
-        OrderResult(1, 2, 2.0, (4e-4, 1e-4, 2.5e-5), True),
-        OrderResult(2, 3, None, (None, None, 1e-6), False),
+        TruncationResult(0, 1, 1.0, (2e-2, 1e-2, 5e-3), True),
+        TruncationResult(1, 2, 2.0, (4e-4, 1e-4, 2.5e-5), True),
+        TruncationResult(2, 3, None, (None, None, 1e-6), False),
     )
     return DriftReport(method="explicit_euler", hs=hs, time=1.0, theta0=(1.0, 2.0), device="cpu",
-                       dtype="float64", tolerance=0.15, orders=orders, warnings=("a <warning> & more",))
+                       dtype="float64", tolerance=0.15, truncations=orders, warnings=("a <warning> & more",))
 
 
 def test_drift_report_html_and_latex() -> None:

@@ -30,15 +30,15 @@ HS_QUARTIC = (0.04, 0.02, 0.01, 0.005)
 
 @pytest.fixture(scope="module")
 def two_param_flow() -> bea.ModifiedFlow:
-    return bea.modified_flow(TWO_PARAM, [a, b], order=3)
+    return bea.modified_flow(TWO_PARAM, [a, b], truncation=3)
 
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_two_parameter_model_gd(two_param_flow: bea.ModifiedFlow, device: str) -> None:
     report = drift_check(two_param_flow, {"a": 2.8, "b": 3.5}, HS_TWO, subs=SUBS, device=device)
     assert report.passed, report.table()
-    for r, order in enumerate(report.orders):
-        assert order.order == r and order.expected_slope == r + 1
+    for r, order in enumerate(report.truncations):
+        assert order.truncation == r and order.expected_slope == r + 1
         assert order.slope is not None and abs(order.slope - (r + 1)) <= 0.15
     assert report.integration_error is not None and report.integration_error < 1e-11
     assert report.device.startswith(device) and report.dtype == "float64" and not report.warnings
@@ -46,17 +46,17 @@ def test_two_parameter_model_gd(two_param_flow: bea.ModifiedFlow, device: str) -
 
 
 def test_quartic_gd() -> None:
-    flow = bea.modified_flow(QUARTIC, [X, Y], order=3)
+    flow = bea.modified_flow(QUARTIC, [X, Y], truncation=3)
     report = drift_check(flow, [0.5, -0.3], HS_QUARTIC)
     assert report.passed, report.table()
-    assert [o.expected_slope for o in report.orders] == [1, 2, 3, 4]
+    assert [o.expected_slope for o in report.truncations] == [1, 2, 3, 4]
 
 
 def test_quartic_explicit_midpoint() -> None:
     """Order-2 method: the h^1 term vanishes, so r = 0 and r = 1 both give slope 2, then r + 1."""
-    flow = bea.modified_flow(QUARTIC, [X, Y], order=4, method=methods.explicit_midpoint)
-    report = drift_check(flow, [0.5, -0.3], HS_QUARTIC, orders=(0, 1, 2, 3, 4), check_integration=False)
-    assert [o.expected_slope for o in report.orders] == [2, 2, 3, 4, 5]
+    flow = bea.modified_flow(QUARTIC, [X, Y], truncation=4, method=methods.explicit_midpoint)
+    report = drift_check(flow, [0.5, -0.3], HS_QUARTIC, truncations=(0, 1, 2, 3, 4), check_integration=False)
+    assert [o.expected_slope for o in report.truncations] == [2, 2, 3, 4, 5]
     assert report.passed, report.table()
     assert report.method == "explicit_midpoint"
 
@@ -69,7 +69,7 @@ def test_expected_slopes_from_coefficients() -> None:
 
 def test_large_h_warns(two_param_flow: bea.ModifiedFlow) -> None:
     with pytest.warns(ModifiedSeriesWarning, match="not expected to describe the method"):
-        report = drift_check(two_param_flow, [2.8, 3.5], (0.08, 0.04), time=0.32, orders=(0, 1), subs=SUBS,
+        report = drift_check(two_param_flow, [2.8, 3.5], (0.08, 0.04), time=0.32, truncations=(0, 1), subs=SUBS,
                              check_integration=False)
     assert report.lambda_max == pytest.approx(29.17, abs=0.01)
     assert any("h * lambda_max" in w for w in report.warnings)
@@ -78,27 +78,27 @@ def test_large_h_warns(two_param_flow: bea.ModifiedFlow) -> None:
 
 def test_diverged_step_size_is_reported() -> None:
     t = sympy.Symbol("t")
-    flow = bea.modified_flow(50 * t**2, [t], order=1)  # GD multiplies by 1 - 100 h: diverges for h > 0.02
+    flow = bea.modified_flow(50 * t**2, [t], truncation=1)  # GD multiplies by 1 - 100 h: diverges for h > 0.02
     with pytest.warns(ModifiedSeriesWarning):
-        report = drift_check(flow, [1.0], (0.1, 0.005, 0.0025, 0.00125), time=2.0, orders=(0, 1),
+        report = drift_check(flow, [1.0], (0.1, 0.005, 0.0025, 0.00125), time=2.0, truncations=(0, 1),
                              check_integration=False)
     assert [d[0] for d in report.diverged] == [0.1]
-    for order in report.orders:
+    for order in report.truncations:
         assert order.errors[0] is None and all(e is not None for e in order.errors[1:])
         assert order.slope is not None  # fitted on the three remaining step sizes
     data = json.loads(report.to_json())
-    assert data["orders"][0]["errors"][0] is None and data["diverged"][0]["h"] == 0.1
+    assert data["truncations"][0]["errors"][0] is None and data["diverged"][0]["h"] == 0.1
 
 
 def test_report_outputs(two_param_flow: bea.ModifiedFlow, tmp_path: object) -> None:
-    report = drift_check(two_param_flow, [2.8, 3.5], (0.02, 0.01), time=0.2, orders=(0, 1), subs=SUBS)
+    report = drift_check(two_param_flow, [2.8, 3.5], (0.02, 0.01), time=0.2, truncations=(0, 1), subs=SUBS)
     assert isinstance(report, DriftReport)
     data = json.loads(report.to_json())
-    assert {"method", "hs", "time", "theta0", "device", "dtype", "orders", "warnings", "diverged"} <= set(data)
-    assert data["schema"] == "bea.drift/1" and data["theta0"] == [2.8, 3.5] and data["hs"] == [0.02, 0.01]
-    assert set(data["orders"][0]) == {"order", "expected_slope", "slope", "errors", "passed"}
+    assert {"method", "hs", "time", "theta0", "device", "dtype", "truncations", "warnings", "diverged"} <= set(data)
+    assert data["schema"] == "bea.drift/2" and data["theta0"] == [2.8, 3.5] and data["hs"] == [0.02, 0.01]
+    assert set(data["truncations"][0]) == {"truncation", "expected_slope", "slope", "errors", "passed"}
     text = report.table()
-    assert "order r" in text and "err h=0.02" in text and ("PASSED" in text or "FAILED" in text)
+    assert "truncation r" in text and "err h=0.02" in text and ("PASSED" in text or "FAILED" in text)
     assert "<table>" in report._repr_html_()
     path = tmp_path / "drift.png"  # type: ignore[operator]
     report.plot(str(path))
@@ -109,15 +109,15 @@ def test_report_outputs(two_param_flow: bea.ModifiedFlow, tmp_path: object) -> N
 
 def test_factory_route_and_argument_errors(two_param_flow: bea.ModifiedFlow) -> None:
     factory = flow_fields(two_param_flow, SUBS)
-    via_factory = drift_check(factory, [2.8, 3.5], (0.02, 0.01), time=0.2, orders=(0, 1), check_integration=False)
-    via_flow = drift_check(two_param_flow, [2.8, 3.5], (0.02, 0.01), time=0.2, orders=(0, 1), subs=SUBS,
+    via_factory = drift_check(factory, [2.8, 3.5], (0.02, 0.01), time=0.2, truncations=(0, 1), check_integration=False)
+    via_flow = drift_check(two_param_flow, [2.8, 3.5], (0.02, 0.01), time=0.2, truncations=(0, 1), subs=SUBS,
                            check_integration=False)
-    assert via_factory.orders[1].errors == pytest.approx(via_flow.orders[1].errors, rel=1e-9)
+    assert via_factory.truncations[1].errors == pytest.approx(via_flow.truncations[1].errors, rel=1e-9)
     with pytest.raises(ShapeError, match="theta0"):
         drift_check(two_param_flow, [1.0, 2.0, 3.0], (0.02,), subs=SUBS)
     with pytest.raises(ShapeError, match="missing"):
         drift_check(two_param_flow, {"a": 1.0}, (0.02,), subs=SUBS)
-    with pytest.raises(BeaTypeError, match="multiple"):
+    with pytest.raises(BeaValueError, match="multiple"):  # a bad value, not a wrong type
         drift_check(two_param_flow, [1.0, 2.0], (0.3,), subs=SUBS)
     with pytest.raises(BeaTypeError, match="differs"):
         drift_check(two_param_flow, [1.0, 2.0], (0.02,), subs=SUBS, method="rk4")
@@ -133,12 +133,12 @@ def test_autodiff_route_matches_sympy_route() -> None:
     def loss(t: torch.Tensor) -> torch.Tensor:
         return t[0] ** 4 / 4 + t[0] ** 2 * t[1] ** 2 / 2 + t[1] ** 3 / 3 + t[0] * t[1]
 
-    report = drift_check(autodiff_fields(loss), [0.5, -0.3], HS_QUARTIC, orders=(0, 1, 2), step_field=loss,
+    report = drift_check(autodiff_fields(loss), [0.5, -0.3], HS_QUARTIC, truncations=(0, 1, 2), step_field=loss,
                          check_integration=False)
     assert report.passed, report.table()
-    flow = bea.modified_flow(QUARTIC, [X, Y], order=2)
-    sym = drift_check(flow, [0.5, -0.3], HS_QUARTIC, orders=(0, 1, 2), check_integration=False)
-    for o1, o2 in zip(report.orders, sym.orders, strict=True):
+    flow = bea.modified_flow(QUARTIC, [X, Y], truncation=2)
+    sym = drift_check(flow, [0.5, -0.3], HS_QUARTIC, truncations=(0, 1, 2), check_integration=False)
+    for o1, o2 in zip(report.truncations, sym.truncations, strict=True):
         assert o1.errors == pytest.approx(o2.errors, rel=1e-6)
 
 
@@ -154,7 +154,7 @@ def _verify(argv: list[str]) -> str:
 
 def _argv(**options: list[str]) -> list[str]:
     base = {"loss": ["(y - a*b*x)^2/2"], "params": ["a", "b"], "subs": ["x=1", "y=0.6"], "init": ["a=2.8", "b=3.5"],
-            "h": ["0.02", "0.01"], "time": ["0.2"], "orders": ["0", "1"]}
+            "h": ["0.02", "0.01"], "time": ["0.2"], "truncations": ["0", "1"]}
     base.update(options)
     return [item for key, values in base.items() for item in (f"--{key}", *values)]
 
@@ -164,7 +164,7 @@ def test_cli_verify(tmp_path: object) -> None:
     assert "drift check: explicit_euler" in text and "err h=0.01" in text
     plot = tmp_path / "d.png"  # type: ignore[operator]
     data = json.loads(_verify(_argv(format=["json"], plot=[str(plot)], method=["heun"])))
-    assert data["method"] == "heun" and [o["expected_slope"] for o in data["orders"]] == [2, 2]
+    assert data["method"] == "heun" and [o["expected_slope"] for o in data["truncations"]] == [2, 2]
     assert plot.exists()
     bad = [
         ({"init": ["a=2.8"]}, "missing"),
@@ -197,9 +197,9 @@ def test_cli_demo_runs_the_whole_pipeline(tmp_path: object, capsys: pytest.Captu
     data = json.loads(capsys.readouterr().out)
     assert (out / "drift.png").stat().st_size > 1000
     assert data["drift"]["passed"] and data["drift"]["plot"] == str(out / "drift.png")
-    slopes = [o["slope"] for o in data["drift"]["orders"]]
+    slopes = [o["slope"] for o in data["drift"]["truncations"]]
     assert [round(s) for s in slopes] == [1, 2, 3, 4]
-    assert data["two_parameter"]["modified_loss"]["order"] == 1
+    assert data["two_parameter"]["modified_loss"]["truncation"] == 1
 
 
 def test_cli_without_torch_fails_with_one_line(tmp_path: object) -> None:

@@ -13,7 +13,7 @@ import pytest
 import sympy
 
 from bea import methods
-from bea.errors import BeaTypeError, InvalidLossError, InvalidOrderError, NotAGradientFieldError
+from bea.errors import BeaTypeError, InvalidLossError, InvalidTruncationError, NotAGradientFieldError
 from bea.flows import modified_flow
 
 h = sympy.Symbol("h")
@@ -180,7 +180,7 @@ def test_tree_route_matches_direct_lie_matching_polynomial(seed: int, nparams: i
     params = sympy.symbols(f"p0:{nparams}")
     loss = _random_polynomial(rng, params, 3 if nparams <= 2 else 2)
     p = 5 if nparams <= 2 else 3
-    flow = modified_flow(loss, list(params), order=p, h=h)
+    flow = modified_flow(loss, list(params), truncation=p, h=h)
     direct = _direct_polynomial(methods.explicit_euler, loss, params, p)
     for k in range(p + 1):
         assert (flow.terms[k] - direct[k]).applyfunc(sympy.expand).is_zero_matrix, k
@@ -192,7 +192,7 @@ def test_tree_route_matches_direct_lie_matching_polynomial(seed: int, nparams: i
 def test_tree_route_matches_direct_lie_matching_other_methods(method) -> None:  # type: ignore[no-untyped-def]
     a, b = sympy.symbols("a b")
     loss = a**4 / 4 + a**2 * b**2 / 2 + b**3 / 3 + a * b
-    flow = modified_flow(loss, [a, b], order=3, method=method, h=h)
+    flow = modified_flow(loss, [a, b], truncation=3, method=method, h=h)
     direct = _direct_polynomial(method, loss, (a, b), 3)
     for k in range(4):
         assert (flow.terms[k] - direct[k]).applyfunc(sympy.expand).is_zero_matrix, k
@@ -202,7 +202,7 @@ def test_tree_route_matches_direct_lie_matching_transcendental() -> None:
     a, b = sympy.symbols("a b")
     loss = sympy.log(1 + sympy.exp(a * b)) + sympy.sin(a) * b**2 / 2
     p = 3
-    flow = modified_flow(loss, [a, b], order=p, h=h)
+    flow = modified_flow(loss, [a, b], truncation=p, h=h)
     z1, z2 = sympy.symbols("z1 z2")
     degree = p + 2
     shifted = _softplus_shift(a * z2 + b * z1 + z1 * z2, degree) + _sin_shift(z1, degree) * (b + z2) ** 2 / 2
@@ -228,7 +228,7 @@ def test_transcendental_one_parameter_through_h5(method) -> None:  # type: ignor
     t, z = sympy.symbols("t z")
     loss = sympy.cos(t) + t**2 / 2
     p = 5
-    flow = modified_flow(loss, [t], order=p, method=method, h=h)
+    flow = modified_flow(loss, [t], truncation=p, method=method, h=h)
     shifted = _cos_shift(z, p + 2) + (t + z) ** 2 / 2
     direct = _direct_modified_terms(method, shifted, (z,), p, extra=(t, S, C))
     sn, cs = sympy.symbols("sn cs")
@@ -240,7 +240,7 @@ def test_transcendental_one_parameter_through_h5(method) -> None:  # type: ignor
 def test_gd_order_one_is_the_igr_loss() -> None:
     a, b, x, y = sympy.symbols("a b x y")
     loss = (y - a * b * x) ** 2 / 2
-    flow = modified_flow(loss, [a, b], order=1, h=h)
+    flow = modified_flow(loss, [a, b], truncation=1, h=h)
     grad = sympy.Matrix([sympy.diff(loss, a), sympy.diff(loss, b)])
     igr = loss + h / 4 * (grad.T * grad)[0]
     assert sympy.expand(flow.modified_loss().expr - igr) == 0
@@ -250,7 +250,7 @@ def test_gd_order_one_is_the_igr_loss() -> None:
     quantities = flow.igr()
     assert sympy.expand(quantities["R_IG"] - (grad.T * grad)[0] / 2) == 0
     assert quantities["lambda"] == h / 2
-    # the closed form of shared/math.md: ||grad E||^2 = 2 x^2 (a^2 + b^2) E
+    # closed form for E = (y - a*b*x)^2/2 (Barrett & Dherin, ICLR 2021): ||grad E||^2 = 2 x^2 (a^2 + b^2) E
     assert sympy.expand((grad.T * grad)[0] - 2 * x**2 * (a**2 + b**2) * loss) == 0
 
 
@@ -265,7 +265,7 @@ def test_quadratic_symbolic_2x2_closed_form_through_h10() -> None:
     A = sympy.Matrix([[a11, a12], [a12, a22]])
     theta = sympy.Matrix([p, q])
     loss = sympy.expand((theta.T * A * theta)[0] / 2)
-    flow = modified_flow(loss, [p, q], order=10, h=h)
+    flow = modified_flow(loss, [p, q], truncation=10, h=h)
     for k, coefficient in enumerate(_log_series(A, 10)):
         assert (flow.terms[k] - coefficient * theta).applyfunc(sympy.expand).is_zero_matrix, k
     assert flow.gradient_through == 10
@@ -283,7 +283,7 @@ def test_quadratic_numeric_4x4_closed_form_through_h10() -> None:
     params = sympy.symbols(f"w0:{n}")
     theta = sympy.Matrix(params)
     loss = sympy.expand((theta.T * A * theta)[0] / 2)
-    flow = modified_flow(loss, list(params), order=10, h=h)
+    flow = modified_flow(loss, list(params), truncation=10, h=h)
     for k, coefficient in enumerate(_log_series(A, 10)):
         assert (flow.terms[k] - coefficient * theta).applyfunc(sympy.expand).is_zero_matrix, k
     assert flow.gradient_through == 10
@@ -292,7 +292,7 @@ def test_quadratic_numeric_4x4_closed_form_through_h10() -> None:
 def test_one_dimensional_losses_are_gradients_at_every_order() -> None:
     t = sympy.Symbol("t")
     for loss in (t**4 / 4 - t**2, sympy.exp(t) - t, sympy.log(1 + t**2)):
-        flow = modified_flow(loss, [t], order=4, h=h)
+        flow = modified_flow(loss, [t], truncation=4, h=h)
         assert flow.gradient_through == 4
         # the potential differentiates back to the field
         modified = flow.modified_loss()
@@ -302,23 +302,23 @@ def test_one_dimensional_losses_are_gradients_at_every_order() -> None:
 def test_quartic_order_one_is_gradient_order_two_is_not() -> None:
     x, y = sympy.symbols("x y")
     loss = x**4 / 4 + x**2 * y**2 / 2 + y**3 / 3 + x * y
-    flow = modified_flow(loss, [x, y], order=2, h=h)
+    flow = modified_flow(loss, [x, y], truncation=2, h=h)
     assert flow.is_gradient(0) and flow.is_gradient(1)
     assert not flow.is_gradient(2)
     assert flow.gradient_through == 1
     with pytest.raises(NotAGradientFieldError) as info:
         flow.modified_loss()
-    assert info.value.order == 2
+    assert info.value.power == 2
     assert "h^2" in str(info.value)
     assert not info.value.antisymmetric_part.is_zero_matrix
     # the antisymmetric part is (J - J^T)/2 of the h^2 term, checked directly
     jac = flow.terms[2].jacobian([x, y])
     assert sympy.expand(info.value.antisymmetric_part[0, 1] - (jac[0, 1] - jac[1, 0]) / 2) == 0
-    assert flow.modified_loss(1).order == 1
+    assert flow.modified_loss(1).truncation == 1
 
 
 def test_gd_h2_term_is_h_squared_g_plus_third_derivative() -> None:
-    """shared/math.md: theta' = -g - h/2 Hg - h^2 (H^2 g/3 + T[g,g]/12) + O(h^3)."""
+    """HLW IX.1 (Example 1.1), Barrett & Dherin 2021: theta' = -g - h/2 Hg - h^2 (H^2 g/3 + T[g,g]/12) + O(h^3)."""
     x, y = sympy.symbols("x y")
     loss = x**4 / 4 + x**2 * y**2 / 2 + y**3 / 3 + x * y
     params = [x, y]
@@ -326,7 +326,7 @@ def test_gd_h2_term_is_h_squared_g_plus_third_derivative() -> None:
     H = sympy.hessian(loss, params)
     T = [[[sympy.diff(loss, i, j, k) for k in params] for j in params] for i in params]
     Tgg = sympy.Matrix([sum(T[i][j][k] * g[j] * g[k] for j in range(2) for k in range(2)) for i in range(2)])
-    flow = modified_flow(loss, params, order=2, h=h)
+    flow = modified_flow(loss, params, truncation=2, h=h)
     assert (flow.terms[1] + H * g / 2).applyfunc(sympy.expand).is_zero_matrix
     assert (flow.terms[2] + H * H * g / 3 + Tgg / 12).applyfunc(sympy.expand).is_zero_matrix
 
@@ -335,12 +335,12 @@ def test_output_is_canonical_and_serialisable() -> None:
     import json
 
     a, b, x, y = sympy.symbols("a b x y")
-    first = modified_flow((y - a * b * x) ** 2 / 2, [a, b], order=2, h=h)
-    second = modified_flow((y - a * b * x) ** 2 / 2, [a, b], order=2, h=h)
+    first = modified_flow((y - a * b * x) ** 2 / 2, [a, b], truncation=2, h=h)
+    second = modified_flow((y - a * b * x) ** 2 / 2, [a, b], truncation=2, h=h)
     assert str(first) == str(second)
     assert first.latex() == second.latex()
     data = json.loads(json.dumps(first.to_dict()))
-    assert data["order"] == 2 and len(data["terms"]) == 3
+    assert data["truncation"] == 2 and len(data["terms"]) == 3
     assert [t["is_gradient"] for t in data["terms"]][:2] == [True, True]
     assert all(t["size"] > 0 for t in data["terms"])
     assert first._repr_latex_().startswith("$$")
@@ -358,8 +358,10 @@ def test_bad_input() -> None:
         modified_flow(sympy.Matrix([loss, loss]), [a, b])
     with pytest.raises(BeaTypeError, match="Symbol"):
         modified_flow(loss, [a, "b"])
-    with pytest.raises(InvalidOrderError, match="-1"):
-        modified_flow(loss, [a, b], order=-1)
+    with pytest.raises(InvalidTruncationError, match="-1"):
+        modified_flow(loss, [a, b], truncation=-1)
+    with pytest.raises(BeaTypeError, match=r"1\.5"):
+        modified_flow(loss, [a, b], truncation=1.5)  # type: ignore[arg-type]
     with pytest.raises(InvalidLossError, match="step-size"):
         modified_flow(loss + h, [a, b], h=h)
     with pytest.raises(BeaTypeError):

@@ -94,7 +94,7 @@ def test_form_evaluated_on_a_concrete_loss_matches_modified_flow(method, order) 
     loss = a**6 / 6 - a**3 * b**2 + 2 * a * b**4 + b**5 / 5 + a**2 * b - 3 * a * b + b**2
     evaluate = _Evaluator(loss, order + 2)
     form = loss_derivative_form(method, order).to_dict()
-    flow = modified_flow(loss, PARAMS, order=order, method=method)
+    flow = modified_flow(loss, PARAMS, truncation=order, method=method)
     assert len(form["powers"]) == order + 1
     for k, entries in enumerate(form["powers"]):
         total = sympy.zeros(2, 1)
@@ -111,9 +111,9 @@ def test_gradient_descent_through_h3_as_printed() -> None:
 
 
 def test_cli_derive_without_loss(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["derive", "--order", "2"]) == 0
+    assert main(["derive", "--truncation", "2"]) == 0
     assert "-g - 1/2 h Hg - h² (1/3 H²g + 1/12 T[g, g])" in capsys.readouterr().out
-    assert main(["derive", "--order", "2", "--format", "json"]) == 0
+    assert main(["derive", "--truncation", "2", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["powers"][1] == [{"levels": [1, 2], "coefficient": "-1/2", "contraction": "Hg"}]
     assert main(["derive", "--params", "a"]) == 2

@@ -107,7 +107,7 @@ def test_r_ig_quadratic_closed_form() -> None:
 def test_r_ig_module_matches_flat_and_keeps_grad() -> None:
     model, x, y = mlp()
     closure = lambda: nn.functional.cross_entropy(model(x), y)  # noqa: E731
-    field = ModifiedField(lambda net: nn.functional.cross_entropy(net(x), y), model, order=0, h=0.1)
+    field = ModifiedField(lambda net: nn.functional.cross_entropy(net(x), y), model, truncation=0, h=0.1)
     g = -field(field.parameters())  # order 0: -∇E
     for p in model.parameters():
         p.grad = torch.full_like(p, 7.0)
@@ -141,7 +141,7 @@ def test_input_validation() -> None:
 @pytest.mark.parametrize("h", [0.02, 0.3])
 def test_egr_gradient_is_minus_order1_modified_field(h: float) -> None:
     theta = theta0()
-    field = ModifiedField(quartic, order=1, h=h)
+    field = ModifiedField(quartic, truncation=1, h=h)
     expected = -field(theta)  # g + (h/2) H g
     torch.testing.assert_close(egr_gradient(quartic, theta, h / 4), expected, rtol=1e-14, atol=1e-15)
     torch.testing.assert_close(egr_gradient(quartic, theta, h / 4, FiniteDifference(1e-4, central=True)),
@@ -152,11 +152,11 @@ def test_egr_gradient_is_minus_order1_modified_field(h: float) -> None:
     torch.testing.assert_close(grad, expected, rtol=1e-14, atol=1e-15)
     # and mu = 0 is plain gradient descent's field
     torch.testing.assert_close(egr_gradient(quartic, theta, 0.0, "finite_difference"),
-                               -ModifiedField(quartic, order=0)(theta), rtol=0, atol=0)
+                               -ModifiedField(quartic, truncation=0)(theta), rtol=0, atol=0)
 
 
 def test_egr_matches_exact_sympy_field() -> None:
-    flow = bea.modified_flow((Y_S - A_S * B_S * X_S) ** 2 / 2, [A_S, B_S], order=1)
+    flow = bea.modified_flow((Y_S - A_S * B_S * X_S) ** 2 / 2, [A_S, B_S], truncation=1)
     fn = compile_field(flow, x=1.0, y=0.6)
     h = 0.05
     for point in ([2.8, 3.5], [0.3, -1.2], [1.0, 0.6]):
@@ -196,14 +196,14 @@ def test_finite_difference_error_is_order_eps() -> None:
 def test_egr_step_module_both_modes_match_autodiff_field() -> None:
     model, x, y = mlp()
     h = 0.2
-    field = ModifiedField(lambda net: nn.functional.cross_entropy(net(x), y), model, order=1, h=h)
+    field = ModifiedField(lambda net: nn.functional.cross_entropy(net(x), y), model, truncation=1, h=h)
     expected = -field(field.parameters())
     closure = lambda: nn.functional.cross_entropy(model(x), y)  # noqa: E731
     before = [p.detach().clone() for p in model.parameters()]
     loss, gn2 = egr_step(model, closure, h / 4)
     torch.testing.assert_close(flat_grads(model), expected, rtol=1e-13, atol=1e-15)
     torch.testing.assert_close(loss, closure().detach(), rtol=0, atol=0)
-    torch.testing.assert_close(gn2, (-ModifiedField(field._objective, order=0)(flat_params(model))).pow(2).sum(),
+    torch.testing.assert_close(gn2, (-ModifiedField(field._objective, truncation=0)(flat_params(model))).pow(2).sum(),
                                rtol=1e-13, atol=0)
     for mode, tol in ((FiniteDifference(1e-4, central=True), 1e-8), (FiniteDifference(1e-6), 1e-6)):
         loss_fd, gn2_fd = egr_step(model, closure, h / 4, mode)

@@ -230,7 +230,7 @@ def test_explicit_euler_modified_equation() -> None:
 
 
 def test_explicit_midpoint_published_values() -> None:
-    """BSeries.jl test suite values (see shared/math.md)."""
+    """BSeries.jl test suite values (Ketcheson & Ranocha, BSeries.jl, test/runtests.jl, "modified_equation")."""
     b = modified_equation(methods.explicit_midpoint, 4)
     expected = {
         T(1): 1,
@@ -411,7 +411,14 @@ def test_no_warning_at_default_threshold_for_moderate_orders() -> None:
 
 
 def test_expensive_warning_modifying_integrator(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a series goes through the substitution law (2^(|t|-1) edge subsets per tree) ...
     monkeypatch.setattr(bea.modified, "SUBSTITUTION_WARN_ORDER", 2)
+    with pytest.warns(ExpensiveComputationWarning):
+        modifying_integrator(bseries(methods.heun, 3), 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        modifying_integrator(methods.heun, 3)  # ... a Runge-Kutta method by its stages
+    monkeypatch.setattr(bea.modified, "MODIFIED_EQUATION_WARN_ORDER", 2)
     with pytest.warns(ExpensiveComputationWarning):
         modifying_integrator(methods.heun, 3)
 
@@ -421,3 +428,59 @@ def test_result_is_json_serialisable() -> None:
     assert data["kind"] == "vector_field" and data["order"] == 3
     by_levels = {tuple(row["levels"]): sympy.Rational(row["coefficient"]) for row in data["coefficients"]}
     assert by_levels == {(1,): 1, (1, 2): R(-1, 2), (1, 2, 3): R(1, 3), (1, 2, 2): R(1, 6)}
+
+
+# --- equality with the frozen reference implementation (issue 13) -----------------------------
+# tests/reference_bseries.py is a copy of the algorithms as of commit 40ef694 (the substitution
+# law over all edge subsets; the Lie recursion on mpq); the fast versions must give exactly
+# the same coefficients, tree by tree.
+from reference_bseries import reference_modified_equation, reference_modifying_integrator  # noqa: E402
+
+
+def _by_levels(series: BSeries) -> dict[tuple[int, ...], object]:
+    return {t.levels: series[t] for t in series}
+
+
+@pytest.mark.parametrize(
+    ("method", "N"),
+    [
+        (methods.explicit_midpoint, 10),
+        (methods.rk4, 9),
+        (methods.implicit_midpoint, 9),
+        (methods.ssprk33, 8),
+        (methods.gauss_legendre_2, 6),
+    ],
+)
+def test_modifying_integrator_equals_reference(method: RungeKutta, N: int) -> None:
+    assert _by_levels(modifying_integrator(method, N)) == reference_modifying_integrator(bseries(method, N), N)
+
+
+def test_modifying_integrator_of_random_tableaux_equals_reference() -> None:
+    rng = random.Random(13)
+    for stages, explicit in ((3, True), (2, False)):
+        A, b = random_tableau(rng, stages, explicit)
+        rk = RungeKutta(A, b)
+        assert _by_levels(modifying_integrator(rk, 7)) == reference_modifying_integrator(bseries(rk, 7), 7)
+
+
+def test_modifying_integrator_of_a_series_equals_reference() -> None:
+    a = methods.average_vector_field.bseries(7)
+    assert _by_levels(modifying_integrator(a, 7)) == reference_modifying_integrator(a, 7)
+
+
+@pytest.mark.parametrize(("method", "N"), [(methods.rk4, 10), (methods.gauss_legendre_2, 7), (methods.kutta3, 9)])
+def test_modified_equation_equals_reference(method: RungeKutta, N: int) -> None:
+    assert _by_levels(modified_equation(method, N)) == reference_modified_equation(bseries(method, N), N)
+
+
+@pytest.mark.slow
+def test_modified_equation_order_12_equals_reference() -> None:
+    N = 12
+    method = methods.explicit_midpoint
+    assert _by_levels(modified_equation(method, N)) == reference_modified_equation(bseries(method, N), N)
+
+
+def test_modified_equation_of_series_and_avf_equal_reference() -> None:
+    a = methods.average_vector_field.bseries(8)
+    assert _by_levels(modified_equation(a, 8)) == reference_modified_equation(a, 8)
+    assert _by_levels(modified_equation(methods.average_vector_field, 8)) == reference_modified_equation(a, 8)

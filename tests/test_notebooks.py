@@ -1,40 +1,19 @@
 """The tutorials in docs/notebooks run top to bottom on CPU, and are stored without outputs.
 
-Each notebook is executed with nbclient in a fresh kernel running this interpreter (so the
-project's virtual environment), with the notebook's folder as working directory and a time
-limit per cell and per notebook.
+Each notebook is executed once per session (``executed_notebooks`` in tests/conftest.py, see
+tests/docs_site.py) with nbclient in a fresh kernel running this interpreter (so the project's
+virtual environment), with the notebook's folder as working directory and a time limit per cell.
+The same executed notebooks are what the documentation site publishes (tests/test_docs.py).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 from pathlib import Path
 
 import pytest
+from docs_site import NOTEBOOKS, Executed
 
 nbformat = pytest.importorskip("nbformat", reason="nbformat is not installed (docs extra)")
-nbclient = pytest.importorskip("nbclient", reason="nbclient is not installed (docs extra)")
-pytest.importorskip("ipykernel", reason="ipykernel is not installed (docs extra)")
-pytest.importorskip("torch", reason="the tutorials use the torch backend (torch extra)")
-pytest.importorskip("matplotlib", reason="the tutorials draw figures (torch extra)")
-pytest.importorskip("sklearn", reason="the digits tutorial needs scikit-learn (torch extra)")
-
-NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "docs" / "notebooks").glob("*.ipynb"))
-KERNEL = "bea-tests"
-CELL_TIMEOUT_S = 120
-
-
-@pytest.fixture(scope="module")
-def kernel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A kernelspec that runs this very interpreter, found first on JUPYTER_PATH."""
-    root = tmp_path_factory.mktemp("jupyter")
-    spec = root / "kernels" / KERNEL
-    spec.mkdir(parents=True)
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": KERNEL, "language": "python"}))
-    return root
 
 
 def test_there_are_notebooks() -> None:
@@ -52,14 +31,11 @@ def test_stored_without_outputs(path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs(path: Path, kernel_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("JUPYTER_PATH", os.pathsep.join(filter(None, [str(kernel_dir), os.environ.get("JUPYTER_PATH")])))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # quiet debugger warning on stderr
-    nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(
-        nb, timeout=CELL_TIMEOUT_S, kernel_name=KERNEL, resources={"metadata": {"path": str(path.parent)}}
-    )
-    client.execute()  # each cell is bounded by CELL_TIMEOUT_S (a runaway guard, not a speed target)
+def test_notebook_runs(path: Path, executed_notebooks: dict[Path, Executed]) -> None:
+    result = executed_notebooks[path]
+    assert result.error is None, result.error
+    nb = result.notebook
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(c.execution_count is not None for c in code), "every code cell ran"

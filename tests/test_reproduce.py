@@ -121,7 +121,7 @@ def test_two_param_explicit_regularisation(two_param: tuple[dict[str, Any], Path
 
 
 def test_two_param_records_divergence() -> None:
-    cfg = replace(TwoParamConfig.quick(), hs=(0.01, 0.5), mus=(0.0,), orders=(0, 1), checkpoints=5, long_time=5.0)
+    cfg = replace(TwoParamConfig.quick(), hs=(0.01, 0.5), mus=(0.0,), truncations=(0, 1), checkpoints=5, long_time=5.0)
     data = run_two_param(cfg, progress=False).data
     for start in ("paper", "far"):
         small, huge = (r for r in data["sweep"] if r["start"] == start)

@@ -14,7 +14,8 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bea.cli import demo, derive, reproduce, series, structure, verify
+from bea.cli import demo, derive, hamiltonian, reproduce, series, structure, verify
+from bea.cli.streams import stdout_to_stderr
 from bea.errors import BeaError
 
 __all__ = ["COMMAND_MODULES", "Handler", "build_parser", "main"]
@@ -26,7 +27,7 @@ Handler = Callable[[argparse.Namespace], tuple[str, int]]
 
 #: The modules that define commands; each has ``register(sub)``, which adds its sub-parsers and
 #: sets ``handler`` on each with ``set_defaults``.
-COMMAND_MODULES = (series, derive, verify, demo, reproduce, structure)
+COMMAND_MODULES = (series, derive, verify, demo, reproduce, structure, hamiltonian)
 
 
 class _UsageError(Exception):
@@ -38,12 +39,19 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
+def _one_line_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None
+) -> None:
+    """Warnings of a command: one line on stderr, without Python's source-line dump."""
+    print(f"bea: warning: {message}", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``bea`` argument parser, with every sub-command registered (torch is not imported).
 
     ``modified-equation --order N`` keeps the trees with at most N nodes, i.e. the modified
     field :math:`f_h = \\sum_{|\\tau| \\le N} h^{|\\tau|-1} \\frac{b(\\tau)}{\\sigma(\\tau)} F(\\tau)`
-    through :math:`h^{N-1}`; ``derive --order p`` counts powers of h (``docs/conventions.md``).
+    through :math:`h^{N-1}`; ``derive --truncation p`` keeps the powers of h through h^p (``docs/conventions.md``).
     Bad input raises a usage error that :func:`main` reports with exit status 2.
 
     >>> args = build_parser().parse_args(["modified-equation", "--method", "rk4", "--order", "5"])
@@ -52,7 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     Reference: Hairer--Lubich--Wanner, *Geometric Numerical Integration*, 2nd ed., section IX.9.
     """
-    parser = _Parser(prog="bea", description="Backward error analysis of optimisers and integrators.")
+    from bea import __version__
+
+    parser = _Parser(prog="bea", description="Backward error analysis of optimisers and integrators: exact "
+                     "modified equations (trees, B-series), modified flows and losses of concrete losses, numerical "
+                     "drift checks. `bea COMMAND --help` describes each command.")
+    parser.add_argument("--version", action="version", version=f"bea {__version__}", help="print the version")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     for module in COMMAND_MODULES:
@@ -79,8 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
         handler: Handler = args.handler
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), stdout_to_stderr():  # stdout carries only the command's output
             warnings.simplefilter("default")
+            warnings.showwarning = _one_line_warning
             output, status = handler(args)
     except (_UsageError, BeaError) as error:
         print(f"bea: error: {error}", file=sys.stderr)

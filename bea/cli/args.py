@@ -5,9 +5,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import math
+import re
+import sys
+from collections.abc import Sequence
 from types import ModuleType
+from typing import Any
 
-from bea.errors import MissingExtraError
+from bea.errors import BeaValueError, MissingExtraError
+from bea.trees import MAX_TREES_ORDER, count_trees
 
 __all__: list[str] = []
 
@@ -30,10 +35,17 @@ def import_backend(module: str) -> ModuleType:
         raise
 
 
+def _digits(text: str) -> int:
+    """Plain decimal digits with an optional sign; Python's ``int`` would also take ``3_0`` (= 30)."""
+    if not re.fullmatch(r"\s*[+-]?[0-9]+\s*", text):
+        raise ValueError(text)
+    return int(text)
+
+
 def integer(text: str) -> int:
-    """An integer as typed."""
+    """An integer as typed (decimal digits only: ``3_0`` and ``٣`` are refused)."""
     try:
-        return int(text)
+        return _digits(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
@@ -48,7 +60,7 @@ def number(text: str) -> float:
 
 def _bounded_int(text: str, low: int, what: str) -> int:
     try:
-        value = int(text)
+        value = _digits(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a {what} integer, got {text!r}") from None
     if value < low:
@@ -75,3 +87,69 @@ def positive_float(text: str) -> float:
     if not value > 0 or not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
     return value
+
+
+#: Trees a command handles without ``--allow-expensive``: every tree with at most 13 nodes
+#: (20 299 trees; a modified equation of that order takes about a second).
+CHEAP_TREES = 20_299
+
+
+def add_allow_expensive(parser: argparse.ArgumentParser) -> None:
+    """Add ``--allow-expensive``, which lifts the cost bound of :func:`check_tree_budget`."""
+    parser.add_argument(
+        "--allow-expensive",
+        action="store_true",
+        help=f"allow work on more than {CHEAP_TREES} trees (slow; at most {MAX_TREES_ORDER} nodes)",
+    )
+
+
+def check_tree_budget(
+    largest: int, what: str, allow_expensive: bool, *, smallest: int = 1, cheap: int = CHEAP_TREES
+) -> int:
+    """The number of trees with ``smallest..largest`` nodes that ``what`` will handle, checked
+    before any work: refused (:class:`BeaValueError`, one line) above ``CHEAP_TREES`` without
+    ``--allow-expensive`` (``cheap`` trees, default ``CHEAP_TREES``), and above ``MAX_TREES_ORDER``
+    nodes in any case. With the flag, a one-line note goes to stderr, as progress for the long run."""
+    if largest > MAX_TREES_ORDER:
+        raise BeaValueError(
+            f"{what} needs the trees with {largest} nodes ({count_trees(largest)} of them); "
+            f"bea handles trees with at most {MAX_TREES_ORDER} nodes"
+        )
+    total = sum(count_trees(n) for n in range(smallest, largest + 1))
+    nodes = f"with {largest} nodes" if smallest == largest else f"with up to {largest} nodes"
+    if total > cheap and not allow_expensive:
+        raise BeaValueError(
+            f"{what} needs {total} trees {nodes}, more than {cheap}: it may take minutes; "
+            "pass --allow-expensive to run it anyway"
+        )
+    if total > cheap:
+        print(f"bea: {what}: working on {total} trees {nodes}; this may take minutes", file=sys.stderr)
+    return total
+
+
+class DeprecatedAlias(argparse.Action):
+    """An old option name kept for a while: it stores into the new option's ``dest`` and prints one
+    deprecation line on stderr. Add it with ``add_argument(OLD, action=DeprecatedAlias, new=NEW, dest=...)``."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, *, new: str, **kwargs: Any) -> None:
+        kwargs.setdefault("help", argparse.SUPPRESS)
+        super().__init__(option_strings, dest, **kwargs)
+        self.new = new
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | Sequence[Any] | None, option_string: str | None = None) -> None:
+        print(f"bea: warning: {option_string} is deprecated, use {self.new}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+_FORMATS = {
+    "text": "a readable table",
+    "latex": "LaTeX to paste into a document",
+    "json": "JSON (schemas in docs/conventions.md)",
+}
+
+
+def add_format(parser: argparse.ArgumentParser, *choices: str) -> None:
+    """Add ``--format`` with ``choices`` (default ``text``) and a help text that says what each gives."""
+    parser.add_argument("--format", choices=choices, default="text",
+                        help="output: " + "; ".join(f"{c}: {_FORMATS[c]}" for c in choices) + " (default: text)")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
+import warnings
 from typing import Any
 
 import sympy
 
-from bea import methods
-from bea.cli.args import positive_int
+from bea import jsonio, methods
+from bea.cli.args import add_allow_expensive, add_format, check_tree_budget, positive_int
+from bea.errors import ExpensiveComputationWarning
 from bea.modified import modified_equation
 from bea.trees import trees
 
@@ -18,15 +19,23 @@ __all__ = ["register"]
 
 def register(sub: Any) -> None:
     """Register ``trees`` and ``modified-equation`` on the ``bea`` sub-parsers ``sub``."""
-    tr = sub.add_parser("trees", help="list the rooted trees with N nodes")
-    tr.add_argument("n", type=positive_int, metavar="N")
-    tr.add_argument("--format", choices=("text", "latex", "json"), default="text")
+    tr = sub.add_parser("trees", help="list the rooted trees with N nodes",
+                        description="The rooted trees with N nodes (canonical level sequences, as RootedTrees.jl), "
+                                    "with their symmetry sigma, density gamma and elementary differential F(tree).")
+    tr.add_argument("n", type=positive_int, metavar="N", help="the number of nodes (order) of the trees, N >= 1")
+    add_format(tr, "text", "latex", "json")
+    add_allow_expensive(tr)
     tr.set_defaults(handler=lambda args: (_cmd_trees(args), 0))
 
-    me = sub.add_parser("modified-equation", help="modified-equation coefficients of a Runge-Kutta method")
+    me = sub.add_parser("modified-equation", help="modified-equation coefficients of a Runge-Kutta method",
+                        description="The coefficients b(tree) of the modified equation of a method, "
+                                    "f_h = sum over trees of h^(|tree|-1) b(tree)/sigma(tree) F(tree), for every "
+                                    "tree with at most N nodes (a series of order N: terms through h^(N-1)).")
     me.add_argument("--method", default="explicit_euler", help=f"one of: {', '.join(sorted(methods.NAMES))}")
-    me.add_argument("--order", type=positive_int, default=4, help="largest tree order (terms through h^(order-1))")
-    me.add_argument("--format", choices=("text", "latex", "json"), default="text")
+    me.add_argument("--order", type=positive_int, default=4, metavar="N",
+                    help="order of the series: trees with at most N nodes, terms through h^(N-1) (default 4)")
+    add_format(me, "text", "latex", "json")
+    add_allow_expensive(me)
     me.set_defaults(handler=lambda args: (_cmd_modified_equation(args), 0))
 
 
@@ -44,9 +53,10 @@ def _tree_rows(n: int) -> list[dict[str, Any]]:
 
 
 def _cmd_trees(args: argparse.Namespace) -> str:
+    check_tree_budget(args.n, f"trees {args.n}", args.allow_expensive, smallest=args.n)
     rows = _tree_rows(args.n)
     if args.format == "json":
-        return json.dumps({"n": args.n, "count": len(rows), "trees": rows}, indent=2)
+        return jsonio.dumps({"n": args.n, "count": len(rows), "trees": rows}, indent=2)
     if args.format == "latex":
         lines = [r"\begin{tabular}{llrrl}", r"levels & tree & $\sigma$ & $\gamma$ & $F(\tau)$ \\ \hline"]
         for t in trees(args.n):
@@ -69,10 +79,13 @@ def _cmd_trees(args: argparse.Namespace) -> str:
 
 def _cmd_modified_equation(args: argparse.Namespace) -> str:
     method = methods.by_name(args.method)
-    series = modified_equation(method, args.order)
+    check_tree_budget(args.order, f"modified-equation --order {args.order}", args.allow_expensive)
+    with warnings.catch_warnings():  # the budget above has told the user already, in one line
+        warnings.simplefilter("ignore", ExpensiveComputationWarning)
+        series = modified_equation(method, args.order)
     if args.format == "json":
         data = {"method": method.name, **series.to_dict()}
-        return json.dumps(data, indent=2)
+        return jsonio.dumps(data, indent=2)
     if args.format == "latex":
         return str(sympy.latex(series))
     lines = [f"modified equation of {method.name}, trees with at most {args.order} nodes", ""]

@@ -8,11 +8,10 @@ symplectic through N), ``energy_preserving``, ``energy_preserving_order`` (null 
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from bea import methods
-from bea.cli.args import positive_int
+from bea import jsonio, methods
+from bea.cli.args import add_format, positive_int
 from bea.structure import structure_report
 
 __all__ = ["register"]
@@ -25,7 +24,7 @@ def register(sub: Any) -> None:
     )
     st.add_argument("--method", required=True, help=f"one of: {', '.join(sorted(methods.NAMES))}")
     st.add_argument("--order", type=positive_int, default=6, help="largest tree order examined (default 6)")
-    st.add_argument("--format", choices=("text", "json"), default="text")
+    add_format(st, "text", "json")
     st.set_defaults(handler=_cmd_structure)
 
 
@@ -37,7 +36,7 @@ def _cmd_structure(args: argparse.Namespace) -> tuple[str, int]:
     method = methods.by_name(args.method)
     report = structure_report(method, args.order)
     if args.format == "json":
-        return json.dumps(report.to_dict(), indent=2), 0
+        return jsonio.dumps(report.to_dict(), indent=2), 0
     n = args.order
     lines = [
         f"structure of {report.method}, trees with at most {n} nodes",

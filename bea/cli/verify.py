@@ -4,7 +4,7 @@ The argument parsers live here (plain argparse, so ``import bea.cli`` never impo
 the work is done by :mod:`numeric.cli_verify`, imported only when a command runs. Without
 the ``torch`` extra these commands fail with one clear line (:class:`~bea.errors.MissingExtraError`).
 
-``bea verify`` exits with status 0 when every order's fitted slope is within the tolerance
+``bea verify`` exits with status 0 when every truncation's fitted slope is within the tolerance
 of its expected value, 1 when the check ran but failed, and 2 for bad input.
 """
 
@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from bea import methods
-from bea.cli.args import import_backend, nonneg_int, positive_float
+from bea.cli.args import DeprecatedAlias, add_format, import_backend, nonneg_int, positive_float, positive_int
 
 __all__ = ["load_backend", "register"]
 
@@ -42,7 +42,12 @@ def load_backend() -> ModuleType:
 
 def register(sub: Any) -> None:
     """Register ``verify`` on the ``bea`` sub-parsers object ``sub``."""
-    p = sub.add_parser("verify", help="drift check: the method vs its truncated modified flows, slopes per order")
+    p = sub.add_parser(
+        "verify", help="drift check: the method vs its truncated modified flows, slopes per truncation",
+        description="Runs the method on the loss for several step sizes h and integrates its modified flows "
+                    "truncated after h^r accurately; the error at time T must fall like h^(r+1) for gradient "
+                    "descent (in general: the first power above r with a nonzero term). Exit status 0 when every "
+                    "fitted slope is within the tolerance, 1 when not. Needs the torch extra.")
     p.add_argument("--loss", required=True, help='the loss, e.g. "(y - a*b*x)^2/2" (safe parser)')
     p.add_argument("--params", nargs="+", required=True, help="parameter names; other names are data")
     p.add_argument("--subs", nargs="*", default=[], help="data values, e.g. x=1 y=0.6")
@@ -50,12 +55,18 @@ def register(sub: Any) -> None:
     p.add_argument("--h", nargs="+", type=positive_float, default=[0.01, 0.005, 0.0025, 0.00125],
                    help="step sizes (time must be a multiple of each)")
     p.add_argument("--time", type=positive_float, default=1.0, help="total time T = n h")
-    p.add_argument("--orders", nargs="+", type=nonneg_int, default=[0, 1, 2, 3], help="truncation orders r")
+    p.add_argument("--truncations", nargs="+", metavar="R", type=nonneg_int, default=[0, 1, 2, 3],
+                   help="truncations r of the modified flow (keep the terms through h^r); default 0 1 2 3")
+    p.add_argument("--orders", dest="truncations", nargs="+", type=nonneg_int, action=DeprecatedAlias,
+                   new="--truncations")
     p.add_argument("--method", default="gd", help=f"one of: {', '.join(sorted(methods.NAMES))}")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument("--tolerance", type=positive_float, default=0.15, help="allowed |slope - expected|")
     p.add_argument("--plot", default=None, help="save a log-log plot to this path (PNG, PDF, SVG)")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --plot file (else refused)")
+    p.add_argument("--max-steps", type=positive_int, default=1_000_000,
+                   help="refuse checks needing more method steps than this (sum of T/h; default 1e6)")
+    add_format(p, "text", "json")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(handler=_cmd_verify)
 

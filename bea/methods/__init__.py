@@ -71,6 +71,11 @@ __all__ = [
     "yoshida4",
 ]
 
+def __dir__() -> list[str]:
+    """``dir(bea.methods)`` lists the public names only (not the submodules nor what they import)."""
+    return sorted(__all__)
+
+
 CATALOGUE: tuple[RungeKutta, ...] = (
     explicit_euler,
     implicit_euler,

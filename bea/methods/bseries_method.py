@@ -81,11 +81,12 @@ class BSeriesMethod:
         if not callable(self.rule):
             raise BeaTypeError(f"rule must be callable as rule(tree, a), got {self.rule!r}")
 
-    def bseries(self, order: int) -> BSeries:
-        """The map B-series (:math:`a(\\emptyset) = 1`) of every tree with at most ``order`` nodes.
+    def coefficients(self, order: int) -> dict[Tree, sympy.Expr]:
+        """The coefficients :math:`a(\\tau)` of every tree with at most ``order`` nodes, as a dict.
 
-        >>> print(average_vector_field.bseries(3))
-        1 + h f + 1/2 h² f'f + 1/4 h³ f'f'f + 1/6 h³ f''(f, f)
+        >>> from bea import Tree
+        >>> average_vector_field.coefficients(2)[Tree.from_levels([1, 2])]
+        1/2
         """
         _check_order(order)
         found: dict[Tree, sympy.Expr] = {}
@@ -103,7 +104,15 @@ class BSeriesMethod:
 
         for tree in trees_up_to(order):
             found[tree] = _exact(self.rule(tree, lookup), self.name, tree)
-        return BSeries(found, order, empty=1)
+        return found
+
+    def bseries(self, order: int) -> BSeries:
+        """The map B-series (:math:`a(\\emptyset) = 1`) of every tree with at most ``order`` nodes.
+
+        >>> print(average_vector_field.bseries(3))
+        1 + h f + 1/2 h² f'f + 1/4 h³ f'f'f + 1/6 h³ f''(f, f)
+        """
+        return BSeries(self.coefficients(order), order, empty=1)
 
     def coefficient(self, tree: Tree) -> sympy.Expr:
         """The coefficient :math:`a(\\tau)` of one tree."""
@@ -113,6 +122,8 @@ class BSeriesMethod:
 
 
 def _exact(value: object, name: str, tree: Tree) -> sympy.Expr:
+    if isinstance(value, sympy.Rational):
+        return value
     if isinstance(value, (bool, float, str, bytes)) or value is None:
         raise BeaTypeError(f"{name}: the rule gave {value!r} for {tree}; give an exact value")
     expr = sympy.sympify(value)

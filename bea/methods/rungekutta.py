@@ -21,6 +21,7 @@ order p when :math:`\Phi(\tau) = 1/\gamma(\tau)` for every tree with at most p n
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any, final
@@ -29,6 +30,7 @@ import sympy
 
 from bea import _table
 from bea._arith import Ring
+from bea._checks import check_finite
 from bea.errors import BeaTypeError, InvalidTableauError
 from bea.trees import Tree
 
@@ -44,6 +46,8 @@ def _exact(value: object, where: str, rationalize_floats: bool) -> sympy.Expr:
                 f"tableau entry {where} is the float {value!r}; give an exact value "
                 "(int, Fraction, sympy.Rational, sympy.sqrt(3)...) or pass rationalize_floats=True"
             )
+        if not math.isfinite(value):
+            raise InvalidTableauError(f"tableau entry {where} is {value!r}, which is not a finite number")
         return sympy.nsimplify(value, rational=True)
     if isinstance(value, Fraction):
         return sympy.Rational(value.numerator, value.denominator)
@@ -59,6 +63,7 @@ def _exact(value: object, where: str, rationalize_floats: bool) -> sympy.Expr:
                     "or pass rationalize_floats=True"
                 )
             expr = expr.xreplace({x: sympy.nsimplify(x, rational=True) for x in floats})
+        check_finite(expr, f"tableau entry {where}", InvalidTableauError)
         return expr
     raise BeaTypeError(f"tableau entry {where} must be a number, got {value!r} ({type(value).__name__})")
 
@@ -174,6 +179,16 @@ class RungeKutta:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("RungeKutta is immutable")
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Rebuilt through the constructor (validated again); the elementary-weight cache is not pickled.
+        return (_rebuild, (self.A, self.b, self.c, self.name))
+
+    def __copy__(self) -> RungeKutta:
+        return self  # immutable
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> RungeKutta:
+        return self  # immutable
+
     def __delattr__(self, name: str) -> None:
         raise AttributeError("RungeKutta is immutable")
 
@@ -248,3 +263,7 @@ class RungeKutta:
                 if diff != 0 and sympy.simplify(diff) != 0:
                     return p - 1
         raise AssertionError("unreachable: no Runge-Kutta method exceeds order 2s")  # pragma: no cover
+
+
+def _rebuild(A: Any, b: Any, c: Any, name: str) -> RungeKutta:
+    return RungeKutta(A, b, c, name=name)

@@ -46,6 +46,11 @@ Limits, so that hostile input can neither run for long nor exhaust memory
   hyperbolic function is real by expanding its argument, so ``sinh((x + y)**30)``
   or ten nested ``tanh`` of ``(a + b)**4`` would take minutes. A four-layer
   scalar ``tanh`` network fits, a five-layer one does not;
+* at most :data:`MAX_HYPERBOLIC_NESTING` of sinh, cosh, tanh nested inside each
+  other, and at most :data:`MAX_CONSTANT_NESTING` functions nested inside each
+  other in a constant (``exp(-exp(-...exp(-1)))``): SymPy's cost of building
+  such nests grows exponentially per level. Like every limit here, these are
+  checked on the arguments before SymPy builds a call, not afterwards;
 * ``max`` and ``min`` take at most :data:`MAX_CALL_ARGS` arguments (nested calls
   that SymPy flattens count together);
 * every constant part (one without symbols) must evaluate to a finite double,
@@ -81,20 +86,24 @@ from bea.parsing.grammar import Parser, finish_expr, finish_value, run_parser
 from bea.parsing.lexer import WHITELIST, WhitelistEntry, check_new_symbol_name, describe, error_at, tokenize
 from bea.parsing.limits import (
     MAX_CALL_ARGS,
+    MAX_CONSTANT_NESTING,
     MAX_DEPTH_LIMIT,
     MAX_EXP_ARGUMENT,
     MAX_EXPANSION_TERMS,
     MAX_EXPONENT,
+    MAX_HYPERBOLIC_NESTING,
     MAX_LITERAL_DIGITS,
     MAX_NUMBER_BITS,
 )
 
 __all__ = [
     "MAX_CALL_ARGS",
+    "MAX_CONSTANT_NESTING",
     "MAX_DEPTH_LIMIT",
     "MAX_EXPANSION_TERMS",
     "MAX_EXPONENT",
     "MAX_EXP_ARGUMENT",
+    "MAX_HYPERBOLIC_NESTING",
     "MAX_LITERAL_DIGITS",
     "MAX_NUMBER_BITS",
     "WHITELIST",

@@ -29,7 +29,9 @@ from bea.parsing.limits import (
     _TRIG_AND_HYPERBOLIC,
     _UNDEFINED,
     MAX_CALL_ARGS,
+    MAX_CONSTANT_NESTING,
     MAX_EXPANSION_TERMS,
+    MAX_HYPERBOLIC_NESTING,
     MAX_NUMBER_BITS,
     _approximate,
     _expansion_terms,
@@ -37,6 +39,7 @@ from bea.parsing.limits import (
     _OutOfRange,
     _power_problem,
     _short,
+    nesting,
     too_big,
 )
 
@@ -55,6 +58,7 @@ class Parser:
         self.depth = 0
         self.nonsmooth: set[str] = set()
         self.approximations: dict[Any, complex | None] = {}
+        self.nestings: dict[Any, tuple[int, int]] = {}
         self._tokens = tokenize(text)
         self.tok = next(self._tokens)
 
@@ -240,9 +244,26 @@ class Parser:
                     f"parts (size over {MAX_EXPANSION_TERMS}), which SymPy does to decide if it is real",
                     token.pos,
                 )
+            self.check_nesting(entry.name, arg, token.pos)
         if not entry.smooth:
             self.nonsmooth.add(entry.name)
         return self.build(token.pos, f"{entry.name}()", entry.build, *args)
+
+    def check_nesting(self, name: str, arg: Any, pos: int) -> None:
+        """Refuse, before SymPy builds ``name(arg)``, nests whose cost grows exponentially per level."""
+        hyperbolic, functions = nesting(arg, self.nestings)
+        if name in ("sinh", "cosh", "tanh") and hyperbolic >= MAX_HYPERBOLIC_NESTING:
+            raise self.error(
+                f"{name}() would nest sinh/cosh/tanh {hyperbolic + 1} deep, more than {MAX_HYPERBOLIC_NESTING} "
+                "(SymPy's cost grows about five-fold per level)",
+                pos,
+            )
+        if not arg.free_symbols and functions >= MAX_CONSTANT_NESTING:
+            raise self.error(
+                f"{name}() of a constant with functions nested {functions + 1} deep, more than "
+                f"{MAX_CONSTANT_NESTING} (SymPy's cost of evaluating it doubles per level)",
+                pos,
+            )
 
     def assignment(self) -> tuple[Any, Any, int]:
         """``NAME "=" expression`` with a constant value; returns (symbol, value, key position)."""
@@ -257,6 +278,11 @@ class Parser:
         if value.free_symbols:
             names = ", ".join(sorted(str(s) for s in value.free_symbols))
             raise self.error(f"value of {token.text!r} must be a constant, but uses {names}", value_pos)
+        approximation = self.approximations.get(value)
+        if value.is_extended_real is False or (
+            value.is_extended_real is None and approximation is not None and approximation.imag != 0
+        ):
+            raise self.error(f"value of {token.text!r} is {value}, which is not a real number", value_pos)
         return sympy.Symbol(token.text), value, token.pos
 
 

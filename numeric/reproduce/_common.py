@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -12,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from bea.errors import BeaValueError
+from bea import jsonio
 from numeric.errors import HyperparameterError
+from numeric.outputs import OutputError, atomic_write, output_folder
 
 __all__ = [
     "OutputError",
@@ -23,13 +23,10 @@ __all__ = [
     "mean_std",
     "out_dir",
     "progress_bar",
+    "refuse_existing",
     "spearman",
     "write_json",
 ]
-
-
-class OutputError(BeaValueError):
-    """The output folder cannot be created or written."""
 
 
 def _as_float(name: str, value: object) -> float:
@@ -63,48 +60,26 @@ def check_nonnegative(name: str, values: Iterable[object]) -> tuple[float, ...]:
 
 
 def out_dir(path: str | os.PathLike[str]) -> Path:
-    """Create the output folder (and parents); :class:`OutputError` when that fails."""
-    p = Path(path)
-    try:
-        p.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create the output folder {str(p)!r}: {exc.strerror or exc}") from None
-    if not os.access(p, os.W_OK):
-        raise OutputError(f"the output folder {str(p)!r} is not writable")
-    return p
+    """Create the output folder (and parents); :class:`OutputError` for an empty name, a file, or no access."""
+    return output_folder(path)
 
 
-def _clean(value: Any) -> Any:
-    """JSON-ready: NumPy scalars to Python, non-finite floats to None (strict JSON)."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_clean(v) for v in value.tolist()]
-    if isinstance(value, (np.floating, float)):
-        f = float(value)
-        return f if math.isfinite(f) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
+def refuse_existing(folder: Path, names: Sequence[str], overwrite: bool) -> None:
+    """Refuse to start when ``folder`` already holds one of the result files ``names`` (unless ``overwrite``)."""
+    found = [n for n in names if (folder / n).exists()]
+    if found and not overwrite:
+        raise OutputError(f"{str(folder)!r} already holds results ({', '.join(found)}); pass --overwrite "
+                          "(overwrite=True) to replace them, or choose another --out")
 
 
 def dumps(data: Any, indent: int | None = None) -> str:
-    """Strict JSON text (NaN and inf written as null)."""
-    return json.dumps(_clean(data), indent=indent, allow_nan=False)
+    """Strict JSON text (NaN and inf written as null): :func:`bea.jsonio.dumps`."""
+    return jsonio.dumps(data, indent=indent)
 
 
 def write_json(path: Path, data: Any) -> None:
     """Write ``data`` as indented JSON, atomically (a temporary file renamed over ``path``)."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(dumps(data, indent=2) + "\n", encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        raise OutputError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+    atomic_write(path, lambda tmp: tmp.write_text(dumps(data, indent=2) + "\n", encoding="utf-8"))
 
 
 def progress_bar(total: int, desc: str, enabled: bool) -> Any:

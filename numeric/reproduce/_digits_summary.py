@@ -15,7 +15,10 @@ means at the two ends of the sweep; ``rho_within_seed`` (the mean over seeds of 
 seed, i.e. one initialisation) is given alongside, since seed-to-seed spread can hide a trend. The
 verdict rule, on the pooled ρ, was fixed before the runs: *supported* when ρ has the claimed sign and
 :math:`|\rho| \ge 0.5`, *contradicted* when it has the opposite sign with :math:`|\rho| \ge 0.5`,
-*inconclusive* otherwise.
+*inconclusive* otherwise. A sweep too small to decide a claim, fewer than :data:`MIN_LEVELS`
+distinct values of λ (or μ) among the runs that did not diverge or fewer than :data:`MIN_SEEDS`
+seeds, gets *inconclusive (too few runs)* whatever its ρ (``bea reproduce digits --quick`` is such
+a sweep: it checks the pipeline, not the paper).
 """
 
 from __future__ import annotations
@@ -75,6 +78,13 @@ def aggregate(records: list[dict[str, Any]], scales: tuple[float, ...]) -> list[
     return rows
 
 
+#: A claim needs runs at this many distinct values of the swept quantity (λ or μ) ...
+MIN_LEVELS = 4
+#: ... and this many seeds, or its verdict is "inconclusive (too few runs)".
+MIN_SEEDS = 2
+TOO_FEW = "inconclusive (too few runs)"
+
+
 def _verdict(rho: float | None, sign: int) -> str:
     if rho is None:
         return "inconclusive"
@@ -97,10 +107,13 @@ def _claim(runs: list[dict[str, Any]], x: Callable[[dict[str, Any]], float], met
     lo, hi = (min(xs), max(xs)) if xs else (None, None)
     at_lo = mean_std([y for xv, y in zip(xs, ys, strict=True) if xv == lo])[0]
     at_hi = mean_std([y for xv, y in zip(xs, ys, strict=True) if xv == hi])[0]
+    levels = len({xv for xv, y in zip(xs, ys, strict=True) if y is not None})
+    seeds = len({r["seed"] for r, y in zip(runs, ys, strict=True) if y is not None})
+    enough = levels >= MIN_LEVELS and seeds >= MIN_SEEDS
     return {"metric": metric, "expected_sign": "+" if sign > 0 else "-", "spearman_rho": rho,
-            "rho_within_seed": within, "n_runs": len(runs),
+            "rho_within_seed": within, "n_runs": len(runs), "n_levels": levels, "n_seeds": seeds,
             "x_low": lo, "x_high": hi, "mean_at_x_low": at_lo, "mean_at_x_high": at_hi,
-            "verdict": _verdict(rho, sign)}
+            "verdict": _verdict(rho, sign) if enough else TOO_FEW}
 
 
 def claims(records: list[dict[str, Any]], egr_lr: float, scales: tuple[float, ...]) -> dict[str, Any]:
@@ -108,7 +121,8 @@ def claims(records: list[dict[str, Any]], egr_lr: float, scales: tuple[float, ..
     mid = len(scales) // 2
     out: dict[str, Any] = {"robustness_sigma": scales[mid] if scales else None, "rule": (
         "Spearman rho over individual non-diverged runs; supported if the claimed sign with |rho| >= 0.5, "
-        "contradicted if the opposite sign with |rho| >= 0.5, else inconclusive")}
+        "contradicted if the opposite sign with |rho| >= 0.5, else inconclusive; "
+        f"'{TOO_FEW}' with fewer than {MIN_LEVELS} swept values or {MIN_SEEDS} seeds")}
     for width in sorted({r["width"] for r in records}):
         sweep = [r for r in records if r["width"] == width and r["kind"] == "lr" and r["status"] != "diverged"]
         egr = [r for r in records if r["width"] == width and r["status"] != "diverged"
@@ -155,6 +169,9 @@ class DigitsResult:
         head = (f"  {'kind':<4} {'width':>5} {'h':>6} {'mu':>6} {'lambda':>9} {'conv/cap/div':>12} {'test acc':>13} "
                 f"{'best':>6} {'R_IG':>9} {'R_IG/E':>9} {'slope':>8} {'drop@' + format(sig, 'g'):>9}")
         lines.append(head)
+        lines.append("  (conv/cap/div: runs over the seeds that reached 100% training accuracy / stopped at the "
+                     "step cap / diverged; test acc: mean±std over seeds; drop@sigma: test-accuracy drop under "
+                     "Gaussian parameter noise of scale sigma)")
         for row in d["summary"]:
             def fmt(key: str, spec: str, row: dict[str, Any] = row) -> str:
                 s = row.get(key) or {}
@@ -175,21 +192,22 @@ class DigitsResult:
             for name, c in cl.items():
                 rho = "n/a" if c["spearman_rho"] is None else f"{c['spearman_rho']:+.2f}"
                 within = "n/a" if c["rho_within_seed"] is None else f"{c['rho_within_seed']:+.2f}"
-                lines.append(f"  {c['verdict']:<12} rho={rho:>5} (within seed {within:>5})  {name}")
+                lines.append(f"  {c['verdict']:<27} rho={rho:>5} (within seed {within:>5})  {name}")
         return "\n".join(lines)
 
 
-def finish(cfg: Any, records: list[dict[str, Any]], folder: Path, info: dict[str, Any], *, new_runs: int,
-           skipped: int, elapsed: float, figures: bool) -> DigitsResult:
-    """Write ``digits.json`` (and the figures) from the records; return the result."""
-    from numeric.reproduce.digits import SCHEMA, planned_runs
+def finish(cfg: Any, planned: list[dict[str, Any]], schema: str, records: list[dict[str, Any]], folder: Path,
+           info: dict[str, Any], *, new_runs: int, skipped: int, elapsed: float, figures: bool) -> DigitsResult:
+    """Write ``digits.json`` (and the figures) from the records; return the result.
 
-    planned = planned_runs(cfg)
+    ``planned``: every run of the sweep (``numeric.reproduce.digits.planned_runs``), in order;
+    ``schema``: the document's schema name. Records of runs not planned are left out.
+    """
     order = {p["key"]: i for i, p in enumerate(planned)}
     records = sorted((r for r in records if r["key"] in order), key=lambda r: order[r["key"]])
     scales = tuple(cfg.robustness_scales)
     data = {
-        "schema": SCHEMA,
+        "schema": schema,
         "config": cfg.to_dict(),
         "data": info,
         "training": "full-batch GD in float32; end-of-training measures in float64",

@@ -15,11 +15,11 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from numeric.reproduce._common import OutputError
+from numeric.outputs import atomic_write
 
 __all__ = ["new_figure", "plot_two_param", "save"]
 
-_FLOW_STYLE = {0: ("gradient flow", "k", "--"), 1: ("IGR flow (order 1)", "tab:red", "-")}
+_FLOW_STYLE = {0: ("gradient flow", "k", "--"), 1: ("IGR flow (truncation 1)", "tab:red", "-")}
 _START_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:purple")
 
 
@@ -30,11 +30,7 @@ def new_figure(width: float, height: float) -> Figure:
 
 
 def save(fig: Figure, path: Path) -> Path:
-    try:
-        fig.savefig(path, dpi=110)
-    except OSError as exc:
-        raise OutputError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
-    return path
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110))
 
 
 def _box(points: list[np.ndarray], flattest: float) -> tuple[float, float, float, float]:
@@ -64,8 +60,8 @@ def _landscape(ax: Any, data: dict[str, Any], box: tuple[float, float, float, fl
     ax.set_ylabel("b")
 
 
-def _order_style(order: int) -> tuple[str, str, str]:
-    return _FLOW_STYLE.get(order, (f"modified flow, order {order}", "tab:blue", ":"))
+def _truncation_style(r: int) -> tuple[str, str, str]:
+    return _FLOW_STYLE.get(r, (f"modified flow through h^{r}", "tab:blue", ":"))
 
 
 def plot_two_param(result: Any, folder: Path) -> list[Path]:
@@ -87,8 +83,8 @@ def plot_two_param(result: Any, folder: Path) -> list[Path]:
             stride = max(1, len(gd) // 150)
             ax.plot(gd[::stride, 0], gd[::stride, 1], "o-", color="tab:green", ms=2.5, lw=0.5,
                     label=f"GD iterates (every {stride})" if stride > 1 else "GD iterates")
-            for order, fp in p["flows"].items():
-                label, colour, ls = _order_style(order)
+            for r, fp in p["flows"].items():
+                label, colour, ls = _truncation_style(r)
                 ax.plot(fp[:, 0], fp[:, 1], ls, color=colour, lw=1.6, label=label)
             ax.plot([start["a"]], [start["b"]], "ks", ms=6)
             ax.set_title(f"start {name} ({start['a']}, {start['b']}): {p['role']} h = {p['h']:g}, "

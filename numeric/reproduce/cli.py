@@ -6,8 +6,9 @@ import argparse
 from typing import Any
 
 from bea.errors import BeaValueError
-from numeric.reproduce._common import dumps, out_dir
+from numeric.reproduce._common import dumps, out_dir, refuse_existing
 from numeric.reproduce.digits import DigitsConfig, run_digits
+from numeric.reproduce.two_param import RESULT_FILES as TWO_PARAM_FILES
 from numeric.reproduce.two_param import TwoParamConfig, run_two_param, write_two_param
 
 __all__ = ["reproduce"]
@@ -31,9 +32,10 @@ def _two_param(args: argparse.Namespace) -> tuple[str, int]:
         from dataclasses import replace
 
         cfg = replace(cfg, **changes)
-    out_dir(args.out)  # fail before the work, not after it
+    overwrite = bool(getattr(args, "overwrite", False))
+    refuse_existing(out_dir(args.out), TWO_PARAM_FILES, overwrite)  # fail before the work, not after it
     result = run_two_param(cfg, progress=not args.no_progress)
-    files = write_two_param(result, args.out, figures=not args.no_figures)
+    files = write_two_param(result, args.out, figures=not args.no_figures, overwrite=overwrite)
     if args.format == "json":
         return dumps({"files": [str(f) for f in files], **result.data}, indent=2), 0
     return result.table() + "\nwrote " + ", ".join(str(f) for f in files), 0
@@ -49,7 +51,8 @@ def _digits(args: argparse.Namespace) -> tuple[str, int]:
     )
     threads = 1 if args.threads is None else args.threads
     result = run_digits(cfg, args.out, resume=args.resume, device=args.device or "cpu", threads=threads,
-                        progress=not args.no_progress, limit=args.limit, figures=not args.no_figures)
+                        progress=not args.no_progress, limit=args.limit, figures=not args.no_figures,
+                        overwrite=bool(getattr(args, "overwrite", False)))
     files = [str(f) for f in result.files]
     if args.format == "json":
         d = result.data

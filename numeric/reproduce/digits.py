@@ -41,6 +41,7 @@ import functools
 import itertools
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -55,6 +56,7 @@ from torch.nn import functional as F
 from numeric.devices import resolve_device
 from numeric.errors import HyperparameterError
 from numeric.igr import egr_step, igr_rate, perturbation_robustness, r_ig_module
+from numeric.outputs import atomic_write
 from numeric.reproduce._common import (
     OutputError,
     check_nonnegative,
@@ -62,13 +64,27 @@ from numeric.reproduce._common import (
     dumps,
     out_dir,
     progress_bar,
+    refuse_existing,
 )
 
-__all__ = ["RUNS_FILE", "SCHEMA", "DigitsConfig", "DigitsData", "load_digits_data", "make_mlp", "planned_runs",
+__all__ = ["RESULT_FILES", "RUNS_FILE", "SCHEMA", "DigitsConfig", "DigitsData", "load_digits_data", "make_mlp",
+           "planned_runs",
            "run_digits", "train_run"]
 
 SCHEMA = "bea.reproduce.digits/1"
 RUNS_FILE = "digits_runs.jsonl"
+#: The files a finished sweep leaves in its folder (a new sweep refuses to start over them without ``overwrite``).
+RESULT_FILES = (RUNS_FILE, "digits.json", "digits_rig_lambda.png", "digits_test_accuracy.png",
+                "digits_robustness.png", "digits_egr.png")
+_FEATURES, _CLASSES, _SAMPLES = 64, 10, 1797  # scikit-learn's digits: 8x8 images, 10 classes, 1797 samples
+
+
+def _memory_budget() -> int:
+    """Half of the physical memory (bytes); 8 GiB where the platform does not say."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")) // 2
+    except (ValueError, OSError, AttributeError):
+        return 8 * 2**30
 
 
 @dataclass(frozen=True)
@@ -112,6 +128,19 @@ class DigitsConfig:
                 raise HyperparameterError(f"{name} must be a positive integer, got {value!r}")
         if not 0 < self.test_size < 1:
             raise HyperparameterError(f"test_size must be in (0, 1), got {self.test_size!r}")
+        need = self.memory_estimate()
+        if need > _memory_budget():
+            raise HyperparameterError(
+                f"widths {self.widths} (depth {self.depth}) need about {need / 2**30:.3g} GiB per run, more than "
+                f"half of this machine's memory ({_memory_budget() / 2**30:.3g} GiB); choose smaller widths")
+
+    def memory_estimate(self) -> int:
+        """Bytes one run of the widest network needs, roughly: parameters (model, gradient, float64 copy and
+        its gradients, noise draws: 6 copies) and full-batch activations (forward and backward, float64)."""
+        width = max(self.widths)
+        params = _FEATURES * width + (self.depth - 1) * width * width + width * _CLASSES + self.depth * width
+        activations = _SAMPLES * width * self.depth * 4
+        return 8 * (6 * params + activations)
 
     @classmethod
     def quick(cls) -> DigitsConfig:
@@ -242,13 +271,13 @@ def train_run(spec: dict[str, Any], data: DigitsData, config: DigitsConfig,
     step = 0
     for step in range(cap + 1):
         loss, gn2 = egr_step(model, closure, mu)
-        value, slope2 = float(loss), float(gn2)
+        with torch.no_grad():  # loss, |g|^2 and training accuracy read together: one host sync per step
+            correct = (holder["out"].argmax(dim=1) == data.y_train).double().mean()
+            value, slope2, train_acc = torch.stack([loss.detach().double(), gn2.detach().double(), correct]).tolist()
         if not (math.isfinite(value) and math.isfinite(slope2)) or value > config.divergence_loss:
             status, diverged_at = "diverged", step
             break
         slopes.append(math.sqrt(slope2))
-        with torch.no_grad():
-            train_acc = float((holder["out"].argmax(dim=1) == data.y_train).double().mean())
         if step % config.eval_every == 0 or train_acc == 1.0:
             acc = _loss_acc(model, data.x_test, data.y_test)[1]
             if acc > best:
@@ -320,32 +349,40 @@ def run_digits(
     progress: bool = True,
     limit: int | None = None,
     figures: bool = True,
+    overwrite: bool = False,
 ) -> Any:
     """Run (or continue) the digits sweep, writing into ``out``; returns a ``DigitsResult``.
 
     ``threads``: ``torch.set_num_threads`` for the run (restored afterwards; ``None`` leaves it).
     ``limit``: stop after this many new runs (the sweep can be continued with ``resume=True``).
+    ``overwrite``: replace the results of an earlier sweep in ``out`` (without it, and without ``resume``,
+    a folder holding any of :data:`RESULT_FILES` is refused with :class:`~numeric.outputs.OutputError`).
+    Resuming refuses records made on another device type.
     """
     from numeric.reproduce._digits_summary import finish
 
     cfg = config or DigitsConfig()
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise HyperparameterError(f"limit must be a non-negative integer, got {limit!r}")
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise HyperparameterError(f"threads must be a positive integer, got {threads!r}")
+    cores = os.cpu_count() or 1
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= cores):
+        raise HyperparameterError(f"threads must be an integer from 1 to the {cores} CPU cores here, got {threads!r}")
+    if resume and overwrite:
+        raise HyperparameterError("resume and overwrite exclude each other: resume keeps the finished runs")
     dev = resolve_device(device)
     folder = out_dir(out)
     path = folder / RUNS_FILE
+    if not resume:
+        refuse_existing(folder, RESULT_FILES, overwrite)
     records = _read_runs(path, cfg) if resume and path.exists() else []
+    other = sorted({str(r.get("device")) for r in records if torch.device(str(r.get("device"))).type != dev.type})
+    if other:
+        raise HyperparameterError(f"cannot resume on {dev}: {str(path)!r} holds runs made on {', '.join(other)} "
+                                  "(results differ between devices); resume there, or start a new --out")
     done = {r["key"] for r in records}
     header = {"schema": SCHEMA, "config": cfg.to_dict()}
-    try:
-        with path.open("w", encoding="utf-8") as fh:  # rewrite: drops a half-written last line
-            fh.write(dumps(header) + "\n")
-            for r in records:
-                fh.write(dumps(r) + "\n")
-    except OSError as exc:
-        raise OutputError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+    text = "".join(dumps(r) + "\n" for r in [header, *records])  # rewritten: drops a half-written last line
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     todo = [r for r in planned_runs(cfg) if r["key"] not in done]
     skipped = len(done)
     if limit is not None:
@@ -371,5 +408,5 @@ def run_digits(
         bar.close()
         torch.set_num_threads(old_threads)
     elapsed = time.perf_counter() - t0
-    return finish(cfg, records, folder, data.info(), new_runs=len(todo), skipped=skipped, elapsed=elapsed,
-                  figures=figures)
+    return finish(cfg, planned_runs(cfg), SCHEMA, records, folder, data.info(), new_runs=len(todo),
+                  skipped=skipped, elapsed=elapsed, figures=figures)

@@ -11,9 +11,9 @@ training is the sharpness of the minimum reached (``rig_over_loss_end`` below).
 What is computed (all in float64, NumPy):
 
 * the exact modified flows of gradient descent (GD) through :math:`h^p`, derived by
-  :func:`bea.modified_flow` and compiled by :func:`numeric.compile_field`: order 0 is the
-  gradient flow, order 1 the IGR flow :math:`-\nabla(E + \lambda R_{IG})`, :math:`\lambda = hm/4`
-  (Barrett & Dherin, Theorem 3.1), order 3 a higher-order one; each integrated with
+  :func:`bea.modified_flow` and compiled by :func:`numeric.compile_field`: truncation 0 is the
+  gradient flow, truncation 1 the IGR flow :math:`-\nabla(E + \lambda R_{IG})`, :math:`\lambda = hm/4`
+  (Barrett & Dherin, Theorem 3.1), truncation 3 a higher-order one; each integrated with
   :func:`numeric.integrate_flow` (DOP853) and compared with the GD iterates at equal times
   :math:`t = nh` (backward error analysis: Hairer, Lubich & Wanner, *Geometric Numerical
   Integration*, ch. IX);
@@ -48,12 +48,20 @@ import numpy as np
 import sympy
 
 from bea.flows import gradient, modified_flow
+from bea.validation import check_truncation
 from numeric.codegen import CompiledField, compile_field
 from numeric.errors import HyperparameterError
 from numeric.integrate import integrate_flow
-from numeric.reproduce._common import check_nonnegative, check_positive, out_dir, progress_bar, write_json
+from numeric.reproduce._common import (
+    check_nonnegative,
+    check_positive,
+    out_dir,
+    progress_bar,
+    refuse_existing,
+    write_json,
+)
 
-__all__ = ["SCHEMA", "Start", "TwoParamConfig", "TwoParamResult", "run_two_param", "write_two_param"]
+__all__ = ["RESULT_FILES", "SCHEMA", "Start", "TwoParamConfig", "TwoParamResult", "run_two_param", "write_two_param"]
 
 SCHEMA = "bea.reproduce.two_param/1"
 _a, _b, _x, _y, _mu = sympy.symbols("a b x y mu")
@@ -81,7 +89,8 @@ class TwoParamConfig:
 
     ``hs``: the GD sweep; ``egr_h``: the small step of the explicit-regularisation runs and ``mus``
     their weights (default ``(h - egr_h)/4`` for each swept h > egr_h, so that the equivalent
-    learning rate ``egr_h + 4 mu`` runs over the sweep up to ``egr_max_h``); ``orders``: the modified flows drawn;
+    learning rate ``egr_h + 4 mu`` runs over the sweep up to ``egr_max_h``); ``truncations``: the
+    truncations r of the modified flows drawn;
     ``horizon``: the time over which paths are drawn and compared; ``checkpoints``: how many
     comparison times along it; ``max_steps``: cap of every GD run.
     """
@@ -93,7 +102,7 @@ class TwoParamConfig:
     egr_h: float = 0.001
     egr_max_h: float = 0.1
     mus: tuple[float, ...] | None = None
-    orders: tuple[int, ...] = (0, 1, 3)
+    truncations: tuple[int, ...] = (0, 1, 3)
     horizon: float = 3.0
     long_time: float = 60.0
     checkpoints: int = 200
@@ -111,8 +120,10 @@ class TwoParamConfig:
             check_positive(f"learning rates of start {s.name!r}", (s.h_small, s.h_moderate))
             if not all(math.isfinite(v) for v in (s.a, s.b)):
                 raise HyperparameterError(f"start {s.name!r} must be finite, got ({s.a}, {s.b})")
-        if not self.orders or any(not isinstance(r, int) or r < 0 for r in self.orders):
-            raise HyperparameterError(f"orders must be integers >= 0, got {self.orders!r}")
+        if not self.truncations:
+            raise HyperparameterError("truncations must not be empty")
+        for r in self.truncations:
+            check_truncation(r, name="each truncation")
         if self.checkpoints < 2 or self.max_steps < 1:
             raise HyperparameterError("checkpoints must be >= 2 and max_steps >= 1")
 
@@ -156,7 +167,7 @@ class TwoParamResult:
                 lines.append(f"  {row['h']:>7g} {row['abs_a_minus_b']:>8.4f} {row['distance_to_flattest']:>8.4f} "
                              f"{row['rig_over_loss_end']:>8.4f} {row['steps']:>7d}")
             for tr in (t for t in self.data["trajectories"] if t["start"] == name):
-                errs = ", ".join(f"order {o}: {v['tracking_error_max']:.2e}" for o, v in tr["flows"].items())
+                errs = ", ".join(f"truncation {o}: {v['tracking_error_max']:.2e}" for o, v in tr["flows"].items())
                 lines.append(f"  h = {tr['h']:g}: max |flow - GD| over t <= {tr['horizon']:g}: {errs}")
         lines.append("checks:")
         lines += [f"  {'yes' if v else 'NO ':<3}  {k}" for k, v in self.data["checks"].items()]
@@ -169,8 +180,8 @@ class _Model:
 
     def __init__(self, cfg: TwoParamConfig) -> None:
         values: dict[str, Any] = {"x": cfg.x, "y": cfg.y}
-        self.flow = modified_flow(LOSS, [_a, _b], order=max(cfg.orders))
-        self.fields = {r: compile_field(self.flow, r, backend="numpy", subs=values) for r in cfg.orders}
+        self.flow = modified_flow(LOSS, [_a, _b], truncation=max(cfg.truncations))
+        self.fields = {r: compile_field(self.flow, r, backend="numpy", subs=values) for r in cfg.truncations}
         self.gd_field = compile_field(self.flow, 0, backend="numpy", subs={**values, "h": 0.0})  # -grad E
         g = gradient(LOSS, [_a, _b])
         penalised = LOSS + _mu * (g.T * g)[0, 0]
@@ -281,7 +292,7 @@ def run_two_param(config: TwoParamConfig | None = None, *, progress: bool = True
     t0 = time.perf_counter()
     model = _Model(cfg)
     mus = cfg.egr_mus
-    n_tasks = len(cfg.starts) * (2 * (len(cfg.orders) + 1)) + 2
+    n_tasks = len(cfg.starts) * (2 * (len(cfg.truncations) + 1)) + 2
     bar = progress_bar(n_tasks, "two-param", progress)
     try:
         # GD sweep and EGR sweep: one vectorised batch each (rows = start × h, start × mu)
@@ -318,7 +329,7 @@ def run_two_param(config: TwoParamConfig | None = None, *, progress: bool = True
                 end = _descend(model.gd_field, theta0[None], np.array([h]), model.loss_of, cfg)
                 bar.update(1)
                 flows, flow_paths = {}, {}
-                for r in cfg.orders:
+                for r in cfg.truncations:
                     fn = model.fields[r].bind(h=h)
                     fp = _flow_path(fn, theta0, times, cfg.rtol)
                     err = np.linalg.norm(fp - gd_path[idx], axis=1)
@@ -377,9 +388,18 @@ def run_two_param(config: TwoParamConfig | None = None, *, progress: bool = True
     return TwoParamResult(data=data, paths=paths)
 
 
-def write_two_param(result: TwoParamResult, out: str | Path, *, figures: bool = True) -> list[Path]:
-    """Write ``two_param.json`` (and the two PNG figures) into ``out``; returns the paths written."""
+#: The files :func:`write_two_param` writes (refused when present, unless ``overwrite``).
+RESULT_FILES = ("two_param.json", "two_param.png", "two_param_sweep.png")
+
+
+def write_two_param(result: TwoParamResult, out: str | Path, *, figures: bool = True,
+                    overwrite: bool = False) -> list[Path]:
+    """Write ``two_param.json`` (and the two PNG figures) into ``out``; returns the paths written.
+
+    An earlier result in ``out`` is kept (:class:`~numeric.outputs.OutputError`) unless ``overwrite``.
+    """
     folder = out_dir(out)
+    refuse_existing(folder, RESULT_FILES, overwrite)
     path = folder / "two_param.json"
     write_json(path, result.data)
     written = [path]

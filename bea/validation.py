@@ -1,0 +1,127 @@
+"""One checker per concern: truncations, orders, step sizes, tolerances, renamed keywords.
+
+Every entry point of bea and numeric validates its arguments with these functions, so a
+bad value raises the same error with the same message wherever it enters: a value of the
+wrong type raises a :class:`~bea.errors.BeaTypeError` (a ``TypeError``), a value of the
+right type outside its range a :class:`~bea.errors.BeaValueError` subclass (a ``ValueError``).
+
+Words (``docs/conventions.md``): the *order* of a tree or a series is its number of nodes
+(as BSeries.jl), and a method's *order of accuracy* is the literature's; the *truncation*
+p of a modified flow keeps its terms :math:`h^0, \\dots, h^p` (p = 1 is the IGR level).
+
+>>> check_truncation(2)
+2
+>>> check_truncation(-1)
+Traceback (most recent call last):
+...
+bea.errors.InvalidTruncationError: truncation must be at least 0 (0 = the unmodified flow), got -1
+>>> check_step_size(0.0)
+Traceback (most recent call last):
+...
+bea.errors.InvalidStepSizeError: h must be a positive finite number, got 0.0
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from typing import TypeVar
+
+from bea.errors import (
+    BeaTypeError,
+    InvalidOrderError,
+    InvalidStepSizeError,
+    InvalidToleranceError,
+    InvalidTruncationError,
+)
+
+__all__ = [
+    "check_order",
+    "check_step_size",
+    "check_tolerance",
+    "check_truncation",
+    "renamed_keyword",
+]
+
+T = TypeVar("T")
+
+
+def _integer(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise BeaTypeError(f"{name} must be an integer, got {value!r}")
+    return int(value)
+
+
+def check_truncation(value: object, *, name: str = "truncation", maximum: int | None = None) -> int:
+    """``value`` as a truncation p ≥ 0 (keep the terms through :math:`h^p`), at most ``maximum`` if given.
+
+    Raises :class:`~bea.errors.BeaTypeError` for a non-integer (``bool`` included) and
+    :class:`~bea.errors.InvalidTruncationError` for one out of range.
+    """
+    p = _integer(value, name)
+    if p < 0:
+        raise InvalidTruncationError(f"{name} must be at least 0 (0 = the unmodified flow), got {p}")
+    if maximum is not None and p > maximum:
+        raise InvalidTruncationError(f"{name} {p} is beyond h^{maximum}, the highest power held here")
+    return p
+
+
+def check_order(value: object, *, name: str = "order", minimum: int = 1) -> int:
+    """``value`` as an order (a number of nodes) of at least ``minimum``.
+
+    Raises :class:`~bea.errors.BeaTypeError` for a non-integer and
+    :class:`~bea.errors.InvalidOrderError` below ``minimum``.
+    """
+    n = _integer(value, name)
+    if n < minimum:
+        raise InvalidOrderError(f"{name} must be at least {minimum}, got {n}")
+    return n
+
+
+def _positive_real(value: object, name: str, error: type[Exception]) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise BeaTypeError(f"{name} must be a real number, got {value!r}")
+    x = float(value)
+    if not (math.isfinite(x) and x > 0):
+        raise error(f"{name} must be a positive finite number, got {value!r}")
+    return x
+
+
+def check_step_size(value: object, *, name: str = "h") -> float:
+    """``value`` as a step size: a finite real number > 0, returned as a float.
+
+    Raises :class:`~bea.errors.BeaTypeError` for a non-number and
+    :class:`~bea.errors.InvalidStepSizeError` for h ≤ 0, NaN or ∞.
+    """
+    return _positive_real(value, name, InvalidStepSizeError)
+
+
+def check_tolerance(value: object, *, name: str = "tolerance") -> float:
+    """``value`` as a tolerance: a finite real number > 0, returned as a float.
+
+    Raises :class:`~bea.errors.BeaTypeError` for a non-number and
+    :class:`~bea.errors.InvalidToleranceError` for a tolerance ≤ 0, NaN or ∞.
+    """
+    return _positive_real(value, name, InvalidToleranceError)
+
+
+def renamed_keyword(new: T, old: T | None, *, new_name: str, old_name: str, where: str, default: T) -> T:
+    """The value of a keyword renamed from ``old_name`` to ``new_name``, warning when the old one is used.
+
+    ``new`` is the value of the new keyword (``default`` when not given), ``old`` the value of the
+    deprecated one (``None`` when not given). Using the old keyword issues one
+    :class:`DeprecationWarning` attributed to the caller of ``where``; giving both (the new one
+    different from its default) raises :class:`~bea.errors.BeaTypeError`.
+    """
+    if old is None:
+        return new
+    if new != default and new != old:
+        raise BeaTypeError(f"{where}: give {new_name}= only ({old_name}= is its deprecated name), not both")
+    warnings.warn(
+        f"{where}: the keyword {old_name}= is deprecated, use {new_name}= ('order' is reserved for the number "
+        "of nodes of a tree or series and for the order of accuracy)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return old
