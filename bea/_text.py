@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sympy
 
-__all__ = ["signed_text"]
+__all__ = ["signed_text", "superscript"]
 
 
 def signed_text(coef: sympy.Expr, body: str, *, first: bool, latex: bool = False) -> str:
@@ -37,3 +37,12 @@ def signed_text(coef: sympy.Expr, body: str, *, first: bool, latex: bool = False
     if first:
         return f"-{term}" if negative else term
     return f"{'-' if negative else '+'} {term}"
+
+
+def superscript(n: int) -> str:
+    """``n`` in Unicode superscript digits, as printed in powers (``h²``) and tree multiplicities (``[•²]``).
+
+    >>> superscript(12)
+    '¹²'
+    """
+    return "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(d)] for d in str(n))

@@ -51,6 +51,7 @@ from functools import total_ordering
 from math import factorial
 from typing import Any, final
 
+from bea._text import superscript
 from bea.errors import BeaTypeError, InvalidOrderError, InvalidTreeError
 from bea.trees import Tree
 
@@ -383,7 +384,7 @@ def _bracket(t: int, latex: bool) -> str:
         elif latex:
             parts.append(f"{{{inner}}}^{{{mult}}}")
         else:
-            parts.append(inner + "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(d)] for d in str(mult)))
+            parts.append(inner + superscript(mult))
     if latex:
         return head + r"\left[" + r"\,".join(parts) + r"\right]"
     return head + "[" + " ".join(parts) + "]"

@@ -29,7 +29,7 @@ from typing import Any, final
 import sympy
 
 from bea import _table
-from bea._text import signed_text
+from bea._text import signed_text, superscript
 from bea.errors import BeaTypeError
 from bea.methods.rungekutta import RungeKutta
 from bea.modified import modified_equation
@@ -67,19 +67,16 @@ def _contraction(t: int, latex: bool) -> str:
     powers, rest = _chain(t)
     head = ""
     if powers:
-        head = "H" if powers == 1 else (f"H^{{{powers}}}" if latex else "H" + _sup(powers))
+        head = "H" if powers == 1 else (f"H^{{{powers}}}" if latex else "H" + superscript(powers))
     kids = _table.children(rest)
     if not kids:
         return head + "g"
     k = len(kids)
     args = ", ".join(_contraction(c, latex) for c in kids)
-    tensor = "T" if k == 2 else f"\\nabla^{{{k + 1}}}E" if latex else f"D{_sup(k + 1)}E"
+    tensor = "T" if k == 2 else f"\\nabla^{{{k + 1}}}E" if latex else f"D{superscript(k + 1)}E"
     body = f"{tensor}\\left[{args}\\right]" if latex else f"{tensor}[{args}]"
     return head + (f"\\,{body}" if latex and head else body)
 
-
-def _sup(n: int) -> str:
-    return "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(d)] for d in str(n))
 
 
 @final
@@ -127,7 +124,7 @@ class LossDerivativeForm:
         for k, entries in enumerate(self.powers):
             if not entries:
                 continue
-            h = "" if k == 0 else "h" if k == 1 else (f"h^{{{k}}}" if latex else f"h{_sup(k)}")
+            h = "" if k == 0 else "h" if k == 1 else (f"h^{{{k}}}" if latex else f"h{superscript(k)}")
             if len(entries) == 1:
                 coef, tree = entries[0]
                 body = " ".join(x for x in (h, contraction(tree, latex)) if x)

@@ -28,7 +28,7 @@ import sympy
 from bea import _partitions, _table, drawing
 from bea._arith import Ring
 from bea._checks import check_finite
-from bea._text import signed_text
+from bea._text import signed_text, superscript
 from bea.errors import BeaTypeError, SeriesError
 from bea.methods.rungekutta import RungeKutta
 from bea.trees import Tree, _check_order
@@ -236,7 +236,7 @@ class BSeries(Mapping[Tree, sympy.Expr]):
         out only where SymPy can take it out of the whole coefficient, so the text parses back."""
         parts: list[str] = [] if self._empty == 0 else [signed_text(self._empty, "", first=True)]
         for coef, power, tree in self._terms():
-            h = "" if power == 0 else "h" if power == 1 else f"h{_superscript(power)}"
+            h = "" if power == 0 else "h" if power == 1 else f"h{superscript(power)}"
             body = " ".join(x for x in (h, tree.elementary_differential) if x)
             parts.append(signed_text(coef, body, first=not parts))
         return " ".join(parts) if parts else "0"
@@ -281,9 +281,6 @@ class BSeries(Mapping[Tree, sympy.Expr]):
         items = list(self)
         return drawing.tree_table(items, coefficient=[self[t] for t in items])
 
-
-def _superscript(n: int) -> str:
-    return "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(d)] for d in str(n))
 
 
 def bseries(method: RungeKutta, order: int) -> BSeries:

@@ -44,6 +44,7 @@ from functools import total_ordering
 from typing import Any, final
 
 from bea import _table, drawing
+from bea._text import superscript
 from bea.errors import BeaTypeError, InvalidOrderError, InvalidTreeError
 from bea.validation import check_order
 
@@ -251,7 +252,7 @@ def _bracket(t: int, latex: bool) -> str:
         elif latex:
             parts.append(f"{inner}^{{{mult}}}")
         else:
-            parts.append(inner + "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(d)] for d in str(mult)))
+            parts.append(inner + superscript(mult))
     if latex:
         return r"\left[" + r"\,".join(parts) + r"\right]"
     return "[" + " ".join(parts) + "]"

@@ -94,16 +94,31 @@ def fold_constants(expr: sympy.Expr) -> sympy.Expr:
     >>> fold_constants(sympy.sqrt(2) * sympy.Symbol("x"))
     1.4142135623731*x
     """
-    if expr.is_Rational or expr.is_Float or expr.is_Symbol:
-        return expr
-    if expr.is_number:
-        value = sympy.N(expr, 30)
-        if not (value.is_real and value.is_finite) or value.has(sympy.I):
-            raise NumericTypeError(f"the field contains the constant {expr}, which is not a finite real number")
-        return sympy.Float(value, precision=53)
-    if not expr.args:
-        return expr
-    return expr.func(*(fold_constants(arg) for arg in expr.args))
+    mapping: dict[sympy.Expr, sympy.Float] = {}
+
+    def constant(e: sympy.Expr) -> bool:  # one bottom-up pass; maximal constant subtrees go into mapping
+        if e.is_Symbol:
+            return False
+        if not e.args:
+            return True
+        flags = [constant(arg) for arg in e.args]
+        if all(flags):
+            return True
+        for arg, flag in zip(e.args, flags, strict=True):
+            if flag and not (arg.is_Rational or arg.is_Float):
+                mapping[arg] = _double(arg)
+        return False
+
+    if constant(expr):
+        return expr if expr.is_Rational or expr.is_Float else _double(expr)
+    return expr.xreplace(mapping) if mapping else expr
+
+
+def _double(expr: sympy.Expr) -> sympy.Float:
+    value = sympy.N(expr, 30)
+    if not (value.is_real and value.is_finite) or value.has(sympy.I):
+        raise NumericTypeError(f"the field contains the constant {expr}, which is not a finite real number")
+    return sympy.Float(value, precision=53)
 
 
 def _exp_generators(expr: sympy.Expr) -> dict[sympy.Expr, tuple[sympy.Expr, int, sympy.Symbol]]:
@@ -632,7 +647,7 @@ def _column(expr: Any, m: int | None) -> sympy.ImmutableMatrix:
         raise ShapeError(f"the field must be a column with one entry per parameter ({m}), got shape {col.shape}")
     if col.has(sympy.I):
         raise NumericTypeError("the field must be real (it contains the imaginary unit)")
-    check_supported([fold_constants(e) for e in col])
+    check_supported(list(col))  # constants are checked when folded, at the first call
     return col
 
 

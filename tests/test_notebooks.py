@@ -1,4 +1,5 @@
-"""The tutorials in docs/notebooks run top to bottom on CPU, and are stored without outputs.
+"""The tutorials in docs/notebooks run top to bottom on CPU (the file checks, which need no kernel, are in
+tests/test_notebooks_static.py).
 
 Each notebook is executed once per session (``executed_notebooks`` in tests/conftest.py, see
 tests/docs_site.py) with nbclient in a fresh kernel running this interpreter (so the project's
@@ -14,19 +15,6 @@ import pytest
 from docs_site import NOTEBOOKS, Executed
 
 nbformat = pytest.importorskip("nbformat", reason="nbformat is not installed (docs extra)")
-
-
-def test_there_are_notebooks() -> None:
-    assert len(NOTEBOOKS) >= 6, NOTEBOOKS
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_stored_without_outputs(path: Path) -> None:
-    nb = nbformat.read(path, as_version=4)
-    nbformat.validate(nb)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            assert not cell.outputs and cell.execution_count is None, f"{path.name}: clear the outputs"
 
 
 @pytest.mark.slow
