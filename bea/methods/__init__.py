@@ -19,6 +19,7 @@ from types import MappingProxyType
 
 from bea.errors import BeaTypeError, UnknownMethodError
 from bea.methods.adaptive import Adam, RMSProp
+from bea.methods.additive import ADDITIVE, AdditiveRungeKutta, ars_122, ars_222, ars_233, imex_euler
 from bea.methods.bseries_method import BSeriesMethod, average_vector_field
 from bea.methods.explicit import explicit_euler, explicit_midpoint, heun, kutta3, ralston, rk4, ssprk33
 from bea.methods.implicit import gauss_legendre_2, implicit_euler, implicit_midpoint, trapezoid
@@ -36,24 +37,30 @@ from bea.methods.partitioned import (
 from bea.methods.rungekutta import RungeKutta
 
 __all__ = [
+    "ADDITIVE",
     "BSERIES_METHODS",
     "CATALOGUE",
     "NAMES",
     "PARTITIONED",
     "PARTITIONED_NAMES",
     "Adam",
+    "AdditiveRungeKutta",
     "BSeriesMethod",
     "HeavyBall",
     "Nesterov",
     "PartitionedRungeKutta",
     "RMSProp",
     "RungeKutta",
+    "ars_122",
+    "ars_222",
+    "ars_233",
     "average_vector_field",
     "by_name",
     "explicit_euler",
     "explicit_midpoint",
     "gauss_legendre_2",
     "heun",
+    "imex_euler",
     "implicit_euler",
     "implicit_midpoint",
     "kutta3",
