@@ -507,3 +507,13 @@ def tree_cuts(t: int) -> tuple[tuple[int, int, int], ...]:
 def intern(colour: int, children: Iterable[int]) -> int:
     """The id of the tree with a root of ``colour`` and children of the given ids."""
     return _intern(colour, children)
+
+
+def sequence(t: int) -> tuple[tuple[int, int], ...]:
+    """The canonical (level, colour) sequence of the tree with id ``t``."""
+    return _seq[t]
+
+
+def id_from_sequence(seq: tuple[tuple[int, int], ...]) -> int:
+    """The id of the tree with a *valid* (level, colour) sequence (not necessarily canonical)."""
+    return _from_sequence(seq)

@@ -42,7 +42,7 @@ from bea.errors import BeaTypeError, InvalidLossError, NotAGradientFieldError
 from bea.methods import Method, Problem, resolve
 from bea.validation import check_truncation, renamed_keyword
 
-__all__ = ["ModifiedFlow", "ModifiedLoss", "compact", "gradient", "modified_flow"]
+__all__ = ["ModifiedFlow", "ModifiedLoss", "compact", "gradient", "modified_flow", "validate_problem"]
 
 
 def gradient(expr: sympy.Expr, params: Sequence[sympy.Symbol]) -> sympy.ImmutableMatrix:
@@ -413,6 +413,15 @@ def _check_h(h: object, symbols: frozenset[sympy.Symbol], where: str) -> sympy.S
     if any(h.name == s.name for s in symbols):
         raise InvalidLossError(f"the step-size symbol {h} also occurs in {where}; choose another name for h")
     return h
+
+
+def validate_problem(
+    loss: object, params: object, h: object
+) -> tuple[sympy.Expr, tuple[sympy.Symbol, ...], sympy.Symbol]:
+    """The checks of :func:`modified_flow` on (loss, params, h), for other methods' flows; returns them
+    normalised (h defaults to a positive symbol ``h``). Raises :class:`BeaTypeError` or
+    :class:`InvalidLossError` naming the bad value."""
+    return _validate(loss, params, h)
 
 
 def modified_flow(

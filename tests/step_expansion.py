@@ -115,3 +115,43 @@ def lie_flow(
             total += h**k * term / sympy.factorial(k)
         result.append(truncate(total, n))
     return result
+
+
+def picard_flow(
+    field: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol], n: int, start: Sequence[sympy.Expr]
+) -> list[sympy.Expr]:
+    """The time-h flow from ``start`` (numbers) of y' = field(y) (field may depend on h), through h^n, by Picard.
+
+    y(t) = start + ∫_0^t field(y(s)) ds is iterated n + 1 times on polynomials in (t, h) over QQ truncated
+    at total degree n, then t = h. ``field`` must be polynomial in ``variables`` and h, with rational or
+    algebraic coefficients (the ring's domain is QQ or an algebraic extension of it).
+    """
+    coefficients = [c for e in field for c in sympy.Poly(sympy.expand(e), *variables, h).coeffs()]
+    domain, _ = sympy.polys.constructor.construct_domain(coefficients + [sympy.sympify(v) for v in start],
+                                                         extension=True)
+    R, *_ = sympy.polys.rings.ring("t,h", domain)
+
+    def cut(e: object, degree: int) -> object:
+        return R({m: c for m, c in e.items() if sum(m) <= degree})  # type: ignore[attr-defined]
+
+    polys = []
+    for e in field:
+        poly = sympy.Poly(sympy.expand(e), *variables)
+        polys.append([(m, R.from_expr(c)) for m, c in poly.terms()])
+    y = [R.from_expr(sympy.sympify(v)) for v in start]
+    for _ in range(n + 1):
+        powers: list[list[object]] = [[R(1)] for _ in variables]
+        new = []
+        for k, terms in enumerate(polys):
+            total = R(0)
+            for m, c in terms:
+                value = c
+                for i, e in enumerate(m):
+                    while len(powers[i]) <= e:
+                        powers[i].append(cut(powers[i][-1] * y[i], n - 1))  # type: ignore[operator]
+                    value = cut(value * powers[i][e], n - 1)
+                total += value
+            integral = R({(a + 1, b): c / (a + 1) for (a, b), c in total.items()})
+            new.append(R.from_expr(sympy.sympify(start[k])) + integral)
+        y = new
+    return [sympy.Add(*(domain.to_sympy(c) * h ** (a + b) for (a, b), c in v.items() if a + b <= n)) for v in y]

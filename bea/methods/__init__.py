@@ -26,10 +26,13 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from bea.errors import BeaTypeError, UnknownMethodError
+from bea.methods.adaptive import Adam, RMSProp
+from bea.methods.additive import ADDITIVE, AdditiveRungeKutta, ars_122, ars_222, ars_233, imex_euler
 from bea.methods.base import Method, Problem, check_truncation
 from bea.methods.bseries_method import BSeriesMethod, average_vector_field
 from bea.methods.explicit import explicit_euler, explicit_midpoint, heun, kutta3, ralston, rk4, ssprk33
 from bea.methods.implicit import gauss_legendre_2, implicit_euler, implicit_midpoint, trapezoid
+from bea.methods.momentum import HeavyBall, Nesterov
 from bea.methods.partitioned import (
     PARTITIONED,
     PartitionedRungeKutta,
@@ -43,16 +46,25 @@ from bea.methods.partitioned import (
 from bea.methods.rungekutta import RungeKutta
 
 __all__ = [
+    "ADDITIVE",
     "BSERIES_METHODS",
     "CATALOGUE",
     "NAMES",
     "PARTITIONED",
     "PARTITIONED_NAMES",
+    "Adam",
+    "AdditiveRungeKutta",
     "BSeriesMethod",
+    "HeavyBall",
     "Method",
+    "Nesterov",
     "PartitionedRungeKutta",
     "Problem",
+    "RMSProp",
     "RungeKutta",
+    "ars_122",
+    "ars_222",
+    "ars_233",
     "average_vector_field",
     "by_name",
     "check_truncation",
@@ -60,6 +72,7 @@ __all__ = [
     "explicit_midpoint",
     "gauss_legendre_2",
     "heun",
+    "imex_euler",
     "implicit_euler",
     "implicit_midpoint",
     "kutta3",

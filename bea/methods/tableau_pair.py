@@ -19,6 +19,7 @@ This module is the internal interface of :mod:`bea.methods.partitioned` and
 
 from __future__ import annotations
 
+from math import gcd
 from typing import Any, final
 
 import sympy
@@ -68,7 +69,7 @@ class TableauPairWeights:
     otherwise (``sqrt(2)``, ``cbrt(2)``: algebraic numbers whose expanded forms are canonical).
     """
 
-    __slots__ = ("_A", "_b", "_cache", "ring", "stages")
+    __slots__ = ("_A", "_b", "_cache", "_edge", "ring", "stages")
 
     def __init__(self, first: Tableau, second: Tableau) -> None:
         entries = [x for tab in (first, second) for row in tab[0] for x in row]
@@ -79,32 +80,84 @@ class TableauPairWeights:
         self._b = tuple(tuple(convert(x) for x in tab[1]) for tab in (first, second))
         self.stages = len(first[1])
         self._cache: dict[int, tuple[Any, ...]] = {}
+        self._edge: dict[int, tuple[Any, ...]] = {}
 
     def __reduce__(self) -> tuple[Any, ...]:  # pragma: no cover - rebuilt by the owning method
         raise TypeError("TableauPairWeights is rebuilt by its method, not pickled")
 
+    def _child_vector(self, kid: int) -> tuple[Any, ...]:
+        r""":math:`(\sum_j a^{[c]}_{ij} \phi_j(u))_i` for the child u with id ``kid`` and root colour c."""
+        found = self._edge.get(kid)
+        if found is not None:
+            return found
+        ring = self.ring
+        A = self._A[bicoloured.tree_data(kid)[0]]
+        g = self.stage_weights(kid)
+        zero = ring.integer(0)
+        result = []
+        for row in A:
+            acc = zero
+            for a, x in zip(row, g, strict=True):
+                if a != 0 and x != 0:
+                    acc = acc + a * x
+            result.append(ring.normal(acc))
+        vector = tuple(result)
+        self._edge[kid] = vector
+        return vector
+
     def stage_weights(self, t: int) -> tuple[Any, ...]:
-        """The vector :math:`(\\phi_i(\\tau))_i` for the tree with id ``t``, in :attr:`ring`."""
+        r"""The vector :math:`(\phi_i(\tau))_i` for the tree with id ``t``, in :attr:`ring`."""
         found = self._cache.get(t)
         if found is not None:
             return found
         ring = self.ring
-        s = self.stages
-        _, kids, _, _, _ = bicoloured.tree_data(t)
-        g = [ring.integer(1)] * s
-        for kid in kids:
-            A = self._A[bicoloured.tree_data(kid)[0]]
-            gk = self.stage_weights(kid)
-            g = [ring.normal(g[i] * sum((A[i][j] * gk[j] for j in range(s)), ring.integer(0))) for i in range(s)]
+        g = [ring.integer(1)] * self.stages
+        for kid in bicoloured.tree_data(t)[1]:
+            v = self._child_vector(kid)
+            g = [ring.normal(x * y) for x, y in zip(g, v, strict=True)]
         result = tuple(g)
         self._cache[t] = result
         return result
 
     def weight(self, t: int) -> Any:
-        """:math:`\\Phi(\\tau)` for the tree with id ``t``, in :attr:`ring`."""
+        r""":math:`\Phi(\tau)` for the tree with id ``t``, in :attr:`ring`."""
         b = self._b[bicoloured.tree_data(t)[0]]
         g = self.stage_weights(t)
-        return self.ring.normal(sum((b[i] * g[i] for i in range(self.stages)), self.ring.integer(0)))
+        return self.ring.normal(sum((x * y for x, y in zip(b, g, strict=True)), self.ring.integer(0)))
+
+    def integer_weights(self, ids: list[int]) -> tuple[int, dict[int, int]] | None:
+        r"""Scaled weights :math:`D^{|\tau|}\Phi(\tau)` as Python integers, and D; None unless all entries are rational.
+
+        D is the least common denominator of the entries of both tableaux, so
+        :math:`D a_{ij}` and :math:`D b_i` are integers and, by the recursion, so are
+        :math:`D^{|\tau|-1}\phi_i(\tau)` and :math:`D^{|\tau|}\Phi(\tau)`. The fast path of
+        :func:`bea.pseries.modified_equation`.
+        """
+        if not self.ring.rational:
+            return None
+        values = [x for tab in self._A for row in tab for x in row] + [x for b in self._b for x in b]
+        D = 1
+        for x in values:
+            D = D * int(x.denominator) // gcd(D, int(x.denominator))
+        A = [[[int(x * D) for x in row] for row in tab] for tab in self._A]
+        b = [[int(x * D) for x in vec] for vec in self._b]
+        s = self.stages
+        phi: dict[int, list[int]] = {}
+        edge: dict[int, list[int]] = {}
+        result: dict[int, int] = {}
+        for t in ids:  # ids come in increasing order, so children are done first
+            colour, kids, _, _, _ = bicoloured.tree_data(t)
+            g = [1] * s
+            for kid in kids:
+                v = edge.get(kid)
+                if v is None:
+                    Ak, gk = A[bicoloured.tree_data(kid)[0]], phi[kid]
+                    v = [sum(a * x for a, x in zip(row, gk, strict=True)) for row in Ak]
+                    edge[kid] = v
+                g = [x * y for x, y in zip(g, v, strict=True)]
+            phi[t] = g
+            result[t] = sum(x * y for x, y in zip(b[colour], g, strict=True))
+        return D, result
 
     def order_of_accuracy(self) -> int:
         """The largest p with :math:`\\Phi(\\tau) = 1/\\gamma(\\tau)` for every tree with at most p nodes.
