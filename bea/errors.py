@@ -14,6 +14,7 @@ __all__ = [
     "BeaTypeError",
     "BeaValueError",
     "ExpensiveComputationWarning",
+    "HyperparameterValueError",
     "InvalidLossError",
     "InvalidOrderError",
     "InvalidStepSizeError",
@@ -72,6 +73,10 @@ class OutputError(BeaValueError):
     """An output path that is empty, of the wrong kind, not writable, or holds a result kept without
     ``overwrite``; or a file that cannot be read back (the OS error is named). Raised by
     :mod:`numeric.outputs` and :mod:`numeric.reproduce`."""
+
+
+class HyperparameterValueError(BeaValueError):
+    """An optimiser hyperparameter out of range: a decay rate β outside [0, 1), an ε ≤ 0."""
 
 
 class UnknownMethodError(BeaValueError):

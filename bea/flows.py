@@ -44,7 +44,7 @@ from bea.methods.rungekutta import RungeKutta
 from bea.modified import modified_equation
 from bea.validation import check_truncation, renamed_keyword
 
-__all__ = ["ModifiedFlow", "ModifiedLoss", "compact", "gradient", "modified_flow"]
+__all__ = ["ModifiedFlow", "ModifiedLoss", "compact", "gradient", "modified_flow", "validate_problem"]
 
 
 def gradient(expr: sympy.Expr, params: Sequence[sympy.Symbol]) -> sympy.ImmutableMatrix:
@@ -395,6 +395,15 @@ def _validate(loss: object, params: object, h: object) -> tuple[sympy.Expr, tupl
     if h in loss.free_symbols or any(h.name == s.name for s in loss.free_symbols):
         raise InvalidLossError(f"the step-size symbol {h} also occurs in the loss; choose another name for h")
     return loss, tuple(params), h
+
+
+def validate_problem(
+    loss: object, params: object, h: object
+) -> tuple[sympy.Expr, tuple[sympy.Symbol, ...], sympy.Symbol]:
+    """The checks of :func:`modified_flow` on (loss, params, h), for other methods' flows; returns them
+    normalised (h defaults to a positive symbol ``h``). Raises :class:`BeaTypeError` or
+    :class:`InvalidLossError` naming the bad value."""
+    return _validate(loss, params, h)
 
 
 def modified_flow(

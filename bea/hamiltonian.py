@@ -345,8 +345,10 @@ def _potential(grad: Vector, y: Sequence[sympy.Symbol], base: Sequence[sympy.Exp
         # on segment i: coordinates before i are at y, coordinate i runs from base_i to y_i, the rest at base
         integrand = grad[i].xreplace({w: base[j] for j, w in enumerate(y) if j > i}).xreplace({v: s})
         integrand = sympy.expand(integrand)
-        if integrand == 0:
+        if integrand == 0 or _vanishes(integrand):
             continue
+        if not integrand.is_polynomial(s):
+            integrand = sympy.factor(sympy.together(integrand))
         antiderivative = sympy.integrate(integrand, s)
         if antiderivative.has(sympy.Integral):
             raise BeaValueError(f"SymPy could not integrate the h^{power} term {integrand} in closed form")
@@ -618,7 +620,7 @@ def modified_hamiltonian(
             raise BeaValueError(f"base_point must hold {2 * n} exact constants (q then p), got {base_point!r}")
     field = list(hamiltonian_vector_field(H, qs, ps))
     d = step_series(tab, field, y, truncation + 1, n_q=n)
-    f = _match_lie_series(d, y)
+    f = [[sympy.Integer(0) if _vanishes(c) else c for c in term] for term in _match_lie_series(d, y)]
     terms: list[sympy.Expr] = [H]
     for k in range(1, truncation + 1):
         grad, anti = _check_hamiltonian(f[k], n, y)

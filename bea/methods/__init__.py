@@ -18,10 +18,12 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from bea.errors import BeaTypeError, UnknownMethodError
+from bea.methods.adaptive import Adam, RMSProp
 from bea.methods.additive import ADDITIVE, AdditiveRungeKutta, ars_122, ars_222, ars_233, imex_euler
 from bea.methods.bseries_method import BSeriesMethod, average_vector_field
 from bea.methods.explicit import explicit_euler, explicit_midpoint, heun, kutta3, ralston, rk4, ssprk33
 from bea.methods.implicit import gauss_legendre_2, implicit_euler, implicit_midpoint, trapezoid
+from bea.methods.momentum import HeavyBall, Nesterov
 from bea.methods.partitioned import (
     PARTITIONED,
     PartitionedRungeKutta,
@@ -41,9 +43,13 @@ __all__ = [
     "NAMES",
     "PARTITIONED",
     "PARTITIONED_NAMES",
+    "Adam",
     "AdditiveRungeKutta",
     "BSeriesMethod",
+    "HeavyBall",
+    "Nesterov",
     "PartitionedRungeKutta",
+    "RMSProp",
     "RungeKutta",
     "ars_122",
     "ars_222",
