@@ -350,7 +350,7 @@ def pseries(method: PSeriesMethod, order: int) -> PSeries:
 
 
 def exact_solution(order: int) -> PSeries:
-    """The P-series of the exact flow, :math:`e(\\tau) = 1/\\gamma(\\tau)` (HLW Theorem III.2.3? / (III.2.?)).
+    """The P-series of the exact flow, :math:`e(\\tau) = 1/\\gamma(\\tau)` (HLW section III.2.1).
 
     >>> print(exact_solution(2))
     q: 1 + h f + 1/2 h² f_q f + 1/2 h² f_p g
