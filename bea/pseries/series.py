@@ -409,7 +409,7 @@ def substitute(b: PSeries, a: PSeries) -> PSeries:
     ``substitute(modified_equation(a, N), exact_solution(N)) == a``.
 
     >>> from bea import methods
-    >>> from bea.pseries import modified_equation
+    >>> from bea.pseries import exact_solution, modified_equation, pseries, substitute
     >>> a = pseries(methods.symplectic_euler, 4)
     >>> substitute(modified_equation(a, 4), exact_solution(4)) == a
     True
