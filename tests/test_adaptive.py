@@ -124,6 +124,7 @@ def _residual_order(method: Adam | RMSProp, p: int, beta1: sympy.Rational | None
     return top + 1
 
 
+@pytest.mark.slow
 def test_adam_recurrence_residual() -> None:
     method = Adam(R(1, 2), R(3, 5), R(1, 10), eps_inside=True)
     assert _residual_order(method, 2, method.beta1) == 4

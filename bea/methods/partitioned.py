@@ -192,7 +192,7 @@ class PartitionedRungeKutta:
         """The adjoint method :math:`\\Phi_h^* = \\Phi_{-h}^{-1}`, tableau by tableau.
 
         :math:`a^*_{ij} = b_{s+1-j} - a_{s+1-i,\\,s+1-j}`, :math:`b^*_i = b_{s+1-i}`
-        (Hairer--Lubich--Wanner, section V.1.? for Runge--Kutta methods; partitioned methods
+        (Hairer--Lubich--Wanner, chapter V (symmetric integration) for Runge--Kutta methods; partitioned methods
         take the adjoint of each tableau).
 
         >>> symplectic_euler.adjoint() == symplectic_euler_adjoint
@@ -286,11 +286,11 @@ stormer_verlet = PartitionedRungeKutta(*_IIIA2, *_IIIB2, name="stormer_verlet")
 :math:`p_{1/2} = p_0 - \\tfrac h2 H_q(q_0, p_{1/2})`,
 :math:`q_1 = q_0 + \\tfrac h2 (H_p(q_0, p_{1/2}) + H_p(q_1, p_{1/2}))`,
 :math:`p_1 = p_{1/2} - \\tfrac h2 H_q(q_1, p_{1/2})`: Lobatto IIIA for q, IIIB for p
-(HLW (VI.3.6) and Theorem VI.3.? / section II.2.2). Symmetric and symplectic, order 2."""
+(HLW section I.1.4 and section II.2.2). Symmetric and symplectic, order 2."""
 
 stormer_verlet_adjoint = PartitionedRungeKutta(*_IIIB2, *_IIIA2, name="stormer_verlet_adjoint")
 """Störmer--Verlet, position form: half step in q, full step in p, half step in q (Lobatto IIIB for q,
-IIIA for p; HLW (I.3.?) / (VI.3.7)). Symmetric and symplectic, order 2."""
+IIIA for p; HLW section I.1.4). Symmetric and symplectic, order 2."""
 
 lobatto_iiia_iiib = PartitionedRungeKutta(
     [[0, 0, 0], [R(5, 24), R(1, 3), R(-1, 24)], [R(1, 6), R(2, 3), R(1, 6)]],
@@ -299,7 +299,7 @@ lobatto_iiia_iiib = PartitionedRungeKutta(
     [R(1, 6), R(2, 3), R(1, 6)],
     name="lobatto_iiia_iiib",
 )
-"""The 3-stage Lobatto IIIA--IIIB pair (IIIA for q, IIIB for p; HLW Table II.2.? and section VI.4);
+"""The 3-stage Lobatto IIIA--IIIB pair (IIIA for q, IIIB for p; HLW section II.2.2);
 symmetric and symplectic, order 4."""
 
 _cbrt2 = sympy.cbrt(2)

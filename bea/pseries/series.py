@@ -350,7 +350,7 @@ def pseries(method: PSeriesMethod, order: int) -> PSeries:
 
 
 def exact_solution(order: int) -> PSeries:
-    """The P-series of the exact flow, :math:`e(\\tau) = 1/\\gamma(\\tau)` (HLW Theorem III.2.3? / (III.2.?)).
+    """The P-series of the exact flow, :math:`e(\\tau) = 1/\\gamma(\\tau)` (HLW section III.2.1).
 
     >>> print(exact_solution(2))
     q: 1 + h f + 1/2 h² f_q f + 1/2 h² f_p g
@@ -409,7 +409,7 @@ def substitute(b: PSeries, a: PSeries) -> PSeries:
     ``substitute(modified_equation(a, N), exact_solution(N)) == a``.
 
     >>> from bea import methods
-    >>> from bea.pseries import modified_equation
+    >>> from bea.pseries import exact_solution, modified_equation, pseries, substitute
     >>> a = pseries(methods.symplectic_euler, 4)
     >>> substitute(modified_equation(a, 4), exact_solution(4)) == a
     True
