@@ -90,7 +90,10 @@ def verify(args: argparse.Namespace) -> DriftReport:
     plot = None if args.plot is None else output_file(
         args.plot, suffixes=PLOT_SUFFIXES, overwrite=bool(getattr(args, "overwrite", False)), what="--plot file")
     loss, params = parse_inputs(args.loss, args.params, args.subs)
-    init = parse_substitutions(args.init)
+    try:
+        init = parse_substitutions(args.init)
+    except BeaValueError as error:  # name the flag: the same parser reads --subs
+        raise BeaValueError(f"--init {' '.join(args.init)}: {error}") from None
     names = {p.name for p in params}
     unknown = sorted(s.name for s in init if s.name not in names)
     missing = sorted(n for n in names if n not in {s.name for s in init})
