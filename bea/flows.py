@@ -38,7 +38,7 @@ from bea import methods
 from bea._checks import check_finite
 from bea._closure import DifferentialRing
 from bea._factor import factor_rational_polynomial, smaller_form
-from bea.errors import BeaTypeError, InvalidLossError, NotAGradientFieldError
+from bea.errors import BeaTypeError, BeaValueError, InvalidLossError, NotAGradientFieldError
 from bea.methods import Method, Problem, resolve
 from bea.validation import check_truncation, renamed_keyword
 
@@ -266,9 +266,17 @@ class ModifiedFlow:
                     power=k,
                     antisymmetric_part=part,
                 )
-        first = [self.loss] if self.loss is not None else []
+        # E itself is the h^0 potential only where the h^0 term is -grad E (consistent one-step methods);
+        # a method with memory or a preconditioner rescales it (heavy-ball: -grad E/(1 - beta)).
+        first = [self.loss] if self._leading_term_is_gradient_flow() else []
         potentials = first + [self._potential(k) for k in range(len(first), p + 1)]
         return ModifiedLoss(potentials=tuple(potentials), h=self.h, truncation=p)
+
+    def _leading_term_is_gradient_flow(self) -> bool:
+        if self.loss is None:
+            return False
+        g = gradient(self.loss, self.params)
+        return all(_is_zero(self.terms[0][i] + g[i]) for i in range(len(self.params)))
 
     def _potential(self, k: int) -> sympy.Expr:
         key = f"potential{k}"
@@ -297,6 +305,11 @@ class ModifiedFlow:
         """
         if self.loss is None:
             raise InvalidLossError(f"the IGR quantities need a loss; the flow of {self.method.name} has none")
+        if self.method.name != "explicit_euler":
+            raise BeaValueError(
+                f"the IGR quantities (Barrett & Dherin 2021) are gradient descent's; this flow is of "
+                f"{self.method.name}: use modified_loss() for its own modified loss"
+            )
         m = len(self.params)
         r_ig = sum((g**2 for g in gradient(self.loss, self.params)), sympy.Integer(0)) / m
         lam = self.h * m / 4

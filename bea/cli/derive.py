@@ -14,6 +14,7 @@ an SGD epoch on the mean loss (per unit time).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from typing import Any
 
 from bea import jsonio, methods
@@ -22,7 +23,9 @@ from bea.errors import BeaValueError
 from bea.flows import ModifiedFlow, compact, modified_flow
 from bea.gradient_form import loss_derivative_form
 from bea.methods import Problem
+from bea.methods.adaptive import Adam, RMSProp
 from bea.methods.maps import SGD, OneStepMap
+from bea.methods.momentum import HeavyBall, Nesterov
 
 __all__ = ["derive_report", "parse_inputs", "register"]
 
@@ -50,7 +53,14 @@ def register(sub: Any) -> None:
     derive.add_argument("--truncation", metavar="P", type=nonneg_int, default=1,
                         help="keep the terms through h^P (default 1 = IGR; 0 = the gradient flow)")
     derive.add_argument("--order", dest="truncation", type=nonneg_int, action=DeprecatedAlias, new="--truncation")
-    derive.add_argument("--method", help=f"sgd or one of: {', '.join(sorted(methods.NAMES))} (default gd)")
+    derive.add_argument("--method", help=f"sgd, {', '.join(MEMORY_METHODS)} (with --hyper), or one of: "
+                                         f"{', '.join(sorted(methods.NAMES))} (default gd)")
+    derive.add_argument("--hyper", nargs="+", metavar="NAME=VALUE", default=[],
+                        help="hyperparameters of heavy_ball/nesterov (beta), rmsprop (beta2, eps) and adam (beta1, "
+                             "beta2, eps), exact: e.g. --hyper beta=9/10 or eps=1e-8")
+    derive.add_argument("--eps-inside", action="store_true",
+                        help="rmsprop/adam: the smooth variant g/sqrt(v + eps) (Cattaneo et al. 2024) instead of "
+                             "torch's g/(sqrt(v) + eps)")
     add_format(derive, "text", "latex", "json")
     add_allow_expensive(derive)
     derive.set_defaults(handler=lambda args: (_cmd_derive(args), 0))
@@ -145,7 +155,48 @@ def derive_report(flow: ModifiedFlow, fmt: str) -> str:
 CHEAP_FLOW_TREES = 486
 
 
+#: Optimisers with memory by CLI name; their hyperparameters come from ``--hyper``.
+MEMORY_METHODS: dict[str, type[Any]] = {"heavy_ball": HeavyBall, "nesterov": Nesterov, "rmsprop": RMSProp,
+                                        "adam": Adam}
+
+
+def memory_method(name: str, hyper: list[str], eps_inside: bool) -> Any:
+    """The optimiser ``name`` of :data:`MEMORY_METHODS` with hyperparameters ``NAME=VALUE`` (exact).
+
+    An unknown or repeated name, a missing required one, or a bad value raises a
+    :class:`~bea.errors.BeaValueError` naming it (exit status 2 in the CLI).
+    """
+    cls = MEMORY_METHODS[name]
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "eps_inside"}
+    values: dict[str, str] = {}
+    for item in hyper:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key or not value.strip():
+            raise BeaValueError(f"--hyper expects NAME=VALUE, got {item!r}")
+        if key not in fields:
+            raise BeaValueError(f"{name} has no hyperparameter {key!r}; its hyperparameters: {', '.join(fields)}")
+        if key in values:
+            raise BeaValueError(f"--hyper gives {key} twice")
+        values[key] = value.strip()
+    missing = [k for k, f in fields.items()
+               if k not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise BeaValueError(f"{name} needs --hyper {' '.join(k + '=...' for k in missing)}")
+    kwargs: dict[str, Any] = dict(values)
+    if eps_inside:
+        if "eps_inside" not in {f.name for f in dataclasses.fields(cls)}:
+            raise BeaValueError(f"--eps-inside applies to rmsprop and adam, not {name}")
+        kwargs["eps_inside"] = True
+    return cls(**kwargs)
+
+
 def _cmd_derive(args: argparse.Namespace) -> str:
+    if args.method in MEMORY_METHODS:
+        return _memory_derive(args)
+    if args.hyper or args.eps_inside:
+        raise BeaValueError(f"--hyper and --eps-inside apply to {', '.join(MEMORY_METHODS)}; "
+                            f"{args.method or 'gd'} has no hyperparameters")
     if args.map is not None:
         return derive_report(_map_flow(args), args.format)
     if args.method == "sgd":
@@ -173,6 +224,20 @@ def _cmd_derive(args: argparse.Namespace) -> str:
     loss, params = parse_inputs(args.loss[0], args.params, args.subs)
     flow = modified_flow(loss, list(params), truncation=args.truncation, method=method)
     return derive_report(flow, args.format)
+
+
+def _memory_derive(args: argparse.Namespace) -> str:
+    """``derive --method heavy_ball|nesterov|rmsprop|adam --hyper ... --loss ...``: the slow-manifold flow."""
+    method = memory_method(args.method, args.hyper, args.eps_inside)
+    if args.map is not None or args.shuffle is not None:
+        raise BeaValueError(f"--map and --shuffle do not apply to --method {args.method}")
+    if args.loss is None:
+        raise BeaValueError(f"--method {args.method} needs --loss and --params (a method with memory has no "
+                            "loss-derivative form for any loss here)")
+    if len(args.loss) > 1:
+        raise BeaValueError(f"--loss is given {len(args.loss)} times; {args.method} runs on one (full-batch) loss")
+    loss, params = parse_inputs(args.loss[0], args.params, args.subs)
+    return derive_report(modified_flow(loss, list(params), truncation=args.truncation, method=method), args.format)
 
 
 def _map_flow(args: argparse.Namespace) -> ModifiedFlow:

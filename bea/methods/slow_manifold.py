@@ -47,7 +47,7 @@ from bea.validation import check_truncation
 if TYPE_CHECKING:
     from bea.flows import ModifiedFlow
 
-__all__ = ["Expansion", "MemoryMethod", "Series", "memory_flow", "power_sum"]
+__all__ = ["Expansion", "MemoryMethod", "Series", "memory_flow", "memory_modified_terms", "no_bseries", "power_sum"]
 
 Column: TypeAlias = sympy.ImmutableMatrix
 _FIELD = -1  # the key of the Lie table of f_h itself (L^0 f_h = f_h, all powers)
@@ -329,17 +329,43 @@ class MemoryMethod(Protocol):
     def expansion(self, params: Sequence[sympy.Symbol], gradient: Column) -> Expansion: ...
 
 
+def memory_modified_terms(method: MemoryMethod, problem: Any, truncation: int) -> tuple[sympy.ImmutableMatrix, ...]:
+    """The :class:`bea.methods.Method` member ``modified_terms`` of a method with memory.
+
+    ``problem`` is a :class:`bea.methods.Problem` with a loss (one loss, or minibatch losses whose mean E
+    is the full-batch loss the optimiser sees); the terms are the coefficients of :math:`h^0..h^p` of the
+    flow on the slow manifold, columns in the order of ``problem.params``. A problem without a loss (a
+    game, a bare vector field, bare parameters) raises :class:`~bea.errors.BeaValueError` naming the method.
+    """
+    from bea.errors import BeaValueError
+    from bea.flows import gradient
+
+    loss = problem.loss
+    if loss is None:
+        raise BeaValueError(f"{method.name} is an optimiser of one loss; this problem has none ({problem!r})")
+    p = check_truncation(truncation)
+    expansion = method.expansion(problem.params, gradient(loss, problem.params))
+    return tuple(sympy.ImmutableMatrix(t) for t in expansion.terms(p))
+
+
+def no_bseries(name: str) -> Any:
+    """Raise :class:`~bea.errors.NotABSeriesMethodError`: a method with memory has no one-step B-series."""
+    from bea.errors import NotABSeriesMethodError
+
+    raise NotABSeriesMethodError(
+        f"{name} is a method with memory (its step depends on past iterates), so it has no one-step B-series; "
+        "tree coefficients and the loss-derivative form do not apply (use modified_flow on a concrete loss)"
+    )
+
+
 def memory_flow(
     method: MemoryMethod, loss: sympy.Expr, params: Sequence[sympy.Symbol], truncation: int, h: sympy.Symbol | None
 ) -> ModifiedFlow:
     """The modified flow of ``method`` on ``loss`` through :math:`h^{\\text{truncation}}` (a :class:`ModifiedFlow`).
 
-    Validates the loss and parameters as :func:`bea.modified_flow` does; ``truncation`` ≥ 0.
+    The same as :func:`bea.modified_flow` with ``method=method`` (it validates the loss and parameters);
+    ``truncation`` >= 0.
     """
-    from bea.flows import ModifiedFlow, gradient, validate_problem
+    from bea.flows import modified_flow
 
-    loss, ps, hs = validate_problem(loss, params, h)
-    p = check_truncation(truncation)
-    expansion = method.expansion(ps, gradient(loss, ps))
-    terms = expansion.terms(p)
-    return ModifiedFlow(loss=loss, params=ps, h=hs, truncation=p, method=method, terms=terms)  # type: ignore[arg-type]
+    return modified_flow(loss, params, truncation=truncation, method=method, h=h)  # type: ignore[arg-type]
