@@ -47,12 +47,10 @@ from typing import TYPE_CHECKING, ClassVar, final
 import sympy
 
 from bea.methods.hyper import exact_decay, exact_positive
-from bea.methods.slow_manifold import Column, Expansion, Series, memory_flow, memory_modified_terms, no_bseries
+from bea.methods.slow_manifold import Column, Expansion, MemoryMethodMembers, Series
 
 if TYPE_CHECKING:
-    from bea.flows import ModifiedFlow
-    from bea.methods.base import Problem
-    from bea.series import BSeries
+    pass
 
 __all__ = ["Adam", "RMSProp", "preconditioner"]
 
@@ -115,7 +113,7 @@ def preconditioner(
     return aux, derivatives
 
 
-class _Adaptive:
+class _Adaptive(MemoryMethodMembers):
     """What RMSProp and Adam share (a mixin without dataclass fields: each subclass declares its own)."""
 
     beta2: sympy.Rational
@@ -142,19 +140,6 @@ class _Adaptive:
 
         return Expansion(params, gradient, increment, aux=aux)
 
-    def modified_flow(
-        self, loss: sympy.Expr, params: Sequence[sympy.Symbol], truncation: int = 1, h: sympy.Symbol | None = None
-    ) -> ModifiedFlow:
-        """The modified flow on the slow manifold through :math:`h^{\\text{truncation}}` (any truncation ≥ 0)."""
-        return memory_flow(self, loss, params, truncation, h)
-
-    def modified_terms(self, problem: Problem, truncation: int, h: sympy.Symbol) -> tuple[sympy.ImmutableMatrix, ...]:
-        """:class:`bea.methods.Method`: the slow-manifold flow's terms through :math:`h^{\\text{truncation}}`."""
-        return memory_modified_terms(self, problem, truncation)
-
-    def bseries(self, order: int) -> BSeries:
-        """:class:`bea.methods.Method`: always :class:`~bea.errors.NotABSeriesMethodError` (a method with memory)."""
-        return no_bseries(self.name)  # type: ignore[no-any-return]
 
 
 @final

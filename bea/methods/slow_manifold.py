@@ -37,7 +37,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, final, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeAlias, final, runtime_checkable
 
 import sympy
 
@@ -47,7 +47,7 @@ from bea.validation import check_truncation
 if TYPE_CHECKING:
     from bea.flows import ModifiedFlow
 
-__all__ = ["Expansion", "MemoryMethod", "Series", "memory_flow", "memory_modified_terms", "no_bseries", "power_sum"]
+__all__ = ["Expansion", "MemoryMethod", "MemoryMethodMembers", "Series", "memory_flow", "power_sum"]
 
 Column: TypeAlias = sympy.ImmutableMatrix
 _FIELD = -1  # the key of the Lie table of f_h itself (L^0 f_h = f_h, all powers)
@@ -369,3 +369,32 @@ def memory_flow(
     from bea.flows import modified_flow
 
     return modified_flow(loss, params, truncation=truncation, method=method, h=h)  # type: ignore[arg-type]
+
+
+class MemoryMethodMembers:
+    """What every method with memory offers through :class:`bea.methods.Method` (a mixin without fields).
+
+    A subclass defines ``name`` and ``expansion(params, gradient)``; this gives it ``modified_flow``,
+    ``modified_terms`` (the slow-manifold flow) and ``bseries`` (always
+    :class:`~bea.errors.NotABSeriesMethodError`).
+    """
+
+    name: ClassVar[str]
+
+    def expansion(self, params: Sequence[sympy.Symbol], gradient: Column) -> Expansion:
+        raise NotImplementedError  # pragma: no cover - each concrete family defines it
+
+    def modified_flow(
+        self, loss: sympy.Expr, params: Sequence[sympy.Symbol], truncation: int = 1, h: sympy.Symbol | None = None
+    ) -> ModifiedFlow:
+        """The modified flow on the slow manifold through :math:`h^{\\text{truncation}}` (any truncation >= 0)."""
+        return memory_flow(self, loss, params, truncation, h)
+
+    def modified_terms(self, problem: Any, truncation: int, h: sympy.Symbol) -> tuple[sympy.ImmutableMatrix, ...]:
+        """:class:`bea.methods.Method`: the slow-manifold flow's terms through :math:`h^{\\text{truncation}}`."""
+        return memory_modified_terms(self, problem, truncation)
+
+    def bseries(self, order: int) -> Any:
+        """:class:`bea.methods.Method`: always :class:`~bea.errors.NotABSeriesMethodError` (a method with memory)."""
+        return no_bseries(self.name)
+
