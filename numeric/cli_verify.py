@@ -24,6 +24,7 @@ from typing import Any
 import sympy
 
 from bea import methods
+from bea.cli.derive import MEMORY_METHODS, memory_method
 from bea.errors import BeaValueError
 from bea.flows import ModifiedFlow
 from numeric.drift_report import DriftReport
@@ -103,6 +104,12 @@ def verify(args: argparse.Namespace) -> DriftReport:
     free = sorted(s.name for s in loss.free_symbols - set(params))
     if free:
         raise BeaValueError(f"the loss still has data symbols {free}: give their values with --subs")
+    hyper, eps_inside = list(getattr(args, "hyper", []) or []), bool(getattr(args, "eps_inside", False))
+    if args.method in MEMORY_METHODS:
+        return _memory_check(args, loss, params, [theta0[p.name] for p in params], plot)
+    if hyper or eps_inside:
+        raise BeaValueError(f"--hyper and --eps-inside apply to {', '.join(MEMORY_METHODS)}; "
+                            f"{args.method} has no hyperparameters")
     method = methods.by_name(args.method)
     if not isinstance(method, methods.RungeKutta):
         raise BeaValueError(f"verify runs Runge-Kutta methods; --method {args.method} is not one")
@@ -113,6 +120,30 @@ def verify(args: argparse.Namespace) -> DriftReport:
                            progress=not args.no_progress)
 
 
+def _memory_check(args: argparse.Namespace, loss: sympy.Expr, params: Sequence[sympy.Symbol],
+                  theta0: list[float], plot: Path | None) -> DriftReport:
+    """``verify --method heavy_ball|nesterov|rmsprop|adam --hyper ...``: a memory drift check.
+
+    ``--start manifold|zero`` picks the start of the buffers (see :mod:`numeric.memory_drift`).
+    """
+    from numeric.memory_drift import memory_drift_check
+
+    method = memory_method(args.method, list(args.hyper), bool(args.eps_inside))
+    report = memory_drift_check(method, loss, list(params), theta0, list(args.h), time=args.time,
+                                truncations=tuple(args.truncations), start=args.start, tolerance=args.tolerance,
+                                device=args.device)
+    _save_plot(report, plot)
+    return report
+
+
+def _save_plot(report: DriftReport, plot: Path | None) -> None:
+    if plot is not None:
+        try:
+            atomic_write(plot, lambda tmp: report.plot(str(tmp)))
+        except ValueError as exc:
+            raise BeaValueError(f"could not save the plot to {str(plot)!r}: {exc}") from None
+
+
 def _check_and_plot(flow: ModifiedFlow, theta0: dict[str, float], hs: tuple[float, ...] | list[float],
                     plot: Path | None, **options: Any) -> DriftReport:
     """``drift_check`` with its warnings kept in the report (not printed twice), and the plot saved atomically."""
@@ -121,11 +152,7 @@ def _check_and_plot(flow: ModifiedFlow, theta0: dict[str, float], hs: tuple[floa
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")  # the report lists the warnings
         report = drift_check(flow, theta0, hs, **options)
-    if plot is not None:
-        try:
-            atomic_write(plot, lambda tmp: report.plot(str(tmp)))
-        except ValueError as exc:
-            raise BeaValueError(f"could not save the plot to {str(plot)!r}: {exc}") from None
+    _save_plot(report, plot)
     return report
 
 

@@ -14,6 +14,8 @@ accuracy, and T = 0.2 (the flow runs at speed ~1/(1 − β)) keeps the runs shor
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import sympy
 
@@ -66,3 +68,29 @@ def test_beta_one_half_allows_larger_steps() -> None:
     report = memory_drift_check(HeavyBall(R(1, 2)), TWO_PARAM, [a, b], THETA0, (0.02, 0.01, 0.005),
                                 truncations=(0, 1, 2, 3))
     assert [r.slope for r in report.truncations] == pytest.approx([1, 2, 3, 4], abs=0.15)
+
+
+CLI = ["verify", "--loss", "(y - a*b*x)^2/2", "--params", "a", "b", "--subs", "x=1", "y=3/5", "--init", "a=1",
+       "b=0.8", "--h", "4e-4", "2e-4", "1e-4", "--time", "0.2", "--truncations", "0", "1", "2", "--no-progress",
+       "--format", "json"]
+
+
+def test_cli_verify_heavy_ball_passes_from_the_manifold_and_fails_from_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    from bea.cli import main
+
+    assert main([*CLI, "--method", "heavy_ball", "--hyper", "beta=9/10"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["method"] == "heavy_ball"
+    assert [t["slope"] for t in data["truncations"]] == pytest.approx([1, 2, 3], abs=0.15)
+    assert main([*CLI, "--method", "heavy_ball", "--hyper", "beta=9/10", "--start", "zero"]) == 1
+
+
+@pytest.mark.parametrize(("extra", "text"), [(["--method", "heavy_ball"], "beta"),
+                                             (["--method", "gd", "--hyper", "beta=1/2"], "no hyperparameters"),
+                                             (["--method", "heavy_ball", "--hyper", "beta=1"], "beta")])
+def test_cli_verify_bad_hyperparameters_exit_2(extra: list[str], text: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from bea.cli import main
+
+    assert main([*CLI, *extra]) == 2
+    err = capsys.readouterr().err
+    assert text in err and len(err.strip().splitlines()) == 1

@@ -59,7 +59,14 @@ def register(sub: Any) -> None:
                    help="truncations r of the modified flow (keep the terms through h^r); default 0 1 2 3")
     p.add_argument("--orders", dest="truncations", nargs="+", type=nonneg_int, action=DeprecatedAlias,
                    new="--truncations")
-    p.add_argument("--method", default="gd", help=f"one of: {', '.join(sorted(methods.NAMES))}")
+    p.add_argument("--method", default="gd", help=f"heavy_ball, nesterov, rmsprop, adam (with --hyper), or one of: "
+                                                  f"{', '.join(sorted(methods.NAMES))}")
+    p.add_argument("--hyper", nargs="+", metavar="NAME=VALUE", default=[],
+                   help="hyperparameters of heavy_ball/nesterov (beta), rmsprop (beta2, eps), adam (beta1, beta2, "
+                        "eps), exact: e.g. --hyper beta=9/10")
+    p.add_argument("--eps-inside", action="store_true", help="rmsprop/adam: g/sqrt(v + eps) instead of torch's form")
+    p.add_argument("--start", choices=("manifold", "zero"), default="manifold",
+                   help="optimisers with memory: buffers on the slow manifold (default) or torch's zero start")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument("--tolerance", type=positive_float, default=0.15, help="allowed |slope - expected|")
     p.add_argument("--plot", default=None, help="save a log-log plot to this path (PNG, PDF, SVG)")
