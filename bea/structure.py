@@ -271,21 +271,27 @@ def _linear_part(tau: int) -> list[tuple[int, int]]:
     return terms
 
 
+def _eliminate(ring: Ring, row: dict[int, Any], r: Any, j: int, prow: dict[int, Any], pr: Any) -> Any:
+    """Subtract row[j] times the pivot row (prow, pr) from (row, r) in place; return the new right-hand side."""
+    f = row.get(j)
+    if f is None:
+        return r
+    for k, v in prow.items():
+        nv = ring.normal(row.get(k, 0) - f * v)
+        if _is_zero(ring, nv):
+            row.pop(k, None)
+        else:
+            row[k] = nv
+    return ring.normal(r - f * pr)
+
+
 def _solve(ring: Ring, rows: list[dict[int, int]], rhs: list[Any], size: int) -> list[Any] | None:
     """One exact solution x of rows @ x = rhs (free unknowns 0), or None if inconsistent."""
     eqs = [({j: ring.integer(v) for j, v in row.items() if v}, r) for row, r in zip(rows, rhs, strict=True)]
     pivots: list[tuple[int, dict[int, Any], Any]] = []
     for row, r in eqs:
         for j, prow, pr in pivots:
-            f = row.get(j)
-            if f is not None:
-                for k, v in prow.items():
-                    nv = ring.normal(row.get(k, 0) - f * v)
-                    if _is_zero(ring, nv):
-                        row.pop(k, None)
-                    else:
-                        row[k] = nv
-                r = ring.normal(r - f * pr)
+            r = _eliminate(ring, row, r, j, prow, pr)
         if not row:
             if not _is_zero(ring, r):
                 return None
@@ -297,16 +303,7 @@ def _solve(ring: Ring, rows: list[dict[int, int]], rhs: list[Any], size: int) ->
         # keep earlier pivot rows reduced in j
         reduced = []
         for j2, prow2, pr2 in pivots:
-            f = prow2.get(j)
-            if f is not None:
-                for k, v in prow.items():
-                    nv = ring.normal(prow2.get(k, 0) - f * v)
-                    if _is_zero(ring, nv):
-                        prow2.pop(k, None)
-                    else:
-                        prow2[k] = nv
-                pr2 = ring.normal(pr2 - f * pr)
-            reduced.append((j2, prow2, pr2))
+            reduced.append((j2, prow2, _eliminate(ring, prow2, pr2, j, prow, pr)))
         pivots = [*reduced, (j, prow, pr)]
     x = [ring.integer(0)] * size
     for j, _prow, pr in pivots:
