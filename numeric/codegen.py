@@ -26,7 +26,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import scipy.special
@@ -42,13 +42,13 @@ from numeric.errors import NumericTypeError, ShapeError, UnboundSymbolError, Unk
 
 __all__ = [
     "BACKENDS",
+    "SCALAR_ROWS",
     "SUPPORTED_FUNCTIONS",
     "Backend",
     "BeaLogSigmoid",
     "BeaSigmoid",
     "CompiledField",
     "FlowLike",
-    "SCALAR_ROWS",
     "check_supported",
     "compile_field",
     "fold_constants",
@@ -391,7 +391,7 @@ class _NumPy(_HelperMixin, SciPyPrinter):  # type: ignore[misc]
 
 
 class _Math(_HelperMixin, PythonCodePrinter):  # type: ignore[misc]
-    _default_settings = {**PythonCodePrinter._default_settings, "order": "none"}  # no sorting of terms to print
+    _default_settings: ClassVar[dict[str, Any]] = {**PythonCodePrinter._default_settings, "order": "none"}  # no sort
 
 
 @dataclass(frozen=True)
@@ -463,7 +463,7 @@ _SCALAR = Backend(
      "_bea_zero": _zero_like, "_bea_sigmoid": _math_sigmoid, "_bea_logsigmoid": _math_logsigmoid,
      "_bea_gamma": math.gamma, "_bea_loggamma": math.lgamma,
      "_bea_polygamma": lambda n, x: float(scipy.special.polygamma(int(n), x)), "_bea_sign": _math_sign,
-     "_bea_erfc": math.erfc, "math": math},
+     "_bea_erfc": math.erfc, "math": math},  # type: ignore[dict-item]  # the code prints math.log, math.exp
 )
 _ALL_BACKENDS: Mapping[str, Backend] = MappingProxyType({**BACKENDS, "math": _SCALAR})
 #: Batches of at most this many rows are evaluated row by row in Python floats by :meth:`CompiledField.as_numpy`.

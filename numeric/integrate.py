@@ -166,7 +166,7 @@ def integrate_flow(
     rtol, atol = max(rtol, floor), max(atol, floor)
     if T == 0:
         return y0.clone()
-    if backend == "auto" and choose_backend(y0) == "numpy":
+    if backend == "auto" and choose_backend(y0, dtype=dt) == "numpy":
         return torch.from_numpy(_integrate_scipy(_numpy_field(field), y0, T, rtol, atol, max_steps))
     from torchdiffeq import odeint  # type: ignore[import-untyped]
 
