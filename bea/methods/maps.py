@@ -203,10 +203,13 @@ class OneStepMap:
     steps
         How many steps of size h one application stands for (the field is per unit time).
 
-    Raises :class:`~bea.errors.InvalidMapError` when the number of images differs from the number of
-    parameters, or when :math:`\\Phi_0` is not the identity (naming the component), and
-    :class:`~bea.errors.BeaTypeError` for non-SymPy input. Smoothness in h at 0 is checked when the map
-    is expanded.
+    Raises
+    ------
+    InvalidMapError
+        When the number of images differs from the number of parameters, or when :math:`\\Phi_0` is not
+        the identity (naming the component); smoothness in h at 0 is checked when the map is expanded.
+    BeaTypeError
+        For input that is not SymPy (a float, a string) or an ``h`` that is not a Symbol.
     """
 
     images: tuple[sympy.Expr, ...]
