@@ -290,8 +290,17 @@ class OptimiserField:
         For inputs that are not tensors and for :meth:`parameters`; floating tensors keep their dtype and
         keep their device unless ``device`` is given.
 
-    A loss count that does not fit the method (one loss for SGD, several for the others) raises
-    :class:`~bea.errors.InvalidLossError`; a loss that is not a scalar depending on θ too, on first call.
+    Raises
+    ------
+    BeaTypeError
+        A method other than those above, or a loss that is not callable.
+    InvalidTruncationError
+        A truncation other than 0 or 1.
+    InvalidStepSizeError
+        h ≤ 0, NaN or ∞.
+    InvalidLossError
+        A loss count that does not fit the method (one loss for SGD, several for the others); on the first
+        call, a loss that is not a scalar depending on θ.
     """
 
     def __init__(
