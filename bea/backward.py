@@ -175,7 +175,8 @@ def modified_field_series(series: BSeries, order: int) -> BSeries:
 
     The field :math:`f_h = \\sum_\\tau h^{|\\tau|-1} \\frac{b(\\tau)}{\\sigma(\\tau)} F(\\tau)` has an exact
     time-h flow that matches the map through :math:`h^{\\text{order}}` (Hairer--Lubich--Wanner, Theorem IX.9.3).
-    Raises :class:`~bea.errors.SeriesError` for a vector-field series or one of lower order.
+    Raises :class:`~bea.errors.BeaTypeError` for anything but a :class:`~bea.series.BSeries`, and
+    :class:`~bea.errors.SeriesError` for a vector-field series or one of lower order.
     """
     _check_order(order)
     scaled = scaled_coefficients(series, order)
@@ -194,7 +195,9 @@ def modifying_field_series(series: BSeries, order: int) -> BSeries:
     Solves :math:`(\\tilde b \\star a)(\\tau) = 1/\\gamma(\\tau)` tree by tree by the substitution law: the
     partition that cuts no edge contributes :math:`a(\\bullet)\\,\\tilde b(\\tau)`, every
     other partition involves only smaller trees, at a cost of :math:`2^{|\\tau|-1}` edge subsets per tree.
-    Requires :math:`a(\\bullet) \\ne 0` (:class:`~bea.errors.SeriesError` otherwise).
+    Requires :math:`a(\\bullet) \\ne 0` (:class:`~bea.errors.SeriesError` otherwise, and as for
+    :func:`modified_field_series` for bad input). Reference: Chartier, Hairer & Vilmart, *Algebraic structures
+    of B-series*, Found. Comput. Math. 10 (2010), section 4.
     """
     _check_order(order)
     ring, a = map_coefficients(series, order)
