@@ -207,3 +207,57 @@ def test_bad_input() -> None:
         stepper_for(USER_MAP, _losses_torch())
     with pytest.raises(NumericTypeError, match="takes no option tol"):
         stepper_for(USER_MAP, None, tol=1e-3)
+
+
+# --- bea verify --method sgd / --map --------------------------------------------------------------------------
+
+BASE = ["verify", "--params", "a", "b", "--init", "a=1", "b=0.8", "--h", "0.02", "0.01", "0.005", "--time", "0.4",
+        "--no-progress"]
+
+
+def test_cli_verify_sgd_and_map(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from bea.cli import main
+
+    sgd = [*BASE, "--method", "sgd", "--loss", "(3/5 - a*b)^2/2", "--loss", "(1 - x*a*b)^2/2", "--subs", "x=2",
+           "--shuffle", "fixed", "--truncations", "0", "1", "2", "--format", "json"]
+    assert main(sgd) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["method"] == "sgd_fixed"
+    assert [round(t["slope"], 1) for t in data["truncations"]] == [1.0, 2.0, 3.0]
+    # gradient descent written as a --map (bea derive --map's syntax) against --loss with GD: the same flow by two
+    # derivations (Lie series of the map, trees of explicit Euler) and the same steps, so the same errors
+    gd_map = ["a - h*(-b)*(3/5 - a*b)", "b - h*(-a)*(3/5 - a*b)"]
+    assert main([*BASE, "--map", *gd_map, "--truncations", "0", "1", "2", "--format", "json"]) == 0
+    as_map = json.loads(capsys.readouterr().out)
+    assert main([*BASE, "--loss", "(3/5 - a*b)^2/2", "--truncations", "0", "1", "2", "--format", "json"]) == 0
+    as_loss = json.loads(capsys.readouterr().out)
+    assert as_map["method"] == "map" and as_loss["method"] == "explicit_euler"
+    for t_map, t_loss in zip(as_map["truncations"], as_loss["truncations"], strict=True):
+        assert t_map["errors"] == pytest.approx(t_loss["errors"], rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--method", "sgd", "--loss", "(a*b - 1)^2/2"], "at least two minibatch losses"),
+        (["--loss", "(a*b - 1)^2/2", "--shuffle", "fixed"], "--shuffle applies to --method sgd"),
+        (["--method", "sgd", "--loss", "(a*b - 1)^2/2", "--loss", "(a - b)^2/2", "--time", "0.5"],
+         "not a positive integer multiple"),
+        (["--map", "a - h*b"], "1 expressions for 2 parameters"),
+        (["--map", "a + 1", "b"], "not near the identity"),
+        (["--map", "a - h*b*y", "b"], "data symbols \\['y'\\]"),
+        (["--map", "a - h*b", "b", "--method", "rk4"], "takes no --loss, --method"),
+        ([], "needs --loss"),
+    ],
+)
+def test_cli_verify_bad_input(extra: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from bea.cli import main
+
+    argv = [*BASE, *extra]
+    if "--time" in extra:
+        argv = [*BASE[:BASE.index("--time")], *BASE[BASE.index("--time") + 2:], *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and re.search(message, err), err
