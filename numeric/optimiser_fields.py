@@ -89,7 +89,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, final
 
-import sympy
 import torch
 from torch import Tensor, nn
 
@@ -121,10 +120,6 @@ class _Rule(ABC):
     @abstractmethod
     def start(self, grads: list[Tensor], hw: Tensor, h: float) -> dict[str, Tensor]:
         """torch's buffers before the step at θ on the slow manifold, through h¹."""
-
-
-def _q(value: sympy.Expr) -> float:
-    return float(value)
 
 
 @final
@@ -215,23 +210,24 @@ def _rule(method: object) -> _Rule:
 @_rule.register
 def _(method: HeavyBall) -> _Rule:
     b = method.beta
-    return _Momentum(_q(b), _q(1 / (1 - b)), _q((1 + b) / (2 * (1 - b) ** 3)), _q(1 / (1 - b) ** 3))
+    return _Momentum(float(b), float(1 / (1 - b)), float((1 + b) / (2 * (1 - b) ** 3)), float(1 / (1 - b) ** 3))
 
 
 @_rule.register
 def _(method: Nesterov) -> _Rule:
     b = method.beta
-    return _Momentum(_q(b), _q(1 / (1 - b)), _q((1 - b + 2 * b**2) / (2 * (1 - b) ** 3)), _q(1 / (1 - b) ** 3))
+    c1 = (1 - b + 2 * b**2) / (2 * (1 - b) ** 3)
+    return _Momentum(float(b), float(1 / (1 - b)), float(c1), float(1 / (1 - b) ** 3))
 
 
 @_rule.register
 def _(method: RMSProp) -> _Rule:
-    return _Adaptive(None, _q(method.beta2), _q(method.eps), method.eps_inside)
+    return _Adaptive(None, float(method.beta2), float(method.eps), method.eps_inside)
 
 
 @_rule.register
 def _(method: Adam) -> _Rule:
-    return _Adaptive(_q(method.beta1), _q(method.beta2), _q(method.eps), method.eps_inside)
+    return _Adaptive(float(method.beta1), float(method.beta2), float(method.eps), method.eps_inside)
 
 
 @_rule.register
@@ -290,8 +286,17 @@ class OptimiserField:
         For inputs that are not tensors and for :meth:`parameters`; floating tensors keep their dtype and
         keep their device unless ``device`` is given.
 
-    A loss count that does not fit the method (one loss for SGD, several for the others) raises
-    :class:`~bea.errors.InvalidLossError`; a loss that is not a scalar depending on θ too, on first call.
+    Raises
+    ------
+    BeaTypeError
+        A method other than those above, or a loss that is not callable.
+    InvalidTruncationError
+        A truncation other than 0 or 1.
+    InvalidStepSizeError
+        h ≤ 0, NaN or ∞.
+    InvalidLossError
+        A loss count that does not fit the method (one loss for SGD, several for the others); on the first
+        call, a loss that is not a scalar depending on θ.
     """
 
     def __init__(
@@ -386,8 +391,8 @@ class OptimiserField:
         """
         step = self.h if h is None else check_step_size(h)
         grads, hw = self._evaluate(theta, True)
-        assert hw is not None
-        return {k: v.detach() for k, v in self._rule.start(grads, hw, step).items()}
+        products = torch.zeros_like(grads[0]) if hw is None else hw
+        return {k: v.detach() for k, v in self._rule.start(grads, products, step).items()}
 
     def __repr__(self) -> str:
         return f"OptimiserField(method={self.method.name}, truncation={self.truncation}, h={self.h})"

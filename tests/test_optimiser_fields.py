@@ -25,7 +25,10 @@ from bea.flows import gradient
 from bea.methods import Adam, HeavyBall, Nesterov, Problem, RMSProp, explicit_midpoint
 from bea.methods.maps import SGD
 from numeric.autodiff import ModifiedField
+from numeric.drift_report import fit_slope
+from numeric.integrate import integrate_flow
 from numeric.optimiser_fields import OptimiserField
+from numeric.steppers import stepper_for
 
 a, b, x, y = sympy.symbols("a b x y")
 DATA = {x: 1, y: sympy.Rational(3, 5)}  # the paper's model at (x, y) = (1, 0.6)
@@ -205,6 +208,79 @@ def test_adam_on_an_mlp_is_the_preconditioned_one_norm_correction() -> None:
 
     bracket = (b1 / (1 - b1) - b2 / (1 - b2)) * s + (b2 / (1 - b2) + 0.5) * eps * s**3
     _close(field(theta), -s * g - h * bracket * _grad(one_norm, theta))
+
+
+# ----------------------------------------------------------------------------- drift on an MLP
+
+DRIFT_TOL = 1e-10  # integration tolerance, far below the smallest error measured (≈ 1e-5)
+
+
+def _drift_slopes(field: OptimiserField, finals: dict[float, torch.Tensor], time: float) -> tuple[float, float]:
+    """Fitted slopes of ‖θ_N − φ^{[r]}_T(θ_0)‖ over the step sizes, r = 0 (h-independent, one integration), 1."""
+    theta0 = field.parameters()
+    hs = sorted(finals, reverse=True)
+    leading = integrate_flow(lambda t: field.terms(t)[0], theta0, time, rtol=DRIFT_TOL, atol=DRIFT_TOL)
+    e0 = [float(torch.linalg.vector_norm(leading - finals[h])) for h in hs]
+    e1 = [float(torch.linalg.vector_norm(
+        integrate_flow(field.with_h(h), theta0, time, rtol=DRIFT_TOL, atol=DRIFT_TOL) - finals[h])) for h in hs]
+    s0, s1 = fit_slope(hs, e0), fit_slope(hs, e1)
+    assert s0 is not None and s1 is not None
+    return s0, s1
+
+
+def _small_mlp() -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1)).double()
+    inputs = torch.randn(12, 2, dtype=torch.float64)
+    return model, inputs, torch.sin(inputs[:, :1] - inputs[:, 1:])
+
+
+@pytest.mark.parametrize(("method", "start"), [(HeavyBall("1/2"), "manifold"), (HeavyBall("1/2"), "zero"),
+                                               (Adam("1/2", "3/5", "1/10", eps_inside=True), "manifold")],
+                         ids=["heavy_ball", "heavy_ball-zero-start", "adam"])
+def test_drift_of_the_optimiser_on_an_mlp(method: object, start: str) -> None:
+    """torch.optim-exact steppers (stationary form) started with the buffers of ``start_state``: the truncated
+    flows through h⁰ and h¹ are within O(h) and O(h²) of the iterates (hλ well inside (1 − √β)²). From torch's
+    zero buffer the trajectory lands on the flow shifted by O(h), which caps the h¹ slope near 1."""
+    model, inputs, targets = _small_mlp()
+    field = OptimiserField.from_module(model, nn.functional.mse_loss, inputs, targets, method=method)
+    theta0, time = field.parameters(), 0.2
+    stepper = stepper_for(method, _objective(model, inputs, targets))
+    finals = {}
+    for h in (0.02, 0.01, 0.005):
+        state = stepper.init(theta0, **(field.start_state(theta0, h) if start == "manifold" else {}))
+        for _ in range(round(time / h)):
+            state = stepper.step(state, h)
+        finals[h] = state.theta
+    s0, s1 = _drift_slopes(field, finals, time)
+    assert abs(s0 - 1) <= 0.15, s0
+    assert abs(s1 - 2) <= 0.15 if start == "manifold" else abs(s1 - 1) <= 0.15, s1
+
+
+@pytest.mark.parametrize("shuffle", ["random", "fixed"])
+def test_drift_of_minibatch_sgd_on_an_mlp(shuffle: str) -> None:
+    """Epochs of 3 minibatch steps (each θ ← θ − h∇E_k, written out here): in the given order, or the mean over
+    the 3! orders (the mean epoch map, whose flow random reshuffling's mean iterate follows); time 3h per epoch."""
+    model, inputs, targets = _small_mlp()
+    batches = [(inputs[4 * k: 4 * k + 4], targets[4 * k: 4 * k + 4]) for k in range(3)]
+    field = OptimiserField.from_minibatches(model, nn.functional.mse_loss, batches, method=SGD(shuffle))
+    losses = [_objective(model, xb, yb) for xb, yb in batches]
+    orders = list(itertools.permutations(range(3))) if shuffle == "random" else [(0, 1, 2)]
+    theta0, time = field.parameters(), 0.24
+    finals = {}
+    for h in (0.02, 0.01, 0.005):
+        theta = theta0
+        for _ in range(round(time / (3 * h))):
+            ends = []
+            for order in orders:
+                t = theta
+                for k in order:
+                    t = t - h * _grad(losses[k], t)
+                ends.append(t)
+            theta = torch.stack(ends).mean(0)
+        finals[h] = theta
+    s0, s1 = _drift_slopes(field, finals, time)
+    assert abs(s0 - 1) <= 0.15 and abs(s1 - 2) <= 0.15, (s0, s1)
 
 
 def test_dtype_and_device_follow_the_input() -> None:

@@ -446,7 +446,7 @@ def _gd_steps(problem: Problem, h: sympy.Symbol) -> list[OneStepMap]:
 @final
 @dataclass(frozen=True)
 class SGD:
-    """Minibatch SGD on :meth:`Problem.minibatches <bea.methods.Problem.minibatches>`: one epoch visits the m
+    """Minibatch SGD on :meth:`bea.methods.Problem.minibatches`: one epoch visits the m
     losses once, each with one gradient step :math:`\\theta \\leftarrow \\theta - h\\nabla E_k(\\theta)`.
 
     ``shuffle="fixed"``: one epoch in the given order (a :class:`Composition` of m steps).
