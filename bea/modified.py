@@ -57,7 +57,7 @@ import gmpy2
 import sympy
 
 from bea import _table, backward
-from bea._arith import Ring, common_denominators
+from bea._arith import Ring, common_denominators, exact_rational
 from bea.differentials import evaluate_field_series
 from bea.errors import ExpensiveComputationWarning
 from bea.methods import Method, RungeKutta, resolve
@@ -192,7 +192,7 @@ def modified_equation(method_or_series: MethodOrSeries, order: int) -> BSeries:
     scaled = scaled_map(source, order)
     if scaled is not None:
         B, D = backward.lie_log(*scaled, order)
-        coeffs = {t: sympy.Rational(v, D[_table.order(t)]) for t, v in B.items()}
+        coeffs = {t: exact_rational(v, D[_table.order(t)]) for t, v in B.items()}
     else:
         ring, b = field_coefficients(source, order)
         coeffs = {t: ring.back(v) for t, v in b.items()}
@@ -238,7 +238,7 @@ def modifying_integrator(method_or_series: MethodOrSeries, order: int) -> BSerie
         scaled = _rk_modifying_integers(source, order)
         if scaled is not None:
             B, D = scaled
-            coeffs = {t: sympy.Rational(v, D[_table.order(t)]) for t, v in B.items()}
+            coeffs = {t: exact_rational(v, D[_table.order(t)]) for t, v in B.items()}
         else:
             ring, values = _rk_modifying(source, order)
             coeffs = {t: ring.back(v) for t, v in values.items()}
