@@ -139,6 +139,11 @@ def _start(init_text: Sequence[str], params: Sequence[sympy.Symbol]) -> dict[str
 def _update_check(args: argparse.Namespace, plot: Path | None) -> DriftReport:
     """``verify --map EXPR ...`` or ``verify --method sgd --loss E1 --loss E2 ... [--shuffle random|fixed]``: the
     flow as ``bea derive`` derives it (data substituted), checked against the stepper of the map or the epoch."""
+    from numeric.drift import stepper_step_count
+
+    if args.map is None and args.loss and len(args.loss) > 1:  # refuse a time that is no multiple of the epoch now
+        for h in args.h:
+            stepper_step_count(args.time, h, len(args.loss), f"sgd_{args.shuffle or 'random'}")
     derive_args = argparse.Namespace(**{**vars(args), "truncation": max(args.truncations)})
     if args.map is not None:
         flow = map_flow(derive_args)

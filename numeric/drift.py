@@ -57,6 +57,7 @@ __all__ = [
     "flow_fields",
     "spectral_radius",
     "step_count",
+    "stepper_step_count",
 ]
 
 #: (h, r) ↦ θ ↦ field truncated through h^r at step h. r = 0 must give f itself.
@@ -309,7 +310,7 @@ def drift_check(
     stepper = _stepper(meth, step_field, getattr(flow, "problem", None) if params is not None else None, subs,
                        factory, hs[0])
     per = total_steps(stepper)
-    steps = {h: _step_count(time, h, per, stepper.name) for h in hs}
+    steps = {h: stepper_step_count(time, h, per, stepper.name) for h in hs}
     notes: list[str] = []
 
     base = step_field if callable(step_field) else factory(hs[0], 0)
@@ -389,8 +390,14 @@ def _stepper(meth: Method | Stepper, step_field: Any, problem: Any, subs: Mappin
     return make_stepper(meth, factory(h, 0))
 
 
-def _step_count(time: float, h: float, per: int, name: str) -> int:
-    """The number of stepper steps up to ``time`` when one step lasts ``per * h``."""
+def stepper_step_count(time: float, h: float, per: int, name: str) -> int:
+    """The number of steps of the stepper ``name`` up to ``time`` when one of them lasts ``per * h`` (an epoch of
+    ``per`` minibatch steps); :class:`~bea.errors.InvalidStepSizeError` naming the epoch when ``time`` is not a
+    multiple of it.
+
+    >>> stepper_step_count(0.4, 0.02, 2, "sgd_fixed")
+    10
+    """
     if per == 1:
         return step_count(time, h)
     try:

@@ -71,14 +71,14 @@ def test_sgd_mean_map_of_three_minibatches() -> None:
     assert _slopes(flow, time=0.3) == pytest.approx([1, 2], abs=0.15)
 
 
-GAMES = {"two_param": (TWO_PARAM, 3), "non_poly": (NON_POLY, 2)}
+GAMES = {("two_param", False): 3, ("two_param", True): 3, ("non_poly", False): 1, ("non_poly", True): 2}
 
 
 @pytest.mark.parametrize("alternating", [False, True], ids=["simultaneous", "alternating"])
-@pytest.mark.parametrize("loss", sorted(GAMES))
+@pytest.mark.parametrize("loss", sorted(LOSSES))
 def test_game_follows_its_flow(loss: str, alternating: bool) -> None:
     """Player a descends L_0 with rate h, player b descends L_1 with rate h/2 (one round = one step)."""
-    losses, top = GAMES[loss]
+    losses, top = LOSSES[loss][0], GAMES[(loss, alternating)]
     game = Problem.game([([a], losses[0]), ([b], losses[1])])
     flow = modified_flow(game, truncation=top, method=GameGD((1, R(1, 2)), alternating=alternating))
     assert _slopes(flow) == pytest.approx([r + 1 for r in range(top + 1)], abs=0.15)
@@ -261,3 +261,20 @@ def test_cli_verify_bad_input(extra: list[str], message: str, capsys: pytest.Cap
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and re.search(message, err), err
+
+
+def test_drift_check_starts_methods_with_memory_on_their_slow_manifold() -> None:
+    """drift_check(flow of heavy-ball) is memory_drift_check from the manifold start (slopes r + 1), not a run from
+    torch's zero start (which would cap the slopes near 1)."""
+    from bea.methods import HeavyBall
+    from numeric.memory_drift import memory_drift_check
+
+    loss = (R(3, 5) - a * b) ** 2 / 2
+    flow = modified_flow(loss, [a, b], truncation=1, method=HeavyBall(R(1, 2)))
+    report = drift_check(flow, [1.0, 0.8], HS, truncations=(0, 1))
+    assert report.method == "heavy_ball"
+    assert [r.slope for r in report.truncations] == pytest.approx([1, 2], abs=0.15)
+    direct = memory_drift_check(HeavyBall(R(1, 2)), loss, [a, b], (1.0, 0.8), HS, truncations=(0, 1), flow=flow)
+    assert [r.errors for r in report.truncations] == [r.errors for r in direct.truncations]
+    with pytest.raises(NumericTypeError, match="needs its ModifiedFlow"):
+        drift_check(flow, [1.0, 0.8], HS, truncations=(0, 1), step_field=lambda t: (t**2).sum())
