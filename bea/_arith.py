@@ -11,13 +11,13 @@ results are handed back as SymPy values.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from math import lcm
+from math import gcd, lcm
 from typing import Any, final
 
 import gmpy2
 import sympy
 
-__all__: list[str] = []  # internal: Ring, common_denominators
+__all__: list[str] = []  # internal: Ring, common_denominators, exact_rational
 
 
 @final
@@ -50,8 +50,15 @@ class Ring:
 
     def back(self, value: Any) -> sympy.Expr:
         if self.rational:
-            return sympy.Rational(int(value.numerator), int(value.denominator))
+            return sympy.Rational.from_coprime_ints(int(value.numerator), int(value.denominator))  # mpq is reduced
         return sympy.expand(value)
+
+
+def exact_rational(p: int, q: int) -> sympy.Rational:
+    """p/q (q > 0) as a ``sympy.Rational``, reduced by :func:`math.gcd`: a third of the cost of
+    ``sympy.Rational(p, q)``, whose gcd is written in Python, for the 53 272 values of an order-14 series."""
+    g = gcd(p, q)
+    return sympy.Rational.from_coprime_ints(p // g, q // g)
 
 
 def common_denominators(order: int, leading: list[int], factor: int = 1) -> list[int]:

@@ -93,8 +93,8 @@ def method_by_name(name: str) -> object:
     key = name.strip().lower().replace("-", "_")
     if key in methods.PARTITIONED_NAMES:
         return methods.PARTITIONED_NAMES[key]
-    if key in methods.NAMES:
-        return methods.NAMES[key]
+    if key in methods.NAMES or key in methods.CONSTRUCT:
+        return methods.by_name(name)  # refuses optimiser names ("adam", "sgd") with what to construct
     known = sorted({*methods.NAMES, *methods.PARTITIONED_NAMES})
     raise UnknownMethodError(f"unknown method {name!r}; known methods: {', '.join(known)}")
 
@@ -592,6 +592,8 @@ def modified_hamiltonian(
     BeaValueError, BeaTypeError, InvalidOrderError
         For bad input, naming the value.
 
+    Examples
+    --------
     >>> import sympy
     >>> q, p = sympy.symbols("q p")
     >>> mh = modified_hamiltonian("implicit_midpoint", "p^2/2 - cos(q)", "q", "p", truncation=2)

@@ -57,7 +57,7 @@ import gmpy2
 import sympy
 
 from bea import _table, backward
-from bea._arith import Ring, common_denominators
+from bea._arith import Ring, common_denominators, exact_rational
 from bea.differentials import evaluate_field_series
 from bea.errors import ExpensiveComputationWarning
 from bea.methods import Method, RungeKutta, resolve
@@ -87,8 +87,8 @@ MethodOrSeries = Method | BSeries | str
 
 def _normal(method_or_series: MethodOrSeries, order: int) -> RungeKutta | BSeries:
     """A Runge--Kutta method (for the fast paths through its tableau) or a map series."""
-    if isinstance(method_or_series, BSeries):
-        return method_or_series
+    if isinstance(method_or_series, (BSeries, RungeKutta)):
+        return method_or_series  # before resolve(): its check against the Method protocol costs 0.2 ms
     method = resolve(method_or_series)
     return method if isinstance(method, RungeKutta) else method.bseries(order)
 
@@ -156,6 +156,8 @@ def _scaled_weights(method: RungeKutta, order: int) -> tuple[dict[int, int], lis
     numerators: dict[int, int] = {}
     ones = [1] * s
     children = _table.children
+    if s == 1:  # one stage (implicit midpoint, Euler, theta methods): integers instead of lists of one
+        return _one_stage_weights(A[0][0], b[0], order), [q**n for n in range(order + 1)]
     for n in range(1, order + 1):
         keep = n < order
         for t in _table.trees_of_order(n):
@@ -166,6 +168,23 @@ def _scaled_weights(method: RungeKutta, order: int) -> tuple[dict[int, int], lis
             if keep:
                 weighted[t] = [sum(map(mul, row, g)) for row in A]
     return numerators, [q**n for n in range(order + 1)]
+
+
+def _one_stage_weights(a: int, b: int, order: int) -> dict[int, int]:
+    """:func:`_scaled_weights` of the one-stage tableau (a | b): Phi(t) q^|t| = b * prod over children of a Phi'."""
+    weighted: dict[int, int] = {}  # t -> q a g(t), scaled by q^|t|
+    numerators: dict[int, int] = {}
+    children = _table.children
+    for n in range(1, order + 1):
+        keep = n < order
+        for t in _table.trees_of_order(n):
+            g = 1
+            for c in children(t):
+                g *= weighted[c]
+            numerators[t] = b * g
+            if keep:
+                weighted[t] = a * g
+    return numerators
 
 
 def modified_equation(method_or_series: MethodOrSeries, order: int) -> BSeries:
@@ -192,7 +211,7 @@ def modified_equation(method_or_series: MethodOrSeries, order: int) -> BSeries:
     scaled = scaled_map(source, order)
     if scaled is not None:
         B, D = backward.lie_log(*scaled, order)
-        coeffs = {t: sympy.Rational(v, D[_table.order(t)]) for t, v in B.items()}
+        coeffs = {t: exact_rational(v, D[_table.order(t)]) for t, v in B.items()}
     else:
         ring, b = field_coefficients(source, order)
         coeffs = {t: ring.back(v) for t, v in b.items()}
@@ -238,7 +257,7 @@ def modifying_integrator(method_or_series: MethodOrSeries, order: int) -> BSerie
         scaled = _rk_modifying_integers(source, order)
         if scaled is not None:
             B, D = scaled
-            coeffs = {t: sympy.Rational(v, D[_table.order(t)]) for t, v in B.items()}
+            coeffs = {t: exact_rational(v, D[_table.order(t)]) for t, v in B.items()}
         else:
             ring, values = _rk_modifying(source, order)
             coeffs = {t: ring.back(v) for t, v in values.items()}

@@ -8,6 +8,10 @@ is paired with a gradient timed right after it (each after one untimed call), an
 the reported ratio is the median of the per-pair ratios, which is robust to a noisy
 machine.
 
+It also times the first-order modified field of Adam with ε inside the square root
+(numeric.optimiser_fields.OptimiserField; one gradient with its graph and one Hessian--vector
+product by double backpropagation), whose target is at most 3× a gradient.
+
 For comparison it also times a naive route: every elementary differential formed
 separately by nested forward-over-reverse ``torch.func.jvp`` of ``torch.func.grad``.
 
@@ -27,7 +31,9 @@ from torch import Tensor, nn
 
 import bea
 from bea import methods
+from bea.methods import Adam
 from numeric.autodiff import ModifiedField
+from numeric.optimiser_fields import OptimiserField
 
 
 def build(dtype: torch.dtype) -> tuple[ModifiedField, Tensor]:
@@ -95,6 +101,8 @@ def main() -> None:
         return -g.detach() - torch.autograd.grad(g, t, 0.025 * g.detach())[0]
 
     candidates: dict[str, Callable[[], Tensor]] = {"IGR by hand (double backprop)": igr_reference}
+    adam = OptimiserField(objective, method=Adam("9/10", "999/1000", "1e-8", eps_inside=True), h=1e-3)
+    candidates["adam order 1 (eps inside)"] = functools.partial(adam, theta)
     for name, method in (("gd", methods.explicit_euler), ("midpoint", methods.explicit_midpoint)):
         for p in range(1, args.max_order + 1):
             mf = ModifiedField(field._objective, truncation=p, h=0.05, method=method)

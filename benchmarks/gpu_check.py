@@ -12,7 +12,8 @@ Checks (each compared with ``benchmarks/gpu_reference.json``, written on a CPU b
 2. implicit: the same with the implicit midpoint rule (simplified Newton, torch.func.jacfwd), truncations 0..2;
 3. codegen: the modified field through h^3 of the model and of softplus(ab) + (a - b)^2/20, compiled to torch,
    at fixed points (up to ab = 250) against SymPy's exact values at 50 digits (stored): relative 1e-12;
-4. autodiff: ModifiedField (truncations 1, 2) of a seeded MLP 6-8-3 (tanh, float64) against the CPU: 1e-10;
+4. autodiff: ModifiedField (truncations 1, 2) and OptimiserField (first-order Adam with ε inside, heavy-ball)
+   of a seeded MLP 6-8-3 (tanh, float64) against the CPU: 1e-10;
 5. digits: ``bea reproduce digits --quick --limit 2 --device DEVICE`` into a temporary folder: 2 runs recorded;
 6. tests: the CUDA-parametrised tests (``pytest -k cuda``) on this machine;
 7. timings: compiled field on 1e5 points, ModifiedField cost per gradient on an MLP 64-128-128-10.
@@ -99,6 +100,7 @@ def exact_codegen_values() -> dict[str, Any]:
 
 def autodiff_values(device: torch.device) -> dict[str, Any]:
     from numeric.autodiff import ModifiedField
+    from numeric.optimiser_fields import OptimiserField
 
     gen = torch.Generator().manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3)).double()
@@ -113,6 +115,12 @@ def autodiff_values(device: torch.device) -> dict[str, Any]:
         field = ModifiedField.from_module(model, torch.nn.functional.cross_entropy, inputs, targets,
                                           truncation=truncation, h=0.1)
         out[str(truncation)] = field(field.parameters()).cpu().tolist()
+    optimisers = {"adam_eps_inside": methods.Adam("9/10", "999/1000", "1/10000", eps_inside=True),
+                  "heavy_ball": methods.HeavyBall("9/10")}
+    for name, method in optimisers.items():
+        opt = OptimiserField.from_module(model, torch.nn.functional.cross_entropy, inputs, targets, method=method,
+                                         h=0.01)
+        out[name] = opt(opt.parameters()).cpu().tolist()
     return out
 
 

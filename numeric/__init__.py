@@ -13,6 +13,7 @@ from numeric.energy import EnergyReport, energy_check, plot_energy
 from numeric.flatness import Robustness, SlopeRecorder, gradient_norm, perturbation_robustness
 from numeric.igr import igr_loss, igr_rate, r_ig, r_ig_module
 from numeric.integrate import integrate_flow
+from numeric.optimiser_fields import OptimiserField
 from numeric.partitioned import run_partitioned
 from numeric.trajectories import Trajectory, gradient_descent, run_method
 
@@ -23,6 +24,7 @@ __all__ = [
     "EnergyReport",
     "FiniteDifference",
     "ModifiedField",
+    "OptimiserField",
     "Robustness",
     "SlopeRecorder",
     "Trajectory",

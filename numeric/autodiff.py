@@ -60,7 +60,7 @@ from bea.methods import Method, explicit_euler, resolve
 from bea.series import BSeries
 from bea.trees import Tree
 from bea.validation import check_truncation, renamed_keyword
-from numeric._autodiff_params import FlatLayout, FunctionalModule, cast_like, module_objective
+from numeric._autodiff_params import batch_loss, flat_objective, flat_theta
 from numeric.losses import scalar_loss
 
 __all__ = ["FieldPlan", "ModifiedField", "field_plan"]
@@ -248,39 +248,14 @@ class ModifiedField:
     ) -> None:
         truncation = renamed_keyword(truncation, order, new_name="truncation", old_name="order",
                                      where="ModifiedField", default=1)
-        if not callable(loss_fn):
-            raise BeaTypeError(f"loss_fn must be callable, got {loss_fn!r}")
+        self._objective, self.layout, self._initial = flat_objective(loss_fn, params_or_model)
         self.plan = field_plan(method, truncation)
         self.method = method if isinstance(method, BSeries) else resolve(method)
         self.truncation = self.plan.truncation
         self.h = _check_h(h)
         self.device = None if device is None else torch.device(device)
         self.dtype = dtype
-        self.model: nn.Module | None = None
-        self._initial: Tensor | None = None
-        if isinstance(params_or_model, nn.Module):
-            self.model = params_or_model
-            self.layout: FlatLayout | None = FlatLayout.of_module(params_or_model)
-            self._objective = module_objective(params_or_model, self.layout, loss_fn)
-            self._initial = self.layout.flatten(dict(params_or_model.named_parameters())).detach()
-        elif params_or_model is None or isinstance(params_or_model, Tensor):
-            self.layout = None
-            if isinstance(params_or_model, Tensor):
-                if params_or_model.ndim != 1:
-                    shape = tuple(params_or_model.shape)
-                    raise BeaValueError(f"a flat parameter vector must be 1-D, got shape {shape}")
-                self._initial = params_or_model.detach()
-            self._objective = loss_fn
-        elif isinstance(params_or_model, Sequence) and all(isinstance(p, Tensor) for p in params_or_model):
-            self.layout = FlatLayout([str(i) for i in range(len(params_or_model))], [p.shape for p in params_or_model])
-            layout = self.layout
-            self._objective = lambda theta: loss_fn(list(layout.unflatten(theta).values()))
-            self._initial = torch.cat([p.detach().reshape(-1) for p in params_or_model])
-        else:
-            raise BeaTypeError(
-                f"params_or_model must be None, a 1-D tensor, a sequence of tensors or an nn.Module, "
-                f"got {type(params_or_model).__name__}"
-            )
+        self.model: nn.Module | None = params_or_model if isinstance(params_or_model, nn.Module) else None
         self.size = None if self._initial is None else int(self._initial.numel())
 
     @classmethod
@@ -292,17 +267,7 @@ class ModifiedField:
         ``inputs`` is a tensor or a tuple of tensors; data are cast to θ's dtype (floating
         tensors) and device on first use and cached. Keyword arguments go to the constructor.
         """
-        batch = inputs if isinstance(inputs, tuple) else (inputs,)
-        cache: dict[tuple[torch.dtype, torch.device], tuple[Any, Any]] = {}
-
-        def loss_fn(net: FunctionalModule) -> Tensor:
-            key = (net.dtype, net.device)
-            if key not in cache:
-                cache[key] = (cast_like(batch, *key), cast_like(targets, *key))
-            x, y = cache[key]
-            return criterion(net(*x), y)
-
-        return cls(loss_fn, model, **kwargs)
+        return cls(batch_loss(criterion, inputs, targets), model, **kwargs)
 
     def with_h(self, h: float) -> ModifiedField:
         """A copy with step size ``h`` (shares the loss, the data and the cached plan)."""
@@ -318,22 +283,7 @@ class ModifiedField:
         return self._initial.to(device=self.device or self._initial.device, dtype=self.dtype).clone()
 
     def _theta(self, value: Any) -> Tensor:
-        theta = value
-        if not isinstance(theta, Tensor):
-            try:
-                theta = torch.as_tensor(theta, dtype=self.dtype, device=self.device)
-            except (TypeError, ValueError, RuntimeError) as exc:
-                raise BeaTypeError(f"theta must be a tensor or array-like of numbers, got {theta!r}") from exc
-        if theta.is_complex():
-            raise BeaTypeError(f"theta must be real, got dtype {theta.dtype}")
-        if not theta.is_floating_point():
-            theta = theta.to(self.dtype)
-        if self.device is not None:
-            theta = theta.to(self.device)
-        if theta.ndim != 1 or (self.size is not None and theta.numel() != self.size):
-            expected = "(m,)" if self.size is None else f"({self.size},)"
-            raise BeaValueError(f"theta must have shape {expected}, got {tuple(theta.shape)}")
-        return theta
+        return flat_theta(value, dtype=self.dtype, device=self.device, size=self.size)
 
     def __call__(self, theta: Any, h: float | None = None) -> Tensor:
         """:math:`f_h(\\theta)` (step ``h`` if given, else the stored one)."""

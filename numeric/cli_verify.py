@@ -2,7 +2,8 @@
 
 ``bea verify --loss "(y - a*b*x)^2/2" --params a b --subs x=1 y=0.6 --init a=2.8 b=3.5
 --h 0.01 0.005 0.0025 0.00125 --time 1 --truncations 0 1 2 3 [--method gd] [--device cpu|cuda]
-[--plot drift.png] [--format text|json]``
+[--plot drift.png] [--format text|json]``, also ``--method sgd --loss E1 --loss E2 ... --shuffle random|fixed``,
+``--map EXPR ...`` (a one-step map, as ``bea derive --map``) and ``--method heavy_ball ... --hyper NAME=VALUE``,
 
 derives the modified flow through ``h^max(truncations)`` (exact, :func:`bea.modified_flow`), runs
 the method and integrates the truncated flows (:func:`numeric.drift.drift_check`), and prints
@@ -24,9 +25,10 @@ from typing import Any
 import sympy
 
 from bea import methods
-from bea.cli.derive import MEMORY_METHODS, memory_method
+from bea.cli.derive import MEMORY_METHODS, map_flow, memory_method, parse_inputs, sgd_flow
 from bea.errors import BeaValueError
-from bea.flows import ModifiedFlow
+from bea.flows import ModifiedFlow, modified_flow
+from bea.parsing import parse_substitutions
 from numeric.drift_report import DriftReport
 from numeric.outputs import atomic_write, output_file
 
@@ -82,41 +84,78 @@ def real_values(init: Mapping[Any, Any], what: str = "--init") -> dict[str, floa
 
 
 def verify(args: argparse.Namespace) -> DriftReport:
-    """Run the check described by the parsed ``args`` (see :mod:`bea.cli.verify`); return its report."""
-    from bea.cli.derive import parse_inputs
-    from bea.flows import modified_flow
-    from bea.parsing import parse_substitutions
+    """Run the check described by the parsed ``args`` (see :mod:`bea.cli.verify`); return its report.
 
+    ``--loss`` (once) with ``--method`` a catalogue method or an optimiser with memory (``--hyper``); ``--method sgd``
+    with ``--loss`` once per minibatch and ``--shuffle random|fixed`` (random: the mean over all m! orders of the
+    epoch map, whose flow bea derives; the time must be a multiple of the epoch, m·h); or ``--map EXPR ...`` (one
+    image per parameter, in the parameters, data and h, as ``bea derive --map``).
+    """
     check_request(args.h, args.time, getattr(args, "max_steps", MAX_STEPS))
     plot = None if args.plot is None else output_file(
         args.plot, suffixes=PLOT_SUFFIXES, overwrite=bool(getattr(args, "overwrite", False)), what="--plot file")
-    loss, params = parse_inputs(args.loss, args.params, args.subs)
+    method_name = getattr(args, "method", None)
+    hyper, eps_inside = list(getattr(args, "hyper", []) or []), bool(getattr(args, "eps_inside", False))
+    if method_name not in MEMORY_METHODS and (hyper or eps_inside):
+        raise BeaValueError(f"--hyper and --eps-inside apply to {', '.join(MEMORY_METHODS)}; "
+                            f"{method_name or 'gd'} has no hyperparameters")
+    if getattr(args, "map", None) is not None or method_name == "sgd":
+        return _update_check(args, plot)
+    if getattr(args, "shuffle", None) is not None:
+        raise BeaValueError("--shuffle applies to --method sgd")
+    if not args.loss:
+        raise BeaValueError("verify needs --loss (or --map EXPR ... for a one-step map)")
+    if len(args.loss) > 1:
+        raise BeaValueError(f"--loss is given {len(args.loss)} times; several minibatch losses need --method sgd")
+    loss, params = parse_inputs(args.loss[0], args.params, args.subs)
+    theta0 = _start(args.init, params)
+    free = sorted(s.name for s in loss.free_symbols - set(params))
+    if free:
+        raise BeaValueError(f"the loss still has data symbols {free}: give their values with --subs")
+    if method_name in MEMORY_METHODS:
+        return _memory_check(args, loss, params, [theta0[p.name] for p in params], plot)
+    method = methods.resolve("gd" if method_name is None else method_name)
+    flow = modified_flow(loss, list(params), truncation=max(args.truncations), method=method)
+    return _check_and_plot(flow, theta0, args.h, plot, time=args.time,
+                           truncations=tuple(args.truncations), method=method, device=args.device,
+                           tolerance=args.tolerance,
+                           progress=not args.no_progress)
+
+
+def _start(init_text: Sequence[str], params: Sequence[sympy.Symbol]) -> dict[str, float]:
+    """``--init`` as {name: float}, every parameter once."""
     try:
-        init = parse_substitutions(args.init)
+        init = parse_substitutions(list(init_text))
     except BeaValueError as error:  # name the flag: the same parser reads --subs
-        raise BeaValueError(f"--init {' '.join(args.init)}: {error}") from None
+        raise BeaValueError(f"--init {' '.join(init_text)}: {error}") from None
     names = {p.name for p in params}
     unknown = sorted(s.name for s in init if s.name not in names)
     missing = sorted(n for n in names if n not in {s.name for s in init})
     if unknown or missing:
         raise BeaValueError(f"--init must give each parameter {sorted(names)}; missing {missing}, unknown {unknown}")
-    theta0 = real_values(init)
-    free = sorted(s.name for s in loss.free_symbols - set(params))
-    if free:
-        raise BeaValueError(f"the loss still has data symbols {free}: give their values with --subs")
-    hyper, eps_inside = list(getattr(args, "hyper", []) or []), bool(getattr(args, "eps_inside", False))
-    if args.method in MEMORY_METHODS:
-        return _memory_check(args, loss, params, [theta0[p.name] for p in params], plot)
-    if hyper or eps_inside:
-        raise BeaValueError(f"--hyper and --eps-inside apply to {', '.join(MEMORY_METHODS)}; "
-                            f"{args.method} has no hyperparameters")
-    method = methods.by_name(args.method)
-    if not isinstance(method, methods.RungeKutta):
-        raise BeaValueError(f"verify runs Runge-Kutta methods; --method {args.method} is not one")
-    flow = modified_flow(loss, list(params), truncation=max(args.truncations), method=method)
-    return _check_and_plot(flow, theta0, args.h, plot, time=args.time,
-                           truncations=tuple(args.truncations), method=method, device=args.device,
-                           tolerance=args.tolerance,
+    return real_values(init)
+
+
+def _update_check(args: argparse.Namespace, plot: Path | None) -> DriftReport:
+    """``verify --map EXPR ...`` or ``verify --method sgd --loss E1 --loss E2 ... [--shuffle random|fixed]``: the
+    flow as ``bea derive`` derives it (data substituted), checked against the stepper of the map or the epoch."""
+    from numeric.drift import stepper_step_count
+
+    if args.map is None and args.loss and len(args.loss) > 1:  # refuse a time that is no multiple of the epoch now
+        for h in args.h:
+            stepper_step_count(args.time, h, len(args.loss), f"sgd_{args.shuffle or 'random'}")
+    derive_args = argparse.Namespace(**{**vars(args), "truncation": max(args.truncations)})
+    if args.map is not None:
+        flow = map_flow(derive_args)
+    else:
+        derive_args.method = None
+        flow = sgd_flow(derive_args)
+    theta0 = _start(args.init, flow.params)
+    if flow.data_symbols:
+        raise BeaValueError(f"{'the map' if args.map is not None else 'the minibatch losses'} still hold data symbols "
+                            f"{[s.name for s in flow.data_symbols]}: give their values with --subs")
+    return _check_and_plot(flow, theta0, args.h, plot, time=args.time, truncations=tuple(args.truncations),
+                           method=flow.method, device=args.device, tolerance=args.tolerance,
                            progress=not args.no_progress)
 
 

@@ -26,7 +26,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import scipy.special
@@ -34,6 +34,7 @@ import sympy
 import torch
 from sympy.codegen.rewriting import create_expand_pow_optimization, optimize
 from sympy.printing.numpy import SciPyPrinter
+from sympy.printing.pycode import PythonCodePrinter
 from sympy.printing.pytorch import TorchPrinter
 
 from bea.validation import renamed_keyword
@@ -41,6 +42,7 @@ from numeric.errors import NumericTypeError, ShapeError, UnboundSymbolError, Unk
 
 __all__ = [
     "BACKENDS",
+    "SCALAR_ROWS",
     "SUPPORTED_FUNCTIONS",
     "Backend",
     "BeaLogSigmoid",
@@ -300,6 +302,21 @@ def _np_logsigmoid(x: Any) -> Any:
     return -np.logaddexp(0, -x)
 
 
+def _math_sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def _math_logsigmoid(x: float) -> float:
+    return -math.log1p(math.exp(-x)) if x >= 0 else x - math.log1p(math.exp(x))
+
+
+def _math_sign(x: float) -> float:
+    return float((x > 0) - (x < 0))
+
+
 def _zero_like(x: Any) -> Any:
     return 0 * x  # DiracDelta: zero almost everywhere (backward error analysis assumes smoothness)
 
@@ -373,6 +390,10 @@ class _NumPy(_HelperMixin, SciPyPrinter):  # type: ignore[misc]
     pass
 
 
+class _Math(_HelperMixin, PythonCodePrinter):  # type: ignore[misc]
+    _default_settings: ClassVar[dict[str, Any]] = {**PythonCodePrinter._default_settings, "order": "none"}  # no sort
+
+
 @dataclass(frozen=True)
 class Backend:
     """An array library to emit code for: a printer, helper functions, and the modules the code may use."""
@@ -389,15 +410,23 @@ class Backend:
         sigmoids (:func:`stable_form`), and a function the backend cannot evaluate is refused here, at compile
         time, with :class:`~numeric.errors.NumericTypeError`.
         """
-        prepared = [stable_form(fold_constants(sympy.sympify(e))) for e in exprs]
-        check_supported(prepared)
+        prepared, eliminated = _prepared(tuple(sympy.sympify(e) for e in exprs))
         fn: Callable[..., Any] = sympy.lambdify(
-            list(args), prepared, modules=[dict(self.helpers), *self.modules], printer=self.printer, cse=_cse
+            list(args), list(prepared), modules=[dict(self.helpers), *self.modules], printer=self.printer,
+            cse=lambda _: eliminated, docstring_limit=0,  # printing the docstring cost a fifth of a compilation
         )
         return fn
 
 
 _EXPAND_POW = create_expand_pow_optimization(16)
+
+
+@functools.lru_cache(maxsize=128)
+def _prepared(exprs: tuple[sympy.Expr, ...]) -> tuple[tuple[sympy.Expr, ...], tuple[Any, list[sympy.Expr]]]:
+    """The expressions folded and stabilised, checked, and their CSE: shared by every backend that prints them."""
+    prepared = tuple(stable_form(fold_constants(e)) for e in exprs)
+    check_supported(prepared)
+    return prepared, _cse(prepared)
 
 
 def _cse(exprs: Sequence[sympy.Expr]) -> tuple[list[tuple[sympy.Symbol, sympy.Expr]], list[sympy.Expr]]:
@@ -426,6 +455,21 @@ BACKENDS: Mapping[str, Backend] = MappingProxyType(
 )
 
 
+#: Python floats and the ``math`` module: the rows of a small batch one by one (:meth:`CompiledField.as_numpy`).
+#: An operation on two floats costs ~50 ns, on two small NumPy arrays ~1 µs. Internal: it evaluates scalars only.
+_SCALAR = Backend(
+    "math", _Math, ("math",),
+    {"_bea_max": max, "_bea_min": min, "_bea_heaviside": lambda x: float(np.heaviside(x, 0.5)),
+     "_bea_zero": _zero_like, "_bea_sigmoid": _math_sigmoid, "_bea_logsigmoid": _math_logsigmoid,
+     "_bea_gamma": math.gamma, "_bea_loggamma": math.lgamma,
+     "_bea_polygamma": lambda n, x: float(scipy.special.polygamma(int(n), x)), "_bea_sign": _math_sign,
+     "_bea_erfc": math.erfc, "math": math},  # type: ignore[dict-item]  # the code prints math.log, math.exp
+)
+_ALL_BACKENDS: Mapping[str, Backend] = MappingProxyType({**BACKENDS, "math": _SCALAR})
+#: Batches of at most this many rows are evaluated row by row in Python floats by :meth:`CompiledField.as_numpy`.
+SCALAR_ROWS = 32
+
+
 def get_backend(backend: str | Backend) -> Backend:
     """The :class:`Backend` called ``backend`` (``"torch"`` or ``"numpy"``); no silent fallback.
 
@@ -444,7 +488,7 @@ def get_backend(backend: str | Backend) -> Backend:
 
 @functools.lru_cache(maxsize=128)
 def _lambdified(backend: str, args: tuple[sympy.Symbol, ...], exprs: tuple[sympy.Expr, ...]) -> Callable[..., Any]:
-    return BACKENDS[backend].lambdify(args, exprs)
+    return _ALL_BACKENDS[backend].lambdify(args, exprs)
 
 
 def _horner(expr: sympy.Expr, params: tuple[sympy.Symbol, ...]) -> sympy.Expr:
@@ -464,9 +508,14 @@ def _specialised(
 ) -> Callable[..., Any]:
     """The field with the scalars bound at compile time folded in (53-bit floats) and written in Horner form in the
     parameters: h and data enter the coefficients once, not at every point (two-parameter h^6: 64 ms -> 16 ms)."""
+    return _ALL_BACKENDS[backend].lambdify(params + rest, _folded(params, exprs, constants))
+
+
+@functools.lru_cache(maxsize=128)
+def _folded(params: tuple[sympy.Symbol, ...], exprs: tuple[sympy.Expr, ...],
+            constants: tuple[tuple[sympy.Symbol, float], ...]) -> tuple[sympy.Expr, ...]:
     folded = {symbol: sympy.Float(value, precision=53) for symbol, value in constants}
-    reduced = tuple(_horner(e.xreplace(folded), params) for e in exprs)
-    return BACKENDS[backend].lambdify(params + rest, reduced)
+    return tuple(_horner(e.xreplace(folded), params) for e in exprs)
 
 
 def _check_value(name: str, value: Any) -> Any:
@@ -552,24 +601,124 @@ class CompiledField:
         return CompiledField(self.expr, self.params, self.symbols, self.backend,
                              MappingProxyType(self._values(values)), self.truncation)
 
+    @functools.cached_property
+    def _components(self) -> tuple[sympy.Expr, ...]:
+        return tuple(self.expr)  # once: iterating an ImmutableMatrix on every call cost as much as evaluating it
+
+    @functools.cached_property
+    def _free(self) -> frozenset[sympy.Symbol]:
+        return frozenset(self.expr.free_symbols)
+
     @property
     def function(self) -> Callable[..., Any]:
         """The raw lambdified function ``f(*params, *symbols) -> list of components``."""
-        return _lambdified(self.backend.name, self.params + self.symbols, tuple(self.expr))
+        return _lambdified(self.backend.name, self.params + self.symbols, self._components)
 
     def _function_for(self, given: Mapping[str, Any]) -> tuple[Callable[..., Any], tuple[str, ...]]:
-        """The function to call and the names it still takes; scalars from :meth:`bind` not given now are folded in."""
+        """The function to call and the names it still takes; scalars from :meth:`bind` not given now are folded in.
+
+        A bound scalar that does not occur in the expressions (h in the h^0 field) is dropped, not folded: the
+        compiled function is then the same for every value (one compilation serves every step size)."""
+        constants, rest = self._arguments(given)
+        if rest == self.symbols:
+            return self.function, self.names
+        fn = _specialised(self.backend.name, self.params, rest, self._components, constants)
+        return fn, tuple(s.name for s in rest)
+
+    @functools.cached_property
+    def _bound_function(self) -> tuple[Callable[..., Any], tuple[str, ...]]:
+        return self._function_for({})  # once per bound field: building the cache key costs as much as a small field
+
+    def _arguments(self, given: Mapping[str, Any]) -> tuple[tuple[tuple[sympy.Symbol, float], ...],
+                                                           tuple[sympy.Symbol, ...]]:
+        """(the bound scalars folded in, the symbols still passed as arguments) when ``given`` is passed."""
         constants = tuple(
             (s, float(self.bound[s.name]))
             for s in self.symbols
-            if isinstance(self.bound.get(s.name), float) and s.name not in given
+            if isinstance(self.bound.get(s.name), float) and s.name not in given and s in self._free
         )
-        if not constants:
-            return self.function, self.names
-        folded = {s for s, _ in constants}
-        rest = tuple(s for s in self.symbols if s not in folded)
-        fn = _specialised(self.backend.name, self.params, rest, tuple(self.expr), constants)
-        return fn, tuple(s.name for s in rest)
+        absent = {s for s in self.symbols if s not in self._free and s.name in self.bound and s.name not in given}
+        folded = {s for s, _ in constants} | absent
+        return constants, tuple(s for s in self.symbols if s not in folded)
+
+    def as_numpy(self) -> Callable[[np.ndarray], np.ndarray]:
+        """A plain NumPy function θ ↦ f(θ) (θ float64 of shape ``(..., m)``) with every symbol bound; no checks per
+        call. :func:`numeric.integrate.integrate_flow` evaluates small systems with it (the checks of ``__call__``
+        cost more than evaluating a small field). Bound tensors become arrays.
+
+        A batch of at most :data:`SCALAR_ROWS` rows is evaluated row by row in Python floats (the ``math`` module:
+        ~50 ns an operation against ~1 µs for NumPy on a few numbers), larger ones in NumPy; both are IEEE float64
+        and print the same expressions. A row whose evaluation overflows, divides by zero, leaves the domain of a
+        function or turns complex (a negative number to a fractional power) is NaN, as NumPy gives it.
+        Raises :class:`~numeric.errors.UnboundSymbolError` when a symbol has no value.
+
+        >>> import numpy as np, sympy, torch
+        >>> a, h = sympy.symbols("a h")
+        >>> fn = compile_field([h * a], params=[a]).bind(h=torch.tensor([1.0, 2.0], dtype=torch.float64))
+        >>> fn.as_numpy()(np.array([[3.0], [3.0]])).tolist()
+        [[3.0], [6.0]]
+        """
+        missing = self.unbound
+        if missing:
+            raise UnboundSymbolError(f"no value for {', '.join(missing)}: bind it first (fn.bind({missing[0]}=...))")
+        bound = {k: v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else v for k, v in self.bound.items()}
+        vector_twin = CompiledField(self.expr, self.params, self.symbols, BACKENDS["numpy"], MappingProxyType(bound))
+        vector_extra = [np.asarray(bound[s.name], dtype=np.float64) for s in vector_twin._arguments({})[1]]
+        # Python floats: every bound value stays an argument (no Horner form to build: ~2/3 of a compilation, and
+        # worth it only where each operation costs a microsecond)
+        scalar_twin = CompiledField(self.expr, self.params, self.symbols, _SCALAR, MappingProxyType(bound))
+        scalar_extra = [np.asarray(bound[n], dtype=np.float64) for n in self.names]
+        m = self.dim
+        rows_of: dict[tuple[int, ...], list[tuple[float, ...]]] = {}
+
+        def evaluate(theta: np.ndarray) -> np.ndarray:
+            out = np.empty(theta.shape, dtype=np.float64)
+            batch = theta.shape[:-1]
+            if math.prod(batch) > SCALAR_ROWS:
+                vector = vector_twin._function_for({})[0]
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                    columns = vector(*(theta[..., i] for i in range(m)), *vector_extra)
+                for i, column in enumerate(columns):
+                    out[..., i] = column
+                return out
+            if batch not in rows_of:  # the bound values of each row (h per row in a batched drift check)
+                rows_of[batch] = list(zip(*(np.broadcast_to(e, batch).ravel().tolist() for e in scalar_extra),
+                                          strict=True)) if scalar_extra else [()] * math.prod(batch)
+            flat, scalar = out.reshape(-1, m), scalar_twin.function
+            for k, (row, values) in enumerate(zip(theta.reshape(-1, m).tolist(), rows_of[batch], strict=True)):
+                try:
+                    flat[k] = scalar(*row, *values)
+                except (ArithmeticError, ValueError):  # overflow in exp, 1/0, log(-1): NaN, as NumPy gives
+                    flat[k] = math.nan
+                except TypeError:
+                    if not any(isinstance(v, complex) for v in scalar(*row, *values)):
+                        raise
+                    flat[k] = math.nan  # (-1.0)**0.5 is complex in Python, NaN in NumPy
+            return out
+
+        return evaluate
+
+    def jacobian(self, theta: Any, **values: Any) -> Any:
+        r"""The exact Jacobian :math:`\partial f_i/\partial\theta_j` at θ of shape ``(..., m)``: shape ``(..., m, m)``.
+
+        Differentiated symbolically (SymPy) and compiled like the field (cached), in the same backend; used by
+        :func:`numeric.drift.spectral_radius` (no ``torch.func`` transform, whose first use costs seconds).
+
+        >>> import sympy, torch
+        >>> a, b = sympy.symbols("a b")
+        >>> compile_field([a * b, a**2], params=[a, b]).jacobian(torch.tensor([2.0, 3.0], dtype=torch.float64))
+        tensor([[3., 2.],
+                [4., 0.]], dtype=torch.float64)
+        """
+        m = self.dim
+        entries = CompiledField(self._jacobian_entries, self.params, self.symbols, self.backend, self.bound)
+        out = entries(theta, **values)
+        return out.reshape(*out.shape[:-1], m, m)
+
+    @functools.cached_property
+    def _jacobian_entries(self) -> sympy.ImmutableMatrix:
+        m = self.dim
+        return sympy.ImmutableMatrix(self.expr.jacobian(list(self.params)).reshape(m * m, 1))
 
     def __call__(self, theta: Any, **values: Any) -> Any:
         """field(θ) with ``values`` added to the bound symbols; θ of shape ``(..., m)``."""
@@ -579,7 +728,7 @@ class CompiledField:
             raise UnboundSymbolError(
                 f"no value for {', '.join(missing)}: pass it by keyword (fn(theta, {missing[0]}=...)) or fn.bind(...)"
             )
-        fn, names = self._function_for(values)
+        fn, names = self._function_for(values) if values else self._bound_function
         if self.backend.name == "torch":
             return self._call_torch(theta, vals, fn, names)
         return self._call_numpy(theta, vals, fn, names)

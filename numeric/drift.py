@@ -36,6 +36,7 @@ from torch import Tensor
 from bea import methods as _methods
 from bea.errors import InvalidStepSizeError, NotABSeriesMethodError
 from bea.methods import Method, resolve
+from bea.methods.slow_manifold import MemoryMethodMembers
 from bea.modified import modified_equation
 from bea.validation import check_step_size, check_truncation, renamed_keyword
 from numeric.codegen import CompiledField, FlowLike, compile_field
@@ -43,8 +44,8 @@ from numeric.devices import as_tensor, resolve_device, resolve_dtype
 from numeric.drift_report import DriftReport, TruncationResult, fit_slope
 from numeric.errors import ConvergenceError, ModifiedSeriesWarning, NumericTypeError, ShapeError
 from numeric.integrate import DEFAULT_TOL, integrate_flow
-from numeric.steppers import Stepper, as_field, field_jacobian
-from numeric.trajectories import run_method
+from numeric.steppers import Stepper, as_field, field_jacobian, total_steps
+from numeric.trajectories import make_stepper, run_method
 
 __all__ = [
     "DriftReport",
@@ -56,6 +57,7 @@ __all__ = [
     "flow_fields",
     "spectral_radius",
     "step_count",
+    "stepper_step_count",
 ]
 
 #: (h, r) ↦ θ ↦ field truncated through h^r at step h. r = 0 must give f itself.
@@ -247,10 +249,15 @@ def drift_check(
     is their deprecated name). ``fields``: a ``bea.ModifiedFlow`` (data bound by ``subs``;
     re-derived if its truncation is below ``max(truncations)``) or a factory ``(h, r) -> field`` (:func:`flow_fields`,
     :func:`autodiff_fields`, or your own). ``theta0``: a vector, or ``{name: value}`` for a flow.
-    ``method``: a ``bea`` method or catalogue name (run by its registered stepper), or a
-    :class:`~numeric.steppers.Stepper` that carries its own problem (default: the flow's method).
-    ``step_field``: what the method is run on (default: the factory's r = 0 field): a field or loss, or
-    the minibatch losses of an SGD epoch (see :func:`numeric.trajectories.run_method`).
+    ``method``: a ``bea`` method or catalogue name (run by its registered stepper,
+    :func:`numeric.steppers.stepper_for`), or a :class:`~numeric.steppers.Stepper` that carries its own problem
+    (default: the flow's method). ``step_field``: what the method is run on: a field or loss, or the minibatch
+    losses of an SGD epoch, the players of a game (see :func:`numeric.steppers.stepper_for`); default: the
+    flow's :class:`bea.methods.Problem` compiled with ``subs`` (so one-step maps, compositions, SGD epochs and
+    games run from their flow alone), else the factory's r = 0 field. A stepper whose step stands for
+    ``total_steps`` steps of size h (an epoch of m minibatch steps) is run ``time / (total_steps * h)`` times,
+    since its flow is per unit time. A method with memory (heavy-ball, Nesterov, RMSProp, Adam) is checked by
+    :func:`numeric.memory_drift.memory_drift_check`, started on its slow manifold (it needs its flow).
     ``device``: default θ0's device (a CUDA θ0 runs on CUDA), else the CPU. ``rtol``/``atol`` below the dtype's
     floor (:func:`numeric.integrate.tolerance_floor`: 100·eps) are raised to it, so float32 runs end.
     ``check_integration``: integrate each flow twice (tolerances 10x apart) and record the
@@ -272,6 +279,7 @@ def drift_check(
         raise NumericTypeError("truncations must not be empty")
     truncations = tuple(check_truncation(r, name="each truncation") for r in truncations)
     params = None
+    flow: Any = None
     if isinstance(fields, FlowLike):
         flow = fields
         params = flow.params
@@ -279,7 +287,7 @@ def drift_check(
             from bea.flows import modified_flow
 
             problem = getattr(flow, "problem", None)
-            source = problem if problem is not None else flow.loss  # type: ignore[attr-defined]
+            source = problem if problem is not None else flow.loss
             again: Any = getattr(flow, "method", None) if isinstance(meth, Stepper) else meth
             flow = modified_flow(source, list(flow.params), truncation=max(truncations), method=again, h=flow.h)
         factory: Any = flow_fields(flow, subs)
@@ -295,7 +303,14 @@ def drift_check(
         raise ShapeError(f"theta0 must be {expected}, got shape {tuple(theta.shape)}")
     if not bool(torch.isfinite(theta).all()):
         raise NumericTypeError(f"theta0 must be finite, got {theta.tolist()}")
-    steps = {h: step_count(time, h) for h in hs}
+    if isinstance(meth, MemoryMethodMembers):  # a method with memory starts on its slow manifold
+        return _memory_check(meth, flow if isinstance(fields, FlowLike) else None, theta, hs, time=time,
+                             truncations=truncations, subs=subs, step_field=step_field, tolerance=tolerance,
+                             rtol=rtol, atol=atol, device=dev, dtype=dt)
+    stepper = _stepper(meth, step_field, getattr(flow, "problem", None) if params is not None else None, subs,
+                       factory, hs[0])
+    per = total_steps(stepper)
+    steps = {h: stepper_step_count(time, h, per, stepper.name) for h in hs}
     notes: list[str] = []
 
     base = step_field if callable(step_field) else factory(hs[0], 0)
@@ -319,9 +334,8 @@ def drift_check(
     finals: dict[float, Tensor] = {}
     diverged: list[tuple[float, int, str]] = []
     for h in hs:
-        run_on = None if isinstance(meth, Stepper) else step_field if step_field is not None else factory(h, 0)
         try:
-            traj = run_method(run_on, theta, h, steps[h], meth, record=False, device=dev, dtype=dt)
+            traj = run_method(None, theta, h, steps[h], stepper, record=False, device=dev, dtype=dt)
         except ConvergenceError as exc:
             diverged.append((h, 0, f"implicit solver failed: {exc}"))
         else:
@@ -360,6 +374,48 @@ def drift_check(
         integration_error=worst_integration if check_integration else None,
         elapsed_s=_time.perf_counter() - start,
     )
+
+
+def _stepper(meth: Method | Stepper, step_field: Any, problem: Any, subs: Mapping[Any, Any] | None, factory: Any,
+             h: float) -> Stepper:
+    """The stepper the drift check runs: the stepper given, or the method's on ``step_field``, else on the flow's
+    :class:`bea.methods.Problem` (data ``subs``: minibatch losses, a game, a map's parameters...), else on the
+    factory's h^0 field."""
+    if isinstance(meth, Stepper):
+        return meth
+    if step_field is not None:
+        return make_stepper(meth, step_field)
+    if problem is not None:
+        return make_stepper(meth, problem, subs=dict(subs) if subs else None)
+    return make_stepper(meth, factory(h, 0))
+
+
+def stepper_step_count(time: float, h: float, per: int, name: str) -> int:
+    """The number of steps of the stepper ``name`` up to ``time`` when one of them lasts ``per * h`` (an epoch of
+    ``per`` minibatch steps); :class:`~bea.errors.InvalidStepSizeError` naming the epoch when ``time`` is not a
+    multiple of it.
+
+    >>> stepper_step_count(0.4, 0.02, 2, "sgd_fixed")
+    10
+    """
+    if per == 1:
+        return step_count(time, h)
+    try:
+        return step_count(time, per * h)
+    except InvalidStepSizeError:
+        raise InvalidStepSizeError(f"one step of {name} lasts {per}*h = {per * h:g} (h = {h:g}); time {time:g} is "
+                                   "not a positive integer multiple of it") from None
+
+
+def _memory_check(method: Any, flow: Any, theta: Tensor, hs: tuple[float, ...], *, step_field: Any,
+                  **options: Any) -> DriftReport:
+    """A method with memory: :func:`numeric.memory_drift.memory_drift_check` (start on the slow manifold)."""
+    if flow is None or step_field is not None or getattr(flow, "loss", None) is None:
+        raise NumericTypeError(f"the drift check of {method.name} (a method with memory) needs its ModifiedFlow on a "
+                               "loss, to start the optimiser on its slow manifold; no factory or step_field")
+    from numeric.memory_drift import memory_drift_check  # it imports this module
+
+    return memory_drift_check(method, flow.loss, list(flow.params), theta.tolist(), hs, flow=flow, **options)
 
 
 def _flows(

@@ -7,7 +7,15 @@ measured (down to ~1e-10 for high truncation orders). Two routes:
 * ``backend="torch"``: ``torchdiffeq.odeint`` with the 8th-order Dormand--Prince pair
   ``dopri8`` (or ``dopri5``), ``rtol = atol = 1e-13`` by default, on any device;
 * ``backend="numpy"``: ``scipy.integrate.solve_ivp`` with ``DOP853`` (Hairer--Nørsett--Wanner I,
-  §II.10), ``rtol = atol = 1e-13`` (SciPy's floor is 100·eps ≈ 2.2e-14).
+  §II.10), ``rtol = atol = 1e-13`` (SciPy's floor is 100·eps ≈ 2.2e-14);
+* ``backend="auto"`` (the default): chosen by problem size (:func:`choose_backend`). A small float64
+  system on the CPU (at most :data:`SMALL_SYSTEM` state entries, batch included) goes to SciPy's DOP853,
+  whose per-step cost on a few numbers is a fraction of a torch solver's (every stage of ``dopri8`` is a
+  dozen tensor operations of ~5 µs each); anything larger, on a GPU or in float32 goes to torchdiffeq.
+  A field that can compile itself for NumPy (a :class:`numeric.codegen.CompiledField`: its
+  ``as_numpy()``) is evaluated in NumPy; any other torch field gets tensors (no copies: the
+  arrays are shared). The result is a tensor either way, in θ0's dtype and on its device, as on the
+  torch route.
 
 **Error control.** Both are adaptive embedded pairs keeping the *local* error per step
 below ``atol + rtol·|y|``; the global error over a time T is then of order
@@ -36,12 +44,25 @@ from torch import Tensor
 from numeric.devices import as_tensor, resolve_device, resolve_dtype
 from numeric.errors import ConvergenceError, NumericTypeError, ShapeError, UnknownBackendError
 
-__all__ = ["DEFAULT_TOL", "TORCH_METHODS", "flow_error_estimate", "integrate_flow", "tolerance_floor"]
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_TOL",
+    "SMALL_SYSTEM",
+    "TORCH_METHODS",
+    "choose_backend",
+    "flow_error_estimate",
+    "integrate_flow",
+    "tolerance_floor",
+]
 
 #: Default relative and absolute tolerance of both routes.
 DEFAULT_TOL = 1e-13
 #: The torchdiffeq solvers accepted by ``method`` on the torch route.
 TORCH_METHODS = ("dopri8", "dopri5")
+#: The values of ``backend``.
+BACKENDS = ("auto", "torch", "numpy")
+#: ``backend="auto"`` integrates a float64 CPU system of at most this many state entries (batch × m) with SciPy.
+SMALL_SYSTEM = 4096
 
 
 def tolerance_floor(dtype: torch.dtype) -> float:
@@ -62,6 +83,26 @@ def _check_time(time: float) -> float:
     return float(time)
 
 
+def choose_backend(theta0: Any, *, device: str | torch.device | None = None,
+                   dtype: torch.dtype | str | None = None) -> str:
+    """The route ``backend="auto"`` takes for a start ``theta0`` of shape ``(..., m)``: ``"numpy"`` or ``"torch"``.
+
+    SciPy's DOP853 for float64 on the CPU with at most :data:`SMALL_SYSTEM` entries (batch included), where a torch
+    solver's per-step overhead dominates; torchdiffeq for larger systems, GPUs and float32 (SciPy integrates in
+    float64 only). ``device`` defaults to θ0's (CPU for non-tensors), ``dtype`` to float64.
+
+    >>> choose_backend(torch.zeros(4, 2, dtype=torch.float64)), choose_backend(torch.zeros(10_000))
+    ('numpy', 'torch')
+    >>> choose_backend([1.0, 2.0], dtype=torch.float32)
+    'torch'
+    """
+    default_dev = theta0.device if isinstance(theta0, Tensor) else "cpu"
+    dev = resolve_device(device, default=default_dev)
+    dt = resolve_dtype(dtype)
+    size = theta0.numel() if isinstance(theta0, Tensor) else np.size(theta0)
+    return "numpy" if dev.type == "cpu" and dt == torch.float64 and size <= SMALL_SYSTEM else "torch"
+
+
 def integrate_flow(
     field: Callable[[Any], Any],
     theta0: Any,
@@ -70,27 +111,32 @@ def integrate_flow(
     rtol: float = DEFAULT_TOL,
     atol: float = DEFAULT_TOL,
     method: str = "dopri8",
-    backend: str = "torch",
+    backend: str = "auto",
     device: str | torch.device | None = None,
     dtype: torch.dtype | str | None = None,
     max_steps: int = 200_000,
 ) -> Any:
     r""":math:`\varphi_T(\theta_0)` for :math:`\dot\theta = f(\theta)`, an autonomous field ``field(theta)``.
 
-    Torch route: returns a tensor on ``device`` (default θ0's, else CPU) in ``dtype``
-    (default float64). NumPy route: returns a float64 ``numpy`` array (``field`` gets and
-    may return NumPy arrays; torch outputs are converted). A non-finite state stops the
-    integration; the result then contains NaN. ``rtol``/``atol`` below :func:`tolerance_floor` of the dtype are
-    raised to it; a run that still needs more than ``max_steps`` steps raises
-    :class:`~numeric.errors.ConvergenceError` (never a silent NaN).
+    ``backend``: ``"auto"`` (default; :func:`choose_backend` picks by size), ``"torch"`` or ``"numpy"``; ``method``
+    names the torchdiffeq pair of the torch route (:data:`TORCH_METHODS`). Torch and auto routes: return a tensor on
+    ``device`` (default θ0's, else CPU) in ``dtype`` (default float64), and ``field`` gets tensors. NumPy route:
+    returns a float64 ``numpy`` array (``field`` gets and may return NumPy arrays; torch outputs are converted). A
+    non-finite state stops the integration; the result then contains NaN. ``rtol``/``atol`` below
+    :func:`tolerance_floor` of the dtype are raised to it; a run that still needs more than ``max_steps`` steps
+    raises :class:`~numeric.errors.ConvergenceError` (never a silent NaN). Unknown ``backend`` or ``method``:
+    :class:`~numeric.errors.UnknownBackendError`.
 
     A batch of starts ``(..., m)`` is integrated at once. A quarter turn of :math:`\dot u = -v,\ \dot v = u`
-    maps (1, 0) to (0, 1) and (0, 2) to (−2, 0); the NumPy route gives :math:`e^{-1}` for :math:`\dot y = -y`:
+    maps (1, 0) to (0, 1) and (0, 2) to (−2, 0), on both routes; the NumPy route gives :math:`e^{-1}` for
+    :math:`\dot y = -y`:
 
     >>> import math, numpy as np, torch
     >>> rotation = lambda t: torch.stack([-t[..., 1], t[..., 0]], dim=-1)
-    >>> y = integrate_flow(rotation, torch.tensor([[1.0, 0.0], [0.0, 2.0]], dtype=torch.float64), math.pi / 2)
-    >>> torch.allclose(y, torch.tensor([[0.0, 1.0], [-2.0, 0.0]], dtype=torch.float64), atol=1e-10)
+    >>> starts = torch.tensor([[1.0, 0.0], [0.0, 2.0]], dtype=torch.float64)
+    >>> quarter = torch.tensor([[0.0, 1.0], [-2.0, 0.0]], dtype=torch.float64)
+    >>> all(torch.allclose(integrate_flow(rotation, starts, math.pi / 2, backend=b), quarter, atol=1e-10)
+    ...     for b in ("auto", "torch"))
     True
     >>> round(float(integrate_flow(lambda y: -y, np.array([1.0]), 1.0, backend="numpy")[0]), 10)
     0.3678794412
@@ -103,11 +149,11 @@ def integrate_flow(
             raise NumericTypeError(f"{name} must be a positive number, got {tol!r}")
     if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
         raise NumericTypeError(f"max_steps must be a positive integer, got {max_steps!r}")
+    if backend not in BACKENDS:
+        raise UnknownBackendError(f"unknown integration backend {backend!r}; choose one of {BACKENDS}")
     if backend == "numpy":
         floor = tolerance_floor(torch.float64)
-        return _integrate_scipy(field, theta0, T, max(rtol, floor), max(atol, floor))
-    if backend != "torch":
-        raise UnknownBackendError(f"unknown integration backend {backend!r}; choose 'torch' or 'numpy'")
+        return _integrate_scipy(field, theta0, T, max(rtol, floor), max(atol, floor), max_steps)
     if method not in TORCH_METHODS:
         raise UnknownBackendError(f"unknown torch integrator {method!r}; choose one of {TORCH_METHODS}")
     default_dev = theta0.device if isinstance(theta0, Tensor) else "cpu"
@@ -120,6 +166,8 @@ def integrate_flow(
     rtol, atol = max(rtol, floor), max(atol, floor)
     if T == 0:
         return y0.clone()
+    if backend == "auto" and choose_backend(y0, dtype=dt) == "numpy":
+        return torch.from_numpy(_integrate_scipy(_numpy_field(field), y0, T, rtol, atol, max_steps))
     from torchdiffeq import odeint  # type: ignore[import-untyped]
 
     def rhs(t: Tensor, y: Tensor) -> Tensor:
@@ -133,36 +181,72 @@ def integrate_flow(
             sol = odeint(rhs, y0, times, rtol=rtol, atol=atol, method=method, options=options)
         except AssertionError as exc:  # torchdiffeq signals underflow / non-finite steps / the step cap this way
             if "max_num_steps" in str(exc):
-                raise ConvergenceError(
-                    f"the flow integration needed more than max_steps = {max_steps} steps to reach T = {T:g} at "
-                    f"rtol = {rtol:g}, atol = {atol:g} in {dt}; raise max_steps or the tolerances") from None
+                raise _step_cap(max_steps, T, rtol, atol, dt) from None
             if "underflow" in str(exc) or "finite" in str(exc).lower():
                 return torch.full_like(y0, math.nan)  # the flow blows up before T: a diverged flow, reported
             raise
     return sol[-1]
 
 
-def _integrate_scipy(field: Callable[[Any], Any], theta0: Any, T: float, rtol: float, atol: float) -> np.ndarray:
+def _step_cap(max_steps: int, T: float, rtol: float, atol: float, dtype: torch.dtype) -> ConvergenceError:
+    return ConvergenceError(
+        f"the flow integration needed more than max_steps = {max_steps} steps to reach T = {T:g} at "
+        f"rtol = {rtol:g}, atol = {atol:g} in {dtype}; raise max_steps or the tolerances")
+
+
+def _numpy_field(field: Callable[[Any], Any]) -> Callable[[np.ndarray], Any]:
+    """``field`` for NumPy states: its NumPy compilation when it offers one (``as_numpy``), else tensors in."""
+    as_numpy = getattr(field, "as_numpy", None)
+    if callable(as_numpy):
+        compiled: Callable[[np.ndarray], Any] = as_numpy()
+        return compiled
+
+    def on_tensors(y: np.ndarray) -> Any:
+        with torch.no_grad():
+            return field(torch.from_numpy(y))
+
+    return on_tensors
+
+
+class _StepCap(Exception):
+    """Raised inside the SciPy right-hand side when the step budget is spent (SciPy has no step cap)."""
+
+
+#: Right-hand-side evaluations of one DOP853 step (12 stages, the last one reused as the next step's first).
+_DOP853_EVALUATIONS = 12
+
+
+def _integrate_scipy(field: Callable[[Any], Any], theta0: Any, T: float, rtol: float, atol: float,
+                     max_steps: int) -> np.ndarray:
     from scipy.integrate import solve_ivp
 
     if isinstance(theta0, Tensor):
         theta0 = theta0.detach().cpu().numpy()
     y0 = np.asarray(theta0, dtype=np.float64)
-    if y0.ndim != 1:
-        raise ShapeError(f"theta0 must be a 1-D vector on the numpy route, got shape {y0.shape}")
+    if y0.ndim == 0:
+        raise ShapeError("theta0 must be a vector (m,) or a batch of vectors (..., m), got a scalar")
     if T == 0:
         return y0.copy()
+    shape, budget = y0.shape, _DOP853_EVALUATIONS * max_steps + 2
+    calls = 0
 
     def rhs(t: float, y: np.ndarray) -> np.ndarray:
-        out = field(y)
+        nonlocal calls
+        calls += 1
+        if calls > budget:
+            raise _StepCap
+        out = field(y.reshape(shape))
         if isinstance(out, Tensor):
             out = out.detach().cpu().numpy()
-        return np.asarray(out, dtype=np.float64)
+        return np.asarray(out, dtype=np.float64).reshape(-1)
 
-    sol = solve_ivp(rhs, (0.0, T), y0, method="DOP853", rtol=rtol, atol=atol)
-    if not sol.success:
+    try:
+        sol = solve_ivp(rhs, (0.0, T), y0.reshape(-1), method="DOP853", rtol=rtol, atol=atol)
+    except _StepCap:
+        raise _step_cap(max_steps, T, rtol, atol, torch.float64) from None
+    if not sol.success or not np.isfinite(sol.y[:, -1]).all():
         return np.full_like(y0, np.nan)
-    result: np.ndarray = sol.y[:, -1]
+    result: np.ndarray = sol.y[:, -1].reshape(shape)
     return result
 
 
@@ -177,7 +261,7 @@ def flow_error_estimate(field: Callable[[Any], Any], theta0: Any, time: float, *
     >>> abs(float(y[0]) - math.exp(-1)) < 1e-12, error < 1e-12
     (True, True)
     """
-    on_torch = kwargs.get("backend", "torch") == "torch"
+    on_torch = kwargs.get("backend", "auto") != "numpy"
     floor = 10 * tolerance_floor(resolve_dtype(kwargs.get("dtype")) if on_torch else torch.float64)
     rtol = max(kwargs.pop("rtol", DEFAULT_TOL), floor)  # the tighter run (tol/10) stays at or above the floor
     atol = max(kwargs.pop("atol", DEFAULT_TOL), floor)

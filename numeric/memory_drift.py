@@ -2,7 +2,8 @@ r"""Drift checks of optimisers with memory (heavy-ball, Nesterov, RMSProp, Adam)
 
 For a method of :mod:`bea.methods.momentum` / :mod:`bea.methods.adaptive`, its modified flow truncated after
 :math:`h^r` and a start :math:`\theta_0`, the check runs the optimiser for :math:`n = T/h` steps with the
-torch.optim-exact steppers of :mod:`numeric.steppers` (stationary form: no bias correction) and compares
+torch.optim-exact steppers of :mod:`numeric.steppers` (built by :func:`numeric.steppers.stepper_for`;
+stationary form: no bias correction) and compares
 :math:`\theta_n` with :math:`\varphi^{[r]}_T(\theta_0)`. Backward error analysis on the slow manifold predicts
 :math:`\|\theta_n - \varphi^{[r]}_T(\theta_0)\| = O(h^{r+1})`.
 
@@ -37,37 +38,20 @@ from torch import Tensor
 
 from bea.errors import BeaValueError
 from bea.flows import ModifiedFlow, gradient
-from bea.methods.adaptive import Adam as SymbolicAdam
-from bea.methods.adaptive import RMSProp as SymbolicRMSProp
+from bea.methods import Problem
+from bea.methods.adaptive import Adam, RMSProp
 from bea.methods.momentum import HeavyBall, Nesterov
 from numeric.codegen import compile_field
 from numeric.devices import as_tensor, resolve_device, resolve_dtype
 from numeric.drift import flow_fields
 from numeric.drift_report import DriftReport, TruncationResult, fit_slope
 from numeric.integrate import DEFAULT_TOL, integrate_flow
-from numeric.steppers.adaptive import Adam, RMSProp
-from numeric.steppers.momentum import MomentumStepper
+from numeric.steppers import stepper_for
 
-__all__ = ["START_CONVENTIONS", "MemoryMethod", "memory_drift_check", "start_state_fields", "stepper_for"]
+__all__ = ["START_CONVENTIONS", "MemoryMethod", "memory_drift_check", "start_state_fields"]
 
-MemoryMethod = HeavyBall | Nesterov | SymbolicRMSProp | SymbolicAdam
+MemoryMethod = HeavyBall | Nesterov | RMSProp | Adam
 START_CONVENTIONS = ("manifold", "zero")
-
-
-def stepper_for(method: MemoryMethod) -> MomentumStepper | RMSProp | Adam:
-    """The float64 stepper of ``method`` in the stationary form the analysis describes (no bias correction).
-
-    >>> stepper_for(HeavyBall("9/10"))
-    MomentumStepper(beta=0.9, nesterov=False)
-    """
-    if isinstance(method, HeavyBall | Nesterov):
-        return MomentumStepper(float(method.beta), nesterov=isinstance(method, Nesterov))
-    if isinstance(method, SymbolicRMSProp):
-        return RMSProp(float(method.beta2), float(method.eps), eps_inside=method.eps_inside)
-    if isinstance(method, SymbolicAdam):
-        return Adam(float(method.beta1), float(method.beta2), float(method.eps), eps_inside=method.eps_inside,
-                    bias_correction=False)
-    raise BeaValueError(f"no stepper for {method!r}; expected HeavyBall, Nesterov, RMSProp or Adam")
 
 
 def start_state_fields(method: MemoryMethod, flow: ModifiedFlow, truncation: int,
@@ -83,14 +67,6 @@ def start_state_fields(method: MemoryMethod, flow: ModifiedFlow, truncation: int
                      sympy.zeros(len(flow.params), 1))
         out[name] = compile_field(sympy.ImmutableMatrix(column), params=flow.params, subs=subs)
     return out
-
-
-def _initial_state(stepper: Any, theta: Tensor, buffers: dict[str, Tensor]) -> Any:
-    if isinstance(stepper, MomentumStepper):
-        return stepper.initial_state(theta, buffer=buffers.get("momentum_buffer"))
-    if isinstance(stepper, RMSProp):
-        return stepper.initial_state(theta, square_avg=buffers.get("square_avg"))
-    return stepper.initial_state(theta, exp_avg=buffers.get("exp_avg"), exp_avg_sq=buffers.get("exp_avg_sq"))
 
 
 def memory_drift_check(
@@ -131,8 +107,8 @@ def memory_drift_check(
     theta = as_tensor(list(theta0), dtype=dt, device=dev, name="theta0")
     if theta.shape != (len(flow.params),):
         raise BeaValueError(f"theta0 needs {len(flow.params)} values for {list(flow.params)}, got {list(theta0)}")
-    grad_column = compile_field(gradient(flow.loss, flow.params), params=flow.params, subs=subs)
-    stepper = stepper_for(method)
+    # the stationary stepper (no bias correction) of numeric.steppers, on the compiled field -grad E
+    stepper: Any = stepper_for(method, Problem.gradient(flow.loss, list(flow.params)), subs=subs)
     buffers_at = start_state_fields(method, flow, top + 1, subs) if start == "manifold" else {}
     factory = flow_fields(flow, subs)
     finals: dict[float, Tensor] = {}
@@ -140,9 +116,9 @@ def memory_drift_check(
         n = round(time / h)
         if n < 1 or abs(n * h - time) > 1e-9 * time:
             raise BeaValueError(f"time {time} is not a positive integer multiple of h = {h}")
-        state = _initial_state(stepper, theta, {k: fn(theta, h=h) for k, fn in buffers_at.items()})
+        state = stepper.init(theta, **{k: fn(theta, h=h) for k, fn in buffers_at.items()})
         for _ in range(n):
-            state = stepper.step(state, grad_column, h)
+            state = stepper.step(state, h)
         finals[h] = state.theta
     results = []
     hvec = torch.tensor([float(h) for h in hs], dtype=dt, device=dev)

@@ -3,6 +3,10 @@
 Each tutorial runs once per session (tests/test_notebooks.py checks it ran cleanly), and the site
 is built once from those executed notebooks (tests/test_docs.py checks the build, the pages and
 their assets; tests/test_browser.py opens them in headless Chromium).
+
+With pytest-xdist (the README's test command runs ``pytest -n auto --dist loadgroup``) the tests
+of ``DOCS_TEST_FILES`` go to one worker (the scheduler hook in the root conftest.py), so that the
+tutorials run and the site is built once; every test that uses these fixtures must live there.
 """
 
 from __future__ import annotations
@@ -10,7 +14,27 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from docs_site import MKDOCS_MODULES, NOTEBOOK_MODULES, Executed, Site, build_site, execute_notebooks, missing
+from docs_site import (
+    DOCS_TEST_FILES,
+    MKDOCS_MODULES,
+    NOTEBOOK_MODULES,
+    Executed,
+    Site,
+    build_site,
+    execute_notebooks,
+    missing,
+)
+
+DOCS_FIXTURES = frozenset({"executed_notebooks", "built_site"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that use the docs fixtures must live in DOCS_TEST_FILES, which pytest-xdist runs on one
+    worker; a test elsewhere would execute the tutorials a second time, on another worker."""
+    for item in items:
+        where = item.nodeid.split("::")[0]
+        if DOCS_FIXTURES & set(getattr(item, "fixturenames", ())) and where not in DOCS_TEST_FILES:
+            raise pytest.UsageError(f"{item.nodeid} uses {sorted(DOCS_FIXTURES)}: add {where} to DOCS_TEST_FILES")
 
 
 @pytest.fixture(scope="session")

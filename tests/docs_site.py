@@ -10,6 +10,7 @@ tutorials show their outputs while each notebook runs only once per test session
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import os
@@ -27,6 +28,8 @@ KERNEL = "bea-tests"
 CELL_TIMEOUT_S = 120  # a runaway guard per cell, not a speed target
 MKDOCS_MODULES = ("mkdocs", "material", "mkdocs_jupyter", "mkdocstrings", "mkdocstrings_handlers.python")
 NOTEBOOK_MODULES = ("nbformat", "nbclient", "ipykernel", "torch", "matplotlib", "sklearn")
+#: The test files that use the executed tutorials or the built site (run on one pytest-xdist worker).
+DOCS_TEST_FILES = ("tests/test_browser.py", "tests/test_docs.py", "tests/test_notebooks.py")
 
 
 def missing(modules: tuple[str, ...]) -> list[str]:
@@ -60,35 +63,47 @@ def kernel_dir(root: Path) -> Path:
     return root
 
 
-def execute_notebooks(scratch: Path) -> dict[Path, Executed]:
-    """Run every tutorial top to bottom (CPU, figures with Agg), in its own folder; keep errors, do not raise."""
-    import nbclient
-    import nbformat
+def execute_notebooks(scratch: Path, jobs: int | None = None) -> dict[Path, Executed]:
+    """Run every tutorial top to bottom (CPU, figures with Agg), in its own folder; keep errors, do not raise.
 
+    Each notebook has its own kernel (a process), so up to ``jobs`` of them (default: one per CPU)
+    run at the same time, from one asyncio event loop (nbclient's ``async_execute``).
+    """
     jupyter = kernel_dir(scratch / "jupyter")
     saved = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "MPLBACKEND", "PYDEVD_DISABLE_FILE_VALIDATION")}
     os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(jupyter), saved["JUPYTER_PATH"]]))
     os.environ["MPLBACKEND"] = "Agg"
     os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # quiet debugger warning on stderr
-    results: dict[Path, Executed] = {}
     try:
-        for path in NOTEBOOKS:
-            nb = nbformat.read(path, as_version=4)
-            client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name=KERNEL,
-                                             resources={"metadata": {"path": str(path.parent)}})
-            error = None
-            try:
-                client.execute()
-            except Exception as exc:  # reported by the test of this notebook, with the cell that failed
-                error = f"{type(exc).__name__}: {exc}"
-            results[path] = Executed(path, nb, error)
+        limit = max(1, min(len(NOTEBOOKS), jobs or os.cpu_count() or 1))
+        return dict(zip(NOTEBOOKS, asyncio.run(_execute_all(NOTEBOOKS, limit)), strict=True))
     finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    return results
+
+
+async def _execute_all(paths: list[Path], limit: int) -> list[Executed]:
+    import nbclient
+    import nbformat
+
+    slots = asyncio.Semaphore(limit)
+
+    async def execute(path: Path) -> Executed:
+        async with slots:
+            nb = nbformat.read(path, as_version=4)
+            client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name=KERNEL,
+                                             resources={"metadata": {"path": str(path.parent)}})
+            error = None
+            try:
+                await client.async_execute()
+            except Exception as exc:  # reported by the test of this notebook, with the cell that failed
+                error = f"{type(exc).__name__}: {exc}"
+            return Executed(path, nb, error)
+
+    return list(await asyncio.gather(*(execute(path) for path in paths)))
 
 
 @dataclass(frozen=True)

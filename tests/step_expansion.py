@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from typing import Any
 
 import sympy
+from sympy.polys.constructor import construct_domain
 
 h = sympy.Symbol("h")
 
@@ -27,6 +29,28 @@ def random_polynomial(variables: Sequence[sympy.Symbol], degree: int, rng: rando
     return sympy.Add(*(rng.randint(-3, 3) * m for m in monomials))
 
 
+def _series_ring(exprs: Sequence[object]) -> Any:
+    """A polynomial ring in h and the free symbols of ``exprs``, over QQ or the algebraic extension of QQ
+    that holds every coefficient of ``exprs`` (tableau entries such as 2^(1/3) or sqrt(3))."""
+    exprs = [sympy.sympify(e) for e in exprs]
+    gens = [h, *sorted(set().union(*(e.free_symbols for e in exprs)) - {h}, key=sympy.default_sort_key)]
+    coefficients = [c for e in exprs for c in sympy.Poly(sympy.expand(e), *gens).coeffs()]
+    domain, _ = construct_domain(coefficients or [sympy.Integer(0)], extension=True)
+    return sympy.polys.rings.ring(gens, domain)[0]
+
+
+def _stage_sum(start: Any, weights: Sequence[Any], values: Sequence[Any], n: int) -> Any:
+    """start + h Σ_j weights[j] values[j] (all in one ring), without the powers h^k, k > n."""
+    R = start.ring
+    total = start + R.gens[0] * sum((w * v for w, v in zip(weights, values, strict=True)), R.zero)
+    return R({m: c for m, c in total.items() if m[0] <= n})
+
+
+def _in_ring(R: Any, values: Sequence[object]) -> list[Any]:
+    """``values`` (numbers or expressions) as elements of R, each converted once."""
+    return [R.from_expr(sympy.sympify(v)) for v in values]
+
+
 def partitioned_step(
     tableaux: tuple[Sequence[Sequence[object]], Sequence[object], Sequence[Sequence[object]], Sequence[object]],
     f: Sequence[sympy.Expr],
@@ -39,31 +63,32 @@ def partitioned_step(
 ) -> tuple[list[sympy.Expr], list[sympy.Expr]]:
     """(q_1, p_1) of the partitioned RK step from (q0, p0), through h^n: the q tableau weighs f, the p tableau g.
 
-    Pass numbers as (q0, p0) for speed (the series then has numeric coefficients) or the symbols q, p.
+    f and g are polynomials in (q, p); (q0, p0) are numbers or the symbols q, p. The series are kept
+    as polynomials in h (and any symbols) over QQ or an algebraic extension (``_series_ring``).
     """
     Aq, bq, Ap, bp = tableaux
     s = len(bq)
+    R = _series_ring([*f, *g, *q0, *p0, *(x for row in (*Aq, *Ap) for x in row), *bq, *bp])
+    fs, gs = _in_ring(R, [sympy.expand(e) for e in f]), _in_ring(R, [sympy.expand(e) for e in g])
+    variables = _in_ring(R, [*q, *p])
+    Aq, Ap = [_in_ring(R, row) for row in Aq], [_in_ring(R, row) for row in Ap]
+    bq, bp = _in_ring(R, bq), _in_ring(R, bp)
+    q0, p0 = _in_ring(R, q0), _in_ring(R, p0)
 
-    def at(expr: sympy.Expr, Q: Sequence[sympy.Expr], P: Sequence[sympy.Expr]) -> sympy.Expr:
-        return expr.xreplace({**dict(zip(q, Q, strict=True)), **dict(zip(p, P, strict=True))})
+    def at(poly: Any, Q: Sequence[Any], P: Sequence[Any]) -> Any:
+        return poly.compose(list(zip(variables, [*Q, *P], strict=True)))
 
     Q = [list(q0) for _ in range(s)]
     P = [list(p0) for _ in range(s)]
     for _ in range(n + 1):
-        F = [[at(fi, Q[j], P[j]) for fi in f] for j in range(s)]
-        G = [[at(gi, Q[j], P[j]) for gi in g] for j in range(s)]
-        Q = [
-            [truncate(q0[k] + h * sum(sympy.sympify(Aq[i][j]) * F[j][k] for j in range(s)), n) for k in range(len(q))]
-            for i in range(s)
-        ]
-        P = [
-            [truncate(p0[k] + h * sum(sympy.sympify(Ap[i][j]) * G[j][k] for j in range(s)), n) for k in range(len(p))]
-            for i in range(s)
-        ]
-    F = [[at(fi, Q[j], P[j]) for fi in f] for j in range(s)]
-    G = [[at(gi, Q[j], P[j]) for gi in g] for j in range(s)]
-    q1 = [truncate(q0[k] + h * sum(sympy.sympify(bq[j]) * F[j][k] for j in range(s)), n) for k in range(len(q))]
-    p1 = [truncate(p0[k] + h * sum(sympy.sympify(bp[j]) * G[j][k] for j in range(s)), n) for k in range(len(p))]
+        F = [[at(fi, Q[j], P[j]) for fi in fs] for j in range(s)]
+        G = [[at(gi, Q[j], P[j]) for gi in gs] for j in range(s)]
+        Q = [[_stage_sum(q0[k], Aq[i], [F[j][k] for j in range(s)], n) for k in range(len(q))] for i in range(s)]
+        P = [[_stage_sum(p0[k], Ap[i], [G[j][k] for j in range(s)], n) for k in range(len(p))] for i in range(s)]
+    F = [[at(fi, Q[j], P[j]) for fi in fs] for j in range(s)]
+    G = [[at(gi, Q[j], P[j]) for gi in gs] for j in range(s)]
+    q1 = [_stage_sum(q0[k], bq, [F[j][k] for j in range(s)], n).as_expr() for k in range(len(q))]
+    p1 = [_stage_sum(p0[k], bp, [G[j][k] for j in range(s)], n).as_expr() for k in range(len(p))]
     return q1, p1
 
 
@@ -75,27 +100,31 @@ def additive_step(
     n: int,
     y0: Sequence[sympy.Expr],
 ) -> list[sympy.Expr]:
-    """y_1 of the additive RK step from y0 through h^n: the first tableau weighs f1, the second f2."""
+    """y_1 of the additive RK step from y0 through h^n: the first tableau weighs f1, the second f2.
+
+    f1, f2 are polynomials in y; y0 holds numbers or the symbols y (series as in :func:`partitioned_step`).
+    """
     A1, b1, A2, b2 = tableaux
     s = len(b1)
+    R = _series_ring([*f1, *f2, *y0, *(x for row in (*A1, *A2) for x in row), *b1, *b2])
+    variables = _in_ring(R, y)
+    p1, p2 = _in_ring(R, [sympy.expand(e) for e in f1]), _in_ring(R, [sympy.expand(e) for e in f2])
+    A1, A2 = [_in_ring(R, row) for row in A1], [_in_ring(R, row) for row in A2]
+    b1, b2 = _in_ring(R, b1), _in_ring(R, b2)
+    y0 = _in_ring(R, y0)
 
-    def at(expr: sympy.Expr, Y: Sequence[sympy.Expr]) -> sympy.Expr:
-        return expr.xreplace(dict(zip(y, Y, strict=True)))
-
-    def increment(a1: Sequence[object], a2: Sequence[object], Y: list[list[sympy.Expr]]) -> list[sympy.Expr]:
-        F1 = [[at(e, Y[j]) for e in f1] for j in range(s)]
-        F2 = [[at(e, Y[j]) for e in f2] for j in range(s)]
+    def increment(a1: Sequence[object], a2: Sequence[object], Y: list[list[Any]]) -> list[Any]:
+        F1 = [[e.compose(list(zip(variables, Y[j], strict=True))) for e in p1] for j in range(s)]
+        F2 = [[e.compose(list(zip(variables, Y[j], strict=True))) for e in p2] for j in range(s)]
         return [
-            truncate(
-                y0[k] + h * sum(sympy.sympify(a1[j]) * F1[j][k] + sympy.sympify(a2[j]) * F2[j][k] for j in range(s)), n
-            )
+            _stage_sum(y0[k], [*a1, *a2], [*(F1[j][k] for j in range(s)), *(F2[j][k] for j in range(s))], n)
             for k in range(len(y))
         ]
 
     Y = [list(y0) for _ in range(s)]
     for _ in range(n + 1):
         Y = [increment(A1[i], A2[i], Y) for i in range(s)]
-    return increment(b1, b2, Y)
+    return [e.as_expr() for e in increment(b1, b2, Y)]
 
 
 def lie_flow(
@@ -127,7 +156,7 @@ def picard_flow(
     algebraic coefficients (the ring's domain is QQ or an algebraic extension of it).
     """
     coefficients = [c for e in field for c in sympy.Poly(sympy.expand(e), *variables, h).coeffs()]
-    domain, _ = sympy.polys.constructor.construct_domain(coefficients + [sympy.sympify(v) for v in start],
+    domain, _ = construct_domain(coefficients + [sympy.sympify(v) for v in start],
                                                          extension=True)
     R, *_ = sympy.polys.rings.ring("t,h", domain)
 

@@ -91,35 +91,125 @@ def test_zero_decays_give_explicit_euler_on_the_preconditioned_field(inside: boo
             assert _vanishes_at(flow.terms[power] - sympy.Matrix([expected[power]]), point), (method, power)
 
 
+def _moment_sum(i: int, beta: sympy.Rational) -> sympy.Expr:
+    """Σ_{k≥0} k^i β^k = (x d/dx)^i 1/(1 - x) at x = β, exactly."""
+    total: sympy.Expr = 1 / (1 - k)
+    for _ in range(i):
+        total = k * sympy.diff(total, k)
+    return total.subs(k, beta)
+
+
+Jet = list[list[sympy.Expr]]  # jet[n][j]: coefficient of h^n (θ - θ₀)^j, a Taylor polynomial in h and θ
+
+
+def _taylor(expr: sympy.Expr, degree: int, at: sympy.Rational, memo: dict[sympy.Expr, list[sympy.Expr]]) -> list[
+        sympy.Expr]:
+    """Taylor coefficients of expr(θ) at θ₀ = ``at`` through (θ - θ₀)^degree, exactly, by truncated power-series
+    arithmetic over the expression tree (sums, products, rational powers): Taylor-mode differentiation."""
+    if expr in memo:
+        return memo[expr]
+    zero = [sympy.Integer(0)] * (degree + 1)
+
+    def times(u: list[sympy.Expr], v: list[sympy.Expr]) -> list[sympy.Expr]:
+        return [sympy.expand(sum((u[i] * v[n - i] for i in range(n + 1)), sympy.Integer(0))) for n in range(degree + 1)]
+
+    if not expr.has(th):
+        out = [expr, *zero[1:]]
+    elif expr == th:
+        out = [at, sympy.Integer(1), *zero[2:]]
+    elif expr.is_Add:
+        parts = [_taylor(a, degree, at, memo) for a in expr.args]
+        out = [sympy.expand(sum((part[n] for part in parts), sympy.Integer(0))) for n in range(degree + 1)]
+    elif expr.is_Mul:
+        out = [sympy.Integer(1), *zero[1:]]
+        for factor in expr.args:
+            out = times(out, _taylor(factor, degree, at, memo))
+    elif expr.is_Pow and expr.exp.is_Rational:
+        base = _taylor(expr.base, degree, at, memo)
+        assert base[0] != 0, expr
+        u = [sympy.Integer(0), *(c / base[0] for c in base[1:])]  # base = base₀ (1 + u), u = O(θ - θ₀)
+        series, power = [sympy.Integer(1), *zero[1:]], [sympy.Integer(1), *zero[1:]]
+        for j in range(1, degree + 1):
+            power = times(power, u)
+            binomial = sympy.binomial(expr.exp, j)
+            series = [a + binomial * b for a, b in zip(series, power, strict=True)]
+        out = [sympy.expand(base[0] ** expr.exp * c) for c in series]
+    else:
+        raise NotImplementedError(f"no Taylor rule for {expr.func}")
+    memo[expr] = out
+    return out
+
+
+def _jet(terms: list[sympy.Expr], top: int, degree: int, at: sympy.Rational) -> Jet:
+    """The jet at θ₀ = ``at`` of Σ_n h^n terms[n](θ): Taylor coefficients through h^top and (θ - θ₀)^degree."""
+    memo: dict[sympy.Expr, list[sympy.Expr]] = {}
+    return [_taylor(terms[n] if n < len(terms) else sympy.Integer(0), degree, at, memo) for n in range(top + 1)]
+
+
+def _lie(jet: Jet, field: Jet) -> Jet:
+    """The jet of (d/dθ e) · field from the jets of e and of the field, one θ-degree shorter."""
+    degree, top = len(jet[0]) - 2, len(jet) - 1
+    derivative = [[(j + 1) * row[j + 1] for j in range(degree + 1)] for row in jet]
+    return [[sympy.expand(sum((derivative[a][i] * field[n - a][j - i] for a in range(n + 1) for i in range(j + 1)),
+                              sympy.Integer(0))) for j in range(degree + 1)] for n in range(top + 1)]
+
+
+def _series_coefficients(step: list[sympy.Expr], m: list[sympy.Expr], w: list[sympy.Expr]) -> list[sympy.Expr]:
+    """Taylor coefficients in h of step + h m / √w from those of step, m and w (w₀ > 0), through h^(len - 1).
+
+    1/√w = w₀^(-1/2) Σ_j binom(-1/2, j) u^j with u = w/w₀ - 1 = O(h): truncated power-series arithmetic.
+    """
+    top = len(step) - 1
+
+    def times(u: list[sympy.Expr], v: list[sympy.Expr]) -> list[sympy.Expr]:
+        return [sympy.expand(sum((u[i] * v[n - i] for i in range(n + 1)), sympy.Integer(0))) for n in range(top + 1)]
+
+    u = [sympy.Integer(0), *(c / w[0] for c in w[1:])]
+    inverse_root = [sympy.Integer(1), *([sympy.Integer(0)] * top)]
+    power = list(inverse_root)
+    for j in range(1, top + 1):
+        power = times(power, u)
+        binomial = sympy.binomial(sympy.Rational(-1, 2), j)
+        inverse_root = [a + binomial * b for a, b in zip(inverse_root, power, strict=True)]
+    shifted = [sympy.Integer(0), *times(m, inverse_root)[:top]]  # h m / √w, without the factor 1/√w₀
+    return [sympy.expand(a + b / sympy.sqrt(w[0])) for a, b in zip(step, shifted, strict=True)]
+
+
 def _residual_order(method: Adam | RMSProp, p: int, beta1: sympy.Rational | None) -> int:
-    """The lowest power of h in θ_{n+1} - θ_n + h m/√(v + ε) on the truncated flow, at θ = 7/10."""
+    """The lowest power of h in θ_{n+1} - θ_n + h m/√(v + ε) on the truncated flow, at θ = 7/10.
+
+    Every quantity is a jet at θ₀ = 7/10 (Taylor coefficients in h and θ - θ₀): the Lie derivative
+    D e = e'(θ) f̃_h(θ) of a jet is a jet one θ-degree shorter, and top applications need degree top.
+    """
     loss = th**4 / 4 + th**2 / 2
     flow = method.modified_flow(loss, [th], truncation=p)
-    h, field = flow.h, flow.field()[0]
     g = sympy.diff(loss, th)
     top = p + 2
-    derivs = [th]
-    for _ in range(top):
-        derivs.append(sympy.diff(derivs[-1], th) * field)
+    theta0 = R(7, 10)
+    field = _jet([t[0] for t in flow.terms], top, top, theta0)
 
-    def lie(expr: sympy.Expr) -> list[sympy.Expr]:
-        out = [expr]
+    def lie(expr: sympy.Expr) -> list[Jet]:
+        out = [_jet([expr], top, top, theta0)]
         for _ in range(top):
-            out.append(sympy.diff(out[-1], th) * field)
+            out.append(_lie(out[-1], field))
         return out
 
-    def average(expr: sympy.Expr, beta: sympy.Rational) -> sympy.Expr:
-        d = lie(expr)
-        return sum((1 - beta) * (-h) ** i / sympy.factorial(i) * sympy.summation(k**i * beta**k, (k, 0, sympy.oo))
-                   * d[i] for i in range(top + 1))
+    def at_theta0(jets: list[Jet], weights: list[sympy.Expr]) -> list[sympy.Expr]:
+        """Σ_i weights[i] h^i jets[i] at θ₀, by powers of h through h^top."""
+        return [sympy.expand(sum((weights[i] * jets[i][n - i][0] for i in range(n + 1)), sympy.Integer(0)))
+                for n in range(top + 1)]
 
-    m = g if beta1 is None else average(g, beta1)
+    def average(expr: sympy.Expr, beta: sympy.Rational) -> list[sympy.Expr]:
+        return at_theta0(lie(expr), [(1 - beta) * (-1) ** i / sympy.factorial(i) * _moment_sum(i, beta)
+                                     for i in range(top + 1)])
+
+    m = [g.subs(th, theta0), *([sympy.Integer(0)] * top)] if beta1 is None else average(g, beta1)
     v = average(g**2, method.beta2)
-    nxt = sum(h**i / sympy.factorial(i) * derivs[i] for i in range(top + 1))
-    residual = (nxt - th + h * m / sympy.sqrt(v + method.eps)).subs(th, R(7, 10))
-    series = sympy.series(residual, h, 0, top + 1).removeO()
+    step = at_theta0(lie(th), [1 / sympy.factorial(i) for i in range(top + 1)])
+    step[0] -= theta0
+    series = _series_coefficients(step, m, [v[0] + method.eps, *v[1:]])
     for power in range(top + 1):
-        if abs(sympy.N(series.coeff(h, power), 30)) > 1e-25:
+        if abs(sympy.N(series[power], 30)) > 1e-25:
             return power
     return top + 1
 

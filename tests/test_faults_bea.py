@@ -715,6 +715,51 @@ def test_transcendental_fast_ring_equals_the_generic_route(text: str, truncation
             assert sympy.cancel(sympy.together(_rational_in_exp(x - y, scale))) == 0, (text, k)
 
 
+def _softplus_taylor(delta: sympy.Expr, degree: int, sigma: sympy.Expr) -> sympy.Expr:
+    """softplus(w + delta) - softplus(w) through delta^degree, with sigma = sigmoid(w) (softplus' = sigmoid,
+    sigmoid' = sigmoid - sigmoid^2: the derivative rules by hand, no bea code)."""
+    s = sympy.Symbol("s")
+    total, derivative = sympy.Integer(0), s
+    for k in range(1, degree + 1):
+        total += derivative.xreplace({s: sigma}) * delta**k / sympy.factorial(k)
+        derivative = sympy.expand(sympy.diff(derivative, s) * (s - s**2))
+    return total
+
+
+def test_softplus_fast_ring_through_h4_at_random_rational_points() -> None:
+    """Issue 13: log(1 + exp(-ab)) + (a - b)^2/20 through h^4 equals an independent route, exactly.
+
+    The generic SymPy route on the loss itself takes minutes at h^4. Instead, at a random rational point
+    (a0, b0) with exp(-a0 b0) replaced by a random positive rational e0 (both sides are rational functions of
+    a, b and exp(-ab), so agreeing at random points of (a, b, e) shows identity with overwhelming probability:
+    Schwartz--Zippel), the loss is replaced by its Taylor polynomial in the shift z through degree 5 (the h^4
+    term at z = 0 uses derivatives of E of order <= 5) with rational coefficients, and its modified field is
+    derived by the generic route with the fast ring disabled, then read at z = 0.
+    """
+    from unittest import mock
+
+    from bea._closure import DifferentialRing
+
+    fast = modified_flow(parse_loss("softplus(-a*b) + (a - b)^2/20"), [a, b], truncation=4)
+    z1, z2 = sympy.symbols("z1 z2")
+    degree, rng = 5, random.Random(13)
+    for _ in range(1):  # one point of large height suffices (Schwartz--Zippel); each costs ~2 s
+        a0, b0 = (sympy.Rational(rng.choice([-1, 1]) * rng.randint(1, 40), rng.randint(1, 40)) for _ in range(2))
+        e0 = sympy.Rational(rng.randint(1, 10**6), rng.randint(1, 10**6))
+        delta = -(a0 * z2 + b0 * z1 + z1 * z2)  # -ab = -a0 b0 + delta at (a0 + z1, b0 + z2)
+        shifted = sympy.Poly(_softplus_taylor(delta, degree, e0 / (1 + e0)) + (a0 + z1 - b0 - z2) ** 2 / 20, z1, z2)
+        taylor = sum(c * z1**i * z2**j for (i, j), c in shifted.terms() if i + j <= degree)
+        with mock.patch.object(DifferentialRing, "for_exprs", return_value=None):
+            reference = modified_flow(taylor, [z1, z2], truncation=4, h=fast.h)
+        point, power = {a: a0, b: b0}, {sympy.exp(-a0 * b0 * k): e0**k for k in range(-12, 13)}
+        for k in range(5):
+            for got, expected in zip(fast.terms[k], reference.terms[k], strict=True):
+                at_point = got.xreplace(point).xreplace(power)
+                assert not at_point.has(sympy.exp), at_point
+                assert at_point == expected.xreplace({z1: 0, z2: 0}), (k, a0, b0, e0)
+        assert any(t != 0 for t in reference.terms[4])  # the h^4 term is really compared
+
+
 @pytest.mark.parametrize(
     "loss",
     [sympy.sin(a) * sympy.cos(b), sympy.tanh(a * b), sympy.sqrt(1 + a**2) + b**2, sympy.log(1 + a**2) * b],

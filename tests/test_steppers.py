@@ -8,12 +8,15 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+import sympy  # noqa: E402
+
 from bea import methods  # noqa: E402
 from bea.errors import BeaTypeError, UnknownMethodError  # noqa: E402
 from numeric.errors import NumericTypeError  # noqa: E402
 from numeric.steppers import RungeKuttaStepper, Stepper, StepperState, stepper_for  # noqa: E402
 from numeric.trajectories import make_stepper, run_method  # noqa: E402
 
+_X = sympy.Symbol("x")
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA"))]
 
 
@@ -81,3 +84,29 @@ def test_unknown_family_and_options_are_errors() -> None:
         stepper_for(object(), None)
     with pytest.raises(NumericTypeError, match="momentum"):
         stepper_for(methods.rk4, lambda t: -t, momentum=0.9)
+
+
+ENTRY_POINTS = {
+    "resolve": lambda name: methods.resolve(name),
+    "modified_flow": lambda name: __import__("bea").modified_flow(_X**2 / 2, [_X], truncation=1, method=name),
+    "run_method": lambda name: run_method(lambda t: (t**2).sum() / 2, [1.0], 0.1, 2, name),
+    "drift_check": lambda name: __import__("numeric.drift").drift.drift_check(
+        __import__("bea").modified_flow(_X**2 / 2, [_X], truncation=1, method=methods.heun), [1.0], (0.02, 0.01),
+        method=name, time=0.04, truncations=(0, 1)),
+    "expected_slope": lambda name: __import__("numeric.drift").drift.expected_slope(name, 0),
+}
+
+
+@pytest.mark.parametrize("entry", sorted(ENTRY_POINTS))
+@pytest.mark.parametrize(("name", "construct"), [("sgd", "SGD"), ("Heavy-Ball", "HeavyBall\\('9/10'\\)"),
+                                                 ("adam", "Adam\\(beta1"), ("alternating_gd", "GameGD")])
+def test_names_of_methods_needing_arguments_are_refused_alike(entry: str, name: str, construct: str) -> None:
+    """One rule (issue 9 §1): a name is accepted wherever a method is, and the names of methods that need
+    hyperparameters or minibatch losses are refused everywhere with what to construct instead."""
+    with pytest.raises(UnknownMethodError, match=f"not known by its name alone: construct .*{construct}"):
+        ENTRY_POINTS[entry](name)
+
+
+@pytest.mark.parametrize("entry", sorted(ENTRY_POINTS))
+def test_catalogue_names_are_accepted_everywhere(entry: str) -> None:
+    ENTRY_POINTS[entry]("heun")

@@ -27,7 +27,7 @@ from bea.methods.adaptive import Adam, RMSProp
 from bea.methods.maps import SGD, OneStepMap
 from bea.methods.momentum import HeavyBall, Nesterov
 
-__all__ = ["derive_report", "parse_inputs", "register"]
+__all__ = ["MEMORY_METHODS", "derive_report", "map_flow", "memory_method", "parse_inputs", "register", "sgd_flow"]
 
 
 def register(sub: Any) -> None:
@@ -198,9 +198,9 @@ def _cmd_derive(args: argparse.Namespace) -> str:
         raise BeaValueError(f"--hyper and --eps-inside apply to {', '.join(MEMORY_METHODS)}; "
                             f"{args.method or 'gd'} has no hyperparameters")
     if args.map is not None:
-        return derive_report(_map_flow(args), args.format)
+        return derive_report(map_flow(args), args.format)
     if args.method == "sgd":
-        return derive_report(_sgd_flow(args), args.format)
+        return derive_report(sgd_flow(args), args.format)
     if args.shuffle is not None:
         raise BeaValueError("--shuffle applies to --method sgd")
     method = methods.resolve("gd" if args.method is None else args.method)
@@ -240,7 +240,7 @@ def _memory_derive(args: argparse.Namespace) -> str:
     return derive_report(modified_flow(loss, list(params), truncation=args.truncation, method=method), args.format)
 
 
-def _map_flow(args: argparse.Namespace) -> ModifiedFlow:
+def map_flow(args: argparse.Namespace) -> ModifiedFlow:
     """The flow of ``--map EXPR ...`` (one image per parameter, in the parameters, data and h)."""
     from bea.parsing import parse_loss, parse_params, parse_substitutions
 
@@ -260,7 +260,7 @@ def _map_flow(args: argparse.Namespace) -> ModifiedFlow:
     return modified_flow(Problem.parameters(list(params)), truncation=args.truncation, method=step)
 
 
-def _sgd_flow(args: argparse.Namespace) -> ModifiedFlow:
+def sgd_flow(args: argparse.Namespace) -> ModifiedFlow:
     """The flow of ``--method sgd --loss E1 --loss E2 ...``: one epoch (fixed) or the mean epoch (random)."""
     from bea.parsing import parse_loss, parse_params, parse_substitutions
 

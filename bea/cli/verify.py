@@ -48,7 +48,15 @@ def register(sub: Any) -> None:
                     "truncated after h^r accurately; the error at time T must fall like h^(r+1) for gradient "
                     "descent (in general: the first power above r with a nonzero term). Exit status 0 when every "
                     "fitted slope is within the tolerance, 1 when not. Needs the torch extra.")
-    p.add_argument("--loss", required=True, help='the loss, e.g. "(y - a*b*x)^2/2" (safe parser)')
+    p.add_argument("--loss", action="append",
+                   help='the loss, e.g. "(y - a*b*x)^2/2" (safe parser); repeat it once per minibatch loss with '
+                        "--method sgd")
+    p.add_argument("--map", nargs="+", metavar="EXPR",
+                   help='instead of --loss and --method: one step as the image of each parameter, in the '
+                        'parameters, data and h, e.g. --map "a - h*a*b^2" "b - h*a^2*b" (as bea derive --map)')
+    p.add_argument("--shuffle", choices=("random", "fixed"),
+                   help="with --method sgd: the mean epoch over all orders of the minibatches (random, default) or "
+                        "one epoch in the given order (fixed); --time must be a multiple of the epoch, m*h")
     p.add_argument("--params", nargs="+", required=True, help="parameter names; other names are data")
     p.add_argument("--subs", nargs="*", default=[], help="data values, e.g. x=1 y=0.6")
     p.add_argument("--init", nargs="+", required=True, help="start, e.g. a=2.8 b=3.5 (every parameter)")
@@ -59,8 +67,8 @@ def register(sub: Any) -> None:
                    help="truncations r of the modified flow (keep the terms through h^r); default 0 1 2 3")
     p.add_argument("--orders", dest="truncations", nargs="+", type=nonneg_int, action=DeprecatedAlias,
                    new="--truncations")
-    p.add_argument("--method", default="gd", help=f"heavy_ball, nesterov, rmsprop, adam (with --hyper), or one of: "
-                                                  f"{', '.join(sorted(methods.NAMES))}")
+    p.add_argument("--method", help=f"sgd (with repeated --loss), heavy_ball, nesterov, rmsprop, adam (with "
+                                    f"--hyper), or one of: {', '.join(sorted(methods.NAMES))} (default gd)")
     p.add_argument("--hyper", nargs="+", metavar="NAME=VALUE", default=[],
                    help="hyperparameters of heavy_ball/nesterov (beta), rmsprop (beta2, eps), adam (beta1, beta2, "
                         "eps), exact: e.g. --hyper beta=9/10")

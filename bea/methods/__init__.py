@@ -49,6 +49,7 @@ __all__ = [
     "ADDITIVE",
     "BSERIES_METHODS",
     "CATALOGUE",
+    "CONSTRUCT",
     "NAMES",
     "PARTITIONED",
     "PARTITIONED_NAMES",
@@ -145,18 +146,45 @@ def by_name(name: str) -> RungeKutta | BSeriesMethod:
 
     >>> by_name("Proximal-Point").name, by_name(" RK4 ") is rk4
     ('implicit_euler', True)
+    >>> by_name("rk5")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    bea.errors.UnknownMethodError: unknown method 'rk5'; known methods: average_vector_field, avf, euler, ...
+
+    Methods that need hyperparameters or minibatch losses are objects, not names (:data:`CONSTRUCT`):
+
     >>> by_name("adam")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    bea.errors.UnknownMethodError: unknown method 'adam'; known methods: average_vector_field, avf, euler, ...
+    bea.errors.UnknownMethodError: the method 'adam' is not known by its name alone: construct bea.methods.Adam(...
 
     Reference: Hairer--Nørsett--Wanner, *Solving Ordinary Differential Equations I*, section II.1.
     """
     key = _key(name)
+    if key in CONSTRUCT:
+        raise UnknownMethodError(f"the method {name!r} is not known by its name alone: construct "
+                                 f"{CONSTRUCT[key]} and pass that object")
     try:
         return NAMES[key]
     except KeyError:
         raise UnknownMethodError(f"unknown method {name!r}; known methods: {', '.join(sorted(NAMES))}") from None
+
+
+CONSTRUCT = MappingProxyType({
+    "sgd": "bea.methods.maps.SGD('random' or 'fixed') (it runs on Problem.minibatches([E_1, ..., E_m], params))",
+    "sgd_random": "bea.methods.maps.SGD('random') (it runs on Problem.minibatches([E_1, ..., E_m], params))",
+    "sgd_fixed": "bea.methods.maps.SGD('fixed') (it runs on Problem.minibatches([E_1, ..., E_m], params))",
+    "heavy_ball": "bea.methods.HeavyBall(beta) with an exact beta, e.g. HeavyBall('9/10')",
+    "momentum": "bea.methods.HeavyBall(beta) with an exact beta, e.g. HeavyBall('9/10')",
+    "nesterov": "bea.methods.Nesterov(beta) with an exact beta, e.g. Nesterov('9/10')",
+    "rmsprop": "bea.methods.RMSProp(beta2, eps[, eps_inside]) with exact values",
+    "adam": "bea.methods.Adam(beta1, beta2, eps[, eps_inside]) with exact values",
+    "simultaneous_gd": "bea.methods.games.GameGD(rates) (it runs on Problem.game([...]))",
+    "alternating_gd": "bea.methods.games.GameGD(rates, alternating=True) (it runs on Problem.game([...]))",
+    "map": "bea.methods.maps.OneStepMap(images, params)",
+})
+"""Names of methods that need hyperparameters, minibatch losses or formulas, with what to construct instead:
+:func:`by_name` (hence every entry point, through :func:`resolve`) refuses them with that advice."""
 
 
 def partitioned_by_name(name: str) -> PartitionedRungeKutta:
@@ -186,7 +214,9 @@ def resolve(method: Method | str) -> Method:
     The one rule of bea and numeric: wherever a method is accepted, its catalogue name is accepted
     too. Anything else that is not a :class:`Method` (no ``name``, ``modified_terms`` and
     ``bseries``) raises :class:`~bea.errors.BeaTypeError`; an unknown name
-    :class:`~bea.errors.UnknownMethodError`.
+    :class:`~bea.errors.UnknownMethodError`, and so does the name of a method that needs hyperparameters,
+    minibatch losses or formulas (``"sgd"``, ``"heavy_ball"``, ``"adam"``...: :data:`CONSTRUCT`), with what to
+    construct instead. (The CLI builds those objects from ``--hyper``, repeated ``--loss`` and ``--map``.)
 
     >>> resolve("Explicit-Midpoint").name
     'explicit_midpoint'

@@ -148,7 +148,8 @@ class RMSProp(_Adaptive):
     """RMSProp as ``torch.optim.RMSprop(alpha=beta2, eps=eps)`` (no momentum, not centred).
 
     ``beta2`` (torch's ``alpha``) in [0, 1), ``eps`` > 0, exact rationals (strings such as ``"99/100"``
-    or ``"1e-8"`` are read exactly); :class:`bea.errors.HyperparameterValueError` otherwise.
+    or ``"1e-8"`` are read exactly); :class:`bea.errors.HyperparameterValueError` otherwise (a float:
+    :class:`bea.errors.BeaTypeError`). ``eps_inside`` as for :class:`Adam`. Defaults: torch's (99/100, 1e-8).
     Reference: Tieleman & Hinton, Lecture 6.5, COURSERA: Neural Networks for Machine Learning, 2012.
     """
 
@@ -179,7 +180,10 @@ class RMSProp(_Adaptive):
 class Adam(_Adaptive):
     """Adam as ``torch.optim.Adam(betas=(beta1, beta2), eps=eps)`` without bias correction.
 
-    Decays in [0, 1), ``eps`` > 0, exact rationals; :class:`bea.errors.HyperparameterValueError` otherwise.
+    Decays in [0, 1), ``eps`` > 0, exact rationals; :class:`bea.errors.HyperparameterValueError` otherwise
+    (a float: :class:`bea.errors.BeaTypeError`). ``eps_inside=True``: the smooth variant
+    :math:`m/\\sqrt{v + \\varepsilon}` analysed by Cattaneo, Klusowski & Shigida (ICML 2024); ``False``: torch's
+    :math:`m/(\\sqrt v + \\varepsilon)` (module documentation). Defaults: torch's (9/10, 999/1000, 1e-8).
     Reference: Kingma & Ba, ICLR 2015, Algorithm 1.
     """
 

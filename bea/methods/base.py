@@ -202,7 +202,12 @@ class Problem:
 
     @classmethod
     def minibatches(cls, losses: Sequence[object], params: object) -> Problem:
-        """m losses :math:`E_1..E_m` (minibatches); the flow is that of :math:`E = \\frac1m \\sum_k E_k`."""
+        """m losses :math:`E_1..E_m` (minibatches); the flow is that of :math:`E = \\frac1m \\sum_k E_k`.
+
+        Raises :class:`~bea.errors.BeaTypeError` for an empty or non-sequence ``losses``, a loss that is not an
+        exact SymPy expression or a constant loss, and :class:`~bea.errors.InvalidLossError` for a parameter that
+        occurs in none of the losses or is listed twice.
+        """
         if isinstance(losses, (str, bytes)) or not isinstance(losses, Sequence) or not losses:
             raise BeaTypeError(f"losses must be a non-empty sequence of SymPy expressions, got {losses!r}")
         exprs = tuple(_expr(e, f"loss {k}") for k, e in enumerate(losses))
@@ -220,6 +225,9 @@ class Problem:
     @classmethod
     def game(cls, players: Sequence[tuple[object, object]]) -> Problem:
         """A game: ``players[i] = (params_i, L_i)``; player i follows :math:`-\\nabla_{\\theta_i} L_i`.
+
+        Raises :class:`~bea.errors.BeaValueError` for fewer than two players and
+        :class:`~bea.errors.BeaTypeError` for a player that is not a pair (params, loss).
 
         >>> import sympy
         >>> x, y = sympy.symbols("x y")

@@ -15,12 +15,14 @@ Lie-series matching (:mod:`bea.methods.maps`), through any power of h. At first 
 *Discretization Drift in Two-Player Games*, ICML 2021, Theorems 3.1 and 3.2, one update per player):
 
 .. math::
+    \begin{aligned}
     \dot\varphi &= -\alpha\nabla_\varphi L_\varphi
         - \tfrac{\alpha h}{2}\big(\alpha\,\nabla^2_{\varphi\varphi} L_\varphi \nabla_\varphi L_\varphi
         + \lambda\,\nabla^2_{\varphi\theta} L_\varphi \nabla_\theta L_\theta\big), \\
     \dot\theta &= -\lambda\nabla_\theta L_\theta
         - \tfrac{\lambda h}{2}\big(\lambda\,\nabla^2_{\theta\theta} L_\theta \nabla_\theta L_\theta
         \pm \alpha\,\nabla^2_{\theta\varphi} L_\theta \nabla_\varphi L_\varphi\big),
+    \end{aligned}
 
 with + for simultaneous and − for alternating updates (φ first): the self terms are the implicit
 gradient regularisers :math:`\frac{\alpha h}{4}\|\nabla_\varphi L_\varphi\|^2`,
@@ -32,7 +34,7 @@ changes sign when it sees the first player's update.
 >>> game = Problem.game([([x], x * y), ([y], -x * y)])  # the bilinear game
 >>> [t.T for t in GameGD((1, 1)).modified_terms(game, 1, h)]  # simultaneous: spirals out
 [Matrix([[-y, x]]), Matrix([[x/2, y/2]])]
->>> [t.T for t in GameGD((1, 1), alternating=True).modified_terms(game, 1, h)]  # alternating: no drift at h¹
+>>> [t.T for t in GameGD((1, 1), alternating=True).modified_terms(game, 1, h)]  # alternating: no outward drift at h¹
 [Matrix([[-y, x]]), Matrix([[x/2, -y/2]])]
 """
 
@@ -67,7 +69,7 @@ def _rate(value: object, i: int) -> sympy.Expr:
 @final
 @dataclass(frozen=True)
 class GameGD:
-    """Gradient descent on :meth:`Problem.game <bea.methods.Problem.game>`: player i steps with rate
+    """Gradient descent on :meth:`bea.methods.Problem.game`: player i steps with rate
     ``rates[i] * h``, all from the same point (``alternating=False``) or one after the other in the
     problem's player order (``alternating=True``). One round is one step of size h.
 

@@ -146,10 +146,13 @@ class OneStepMap:
     steps
         How many steps of size h one application stands for (the field is per unit time).
 
-    Raises :class:`~bea.errors.InvalidMapError` when the number of images differs from the number of
-    parameters, or when :math:`\\Phi_0` is not the identity (naming the component), and
-    :class:`~bea.errors.BeaTypeError` for non-SymPy input. Smoothness in h at 0 is checked when the map
-    is expanded.
+    Raises
+    ------
+    InvalidMapError
+        When the number of images differs from the number of parameters, or when :math:`\\Phi_0` is not
+        the identity (naming the component); smoothness in h at 0 is checked when the map is expanded.
+    BeaTypeError
+        For input that is not SymPy (a float, a string) or an ``h`` that is not a Symbol.
     """
 
     images: tuple[sympy.Expr, ...]
@@ -246,7 +249,13 @@ class Composition:
     """The product of maps, applied in order: ``maps[0]`` first (one epoch, one round of a game).
 
     ``steps`` is how many steps of size h the product stands for (default: the sum of the maps'
-    steps, so m minibatch steps make an epoch of m steps); the field is per unit time.
+    steps, so m minibatch steps make an epoch of m steps); the field is per unit time. Its modified
+    field comes from the truncated composition of the maps' Taylor expansions and Lie-series matching
+    (Hairer--Lubich--Wanner, section IX.1; for two steps it agrees with the Baker--Campbell--Hausdorff
+    formula, tests/test_maps.py).
+
+    Raises :class:`~bea.errors.BeaTypeError` for an empty sequence or an item that is not a map, and
+    :class:`~bea.errors.BeaValueError` for maps on different parameters or ``steps`` < 1.
     """
 
     maps: tuple[OneStepMap | Composition | MeanMap, ...]
@@ -291,7 +300,12 @@ class Composition:
 @final
 @dataclass(frozen=True)
 class MeanMap:
-    """The average :math:`\\frac1K \\sum_k \\Phi^{(k)}` of maps that stand for the same number of steps."""
+    """The average :math:`\\frac1K \\sum_k \\Phi^{(k)}` of maps that stand for the same number of steps.
+
+    The mean epoch of random reshuffling is the average of the m! epochs (:class:`SGD`). Raises
+    :class:`~bea.errors.BeaTypeError` for an empty sequence or an item that is not a map, and
+    :class:`~bea.errors.BeaValueError` for maps on different parameters or of different durations.
+    """
 
     maps: tuple[OneStepMap | Composition | MeanMap, ...]
     name: str = "mean_map"
@@ -406,7 +420,7 @@ def _gd_steps(problem: Problem, h: sympy.Symbol) -> list[OneStepMap]:
 @final
 @dataclass(frozen=True)
 class SGD:
-    """Minibatch SGD on :meth:`Problem.minibatches <bea.methods.Problem.minibatches>`: one epoch visits the m
+    """Minibatch SGD on :meth:`bea.methods.Problem.minibatches`: one epoch visits the m
     losses once, each with one gradient step :math:`\\theta \\leftarrow \\theta - h\\nabla E_k(\\theta)`.
 
     ``shuffle="fixed"``: one epoch in the given order (a :class:`Composition` of m steps).

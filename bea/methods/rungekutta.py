@@ -149,7 +149,7 @@ class RungeKutta:
         if len(bs) != s:
             raise InvalidTableauError(f"b has {len(bs)} entries but A has {s} stages")
         exact_b = tuple(_exact(x, f"b[{i}]", rationalize_floats) for i, x in enumerate(bs))
-        row_sums = tuple(sympy.nsimplify(sum(row, sympy.Integer(0))) for row in exact_A)
+        row_sums = tuple(sum(row, sympy.Integer(0)) for row in exact_A)  # exact entries: an exact sum
         if c is None:
             exact_c = row_sums
         else:

@@ -7,7 +7,9 @@ renders Markdown, so before rendering this extension rewrites, outside code:
 * ``:math:`x``` → ``$x$`` and ``.. math::`` blocks → ``$$ ... $$`` (MathJax via arithmatex);
 * ``:class:`~a.b.C```, ``:func:``, ``:meth:``, ``:mod:``, ``:attr:``, ``:exc:``, ``:data:`` → code spans;
 * doctest examples (lines starting with ``>>>``) → fenced ``pycon`` code blocks;
-* a paragraph ending in ``::`` (an RST literal block follows) → ending in ``:``.
+* a paragraph ending in ``::`` (an RST literal block follows) → ending in ``:``;
+* a ``.. math::`` block inside a bullet item (RST indents its continuation by 2) → indented by 4, with the rest of
+  the item, since Python-Markdown ends a list item at a block indented by less than 4.
 
 Loaded from ``mkdocs.yml`` (``plugins.mkdocstrings.handlers.python.options.extensions``).
 """
@@ -42,6 +44,7 @@ def rst_to_markdown(doc: str) -> str:
     lines = doc.splitlines()
     out: list[str] = []
     text: list[str] = []  # prose waiting for the inline rewrites (a role may span lines)
+    item: int | None = None  # indent of the bullet whose continuation lines are re-indented by 2
 
     def flush() -> None:
         if text:
@@ -53,6 +56,9 @@ def rst_to_markdown(doc: str) -> str:
         line = lines[i]
         stripped = line.strip()
         indent = len(line) - len(line.lstrip())
+        if item is not None and stripped and indent <= item:
+            item = None  # the bullet item ended: a blank line, or Python-Markdown continues its paragraph
+            text.append("")
         if stripped.startswith(".. math::"):
             flush()
             first = stripped[len(".. math::") :].strip()
@@ -62,7 +68,13 @@ def rst_to_markdown(doc: str) -> str:
                 body.append(lines[i])
                 i += 1
             math = textwrap.dedent("\n".join(body)).strip("\n")
-            pad = " " * indent
+            if first:  # the directive's own line held the first line: dedent the others by themselves
+                rest = textwrap.dedent("\n".join(body[1:])).strip("\n")
+                math = first + ("\n" + rest if rest else "")
+            bullet = _bullet_above(out, indent)
+            if bullet is not None:
+                item = bullet
+            pad = " " * (indent + (2 if item is not None else 0))
             out += ["", pad + "$$", *(pad + m for m in math.splitlines() if m.strip()), pad + "$$", ""]
             continue
         if stripped.startswith(">>>"):
@@ -87,10 +99,24 @@ def rst_to_markdown(doc: str) -> str:
             continue
         if stripped.endswith("::") and not stripped.startswith(".."):
             line = line[:-1]
+        if item is not None and stripped:
+            line = "  " + line
         text.append(line)
         i += 1
     flush()
     return "\n".join(out)
+
+
+def _bullet_above(out: list[str], indent: int) -> int | None:
+    """The indent of the bullet item (``* ``/``- ``) that a block at ``indent`` continues, if any."""
+    for previous in reversed(out):
+        if not previous.strip():
+            continue
+        depth = len(previous) - len(previous.lstrip())
+        if depth < indent:
+            is_bullet = previous.lstrip().startswith(("* ", "- "))
+            return depth if is_bullet and depth == indent - 2 else None
+    return None
 
 
 class RstToMarkdown(griffe.Extension):

@@ -21,12 +21,19 @@ Kingma & Ba, ICLR 2015, Algorithm 1):
 manifold): ``Adam(..., bias_correction=False)`` with ``initial_state(theta, exp_avg=..., exp_avg_sq=...)``.
 The smooth variant ``eps_inside=True`` divides by :math:`\sqrt{v + \varepsilon}` instead of
 :math:`\sqrt v + \varepsilon` (Cattaneo, Klusowski & Shigida, ICML 2024); it is not a torch option.
+:func:`~numeric.steppers.stepper_for` builds the stationary stepper (``bias_correction=False``) of
+:class:`bea.methods.RMSProp` / :class:`bea.methods.Adam`, the recursion their modified flows describe.
 
-Tensors: θ and the moments are 1-D of the same dtype and device; ``grad`` maps θ to ∇E(θ).
+Both are :class:`~numeric.steppers.Stepper` s bound to their problem: a loss θ ↦ E(θ) (0-dim; g by
+``torch.autograd``) or the field θ ↦ −∇E(θ) (θ's shape; g = −f), on a flat θ (for an ``nn.Module``, a loss
+closure over the flat parameter vector).
+
+Tensors: θ and the moments (``state.buffers``, in the order of ``buffer_names``) are 1-D of the same dtype and
+device; ``state.count`` is the number of steps taken (Adam's bias correction counts from it).
 
 >>> import torch
->>> adam = Adam(beta1=0.9, beta2=0.999, eps=1e-8)
->>> s = adam.step(adam.initial_state(torch.tensor([2.0], dtype=torch.float64)), lambda t: t, 0.1)
+>>> adam = Adam(lambda t: (t**2).sum() / 2, beta1=0.9, beta2=0.999, eps=1e-8)  # g = θ
+>>> s = adam.step(adam.init(torch.tensor([2.0], dtype=torch.float64)), 0.1)
 >>> s.theta  # the first bias-corrected step is h * g/(|g| + eps): a step of almost exactly h
 tensor([1.9000], dtype=torch.float64)
 """
@@ -35,42 +42,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import final
+from typing import Any, ClassVar, final
 
-import torch
 from torch import Tensor
 
+from bea.methods import adaptive as symbolic
 from bea.methods.hyper import float_decay, float_positive
 from bea.validation import check_step_size
-from numeric.errors import ShapeError
+from numeric.errors import NumericTypeError
+from numeric.steppers.base import StepperState, reject_options, stepper_for
+from numeric.steppers.fields import problem_field
+from numeric.steppers.memory import gradient_at, start_buffers
 
-__all__ = ["Adam", "AdamState", "RMSProp", "RMSPropState"]
-
-Gradient = Callable[[Tensor], Tensor]
-
-
-def _moment(theta: Tensor, value: Tensor | None, name: str) -> Tensor:
-    if value is None:
-        return torch.zeros_like(theta)
-    if tuple(value.shape) != tuple(theta.shape):
-        raise ShapeError(f"{name} has shape {tuple(value.shape)}, theta {tuple(theta.shape)}")
-    return value.detach().to(theta)
+__all__ = ["Adam", "RMSProp"]
 
 
-def _flat(theta: Tensor) -> Tensor:
-    if theta.ndim != 1:
-        raise ShapeError(f"theta must be a 1-D vector, got shape {tuple(theta.shape)}")
-    return theta.detach()
-
-
-@final
-@dataclass(frozen=True)
-class RMSPropState:
-    """θ_n, torch's ``square_avg`` v_n (zeros at the start) and the number of steps taken."""
-
-    theta: Tensor
-    square_avg: Tensor
-    step: int
+def _check(field: object, *flags: tuple[str, object]) -> None:
+    if not callable(field):
+        raise NumericTypeError(f"field must be a loss or field callable, got {field!r}")
+    for name, value in flags:
+        if not isinstance(value, bool):
+            raise NumericTypeError(f"{name} must be a bool, got {value!r}")
 
 
 @final
@@ -78,42 +70,34 @@ class RMSPropState:
 class RMSProp:
     """``torch.optim.RMSprop(lr=h, alpha=beta2, eps=eps)`` (no momentum, not centred) on a flat θ.
 
-    ``beta2`` in [0, 1), ``eps`` > 0 (:class:`bea.errors.HyperparameterValueError` otherwise);
-    ``eps_inside=True``: divide by :math:`\\sqrt{v + \\varepsilon}` (not torch).
+    ``field``: a loss θ ↦ E(θ) (0-dim) or the field θ ↦ −∇E(θ). ``beta2`` in [0, 1), ``eps`` > 0
+    (:class:`bea.errors.HyperparameterValueError` otherwise); ``eps_inside=True``: divide by
+    :math:`\\sqrt{v + \\varepsilon}` (not torch). State: ``buffers = (square_avg,)``.
     """
 
+    field: Callable[[Tensor], Any]
     beta2: float = 0.99
     eps: float = 1e-8
     eps_inside: bool = False
-    name = "rmsprop"
+    name: ClassVar[str] = "rmsprop"
+    buffer_names: ClassVar[tuple[str, ...]] = ("square_avg",)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "beta2", float_decay("beta2", self.beta2))
         object.__setattr__(self, "eps", float_positive("eps", self.eps))
+        _check(self.field, ("eps_inside", self.eps_inside))
 
-    def initial_state(self, theta: Tensor, square_avg: Tensor | None = None) -> RMSPropState:
+    def init(self, theta0: Tensor, square_avg: Tensor | None = None) -> StepperState:
         """θ_0 and v_0 (default zero: torch's start)."""
-        theta = _flat(theta)
-        return RMSPropState(theta, _moment(theta, square_avg, "square_avg"), 0)
+        return start_buffers(self.field, theta0, {"square_avg": square_avg})
 
-    def step(self, state: RMSPropState, grad: Gradient, h: float) -> RMSPropState:
+    def step(self, state: StepperState, h: float) -> StepperState:
         """One step of learning rate ``h`` (torch's operations, in torch's order)."""
         lr = check_step_size(h)
-        g = grad(state.theta).detach()
-        v = state.square_avg * self.beta2 + (1 - self.beta2) * (g * g)  # mul_(alpha).addcmul_(g, g, 1 - alpha)
+        g = gradient_at(self.field, state)
+        v = state.buffers[0] * self.beta2 + (1 - self.beta2) * (g * g)  # mul_(alpha).addcmul_(g, g, 1 - alpha)
         denom = (v + self.eps).sqrt() if self.eps_inside else v.sqrt() + self.eps
-        return RMSPropState(state.theta - lr * (g / denom), v, state.step + 1)
-
-
-@final
-@dataclass(frozen=True)
-class AdamState:
-    """θ_n, torch's ``exp_avg`` m_n and ``exp_avg_sq`` v_n (zeros at the start), and the steps taken."""
-
-    theta: Tensor
-    exp_avg: Tensor
-    exp_avg_sq: Tensor
-    step: int
+        return StepperState(state.theta - lr * (g / denom), (v,), state.count + 1, state.cache)
 
 
 @final
@@ -121,41 +105,60 @@ class AdamState:
 class Adam:
     """``torch.optim.Adam(lr=h, betas=(beta1, beta2), eps=eps)`` (no weight decay, no AMSGrad) on a flat θ.
 
-    ``bias_correction=False`` drops the factors :math:`1/(1-\\beta^{n+1})` (the stationary recursion that
-    :mod:`bea.methods.adaptive` analyses); ``eps_inside=True`` divides by :math:`\\sqrt{\\hat v + \\varepsilon}`.
-    Decays in [0, 1), ``eps`` > 0 (:class:`bea.errors.HyperparameterValueError` otherwise).
+    ``field``: a loss θ ↦ E(θ) (0-dim) or the field θ ↦ −∇E(θ). ``bias_correction=False`` drops the factors
+    :math:`1/(1-\\beta^{n+1})` (the stationary recursion that :mod:`bea.methods.adaptive` analyses);
+    ``eps_inside=True`` divides by :math:`\\sqrt{\\hat v + \\varepsilon}`. Decays in [0, 1), ``eps`` > 0
+    (:class:`bea.errors.HyperparameterValueError` otherwise). State: ``buffers = (exp_avg, exp_avg_sq)``.
     """
 
+    field: Callable[[Tensor], Any]
     beta1: float = 0.9
     beta2: float = 0.999
     eps: float = 1e-8
     eps_inside: bool = False
     bias_correction: bool = True
-    name = "adam"
+    name: ClassVar[str] = "adam"
+    buffer_names: ClassVar[tuple[str, ...]] = ("exp_avg", "exp_avg_sq")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "beta1", float_decay("beta1", self.beta1))
         object.__setattr__(self, "beta2", float_decay("beta2", self.beta2))
         object.__setattr__(self, "eps", float_positive("eps", self.eps))
+        _check(self.field, ("eps_inside", self.eps_inside), ("bias_correction", self.bias_correction))
 
-    def initial_state(
-        self, theta: Tensor, exp_avg: Tensor | None = None, exp_avg_sq: Tensor | None = None
-    ) -> AdamState:
+    def init(self, theta0: Tensor, exp_avg: Tensor | None = None, exp_avg_sq: Tensor | None = None) -> StepperState:
         """θ_0 and the moments m_0, v_0 (default zero: torch's start)."""
-        theta = _flat(theta)
-        return AdamState(theta, _moment(theta, exp_avg, "exp_avg"), _moment(theta, exp_avg_sq, "exp_avg_sq"), 0)
+        return start_buffers(self.field, theta0, {"exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq})
 
-    def step(self, state: AdamState, grad: Gradient, h: float) -> AdamState:
+    def step(self, state: StepperState, h: float) -> StepperState:
         """One step of learning rate ``h`` (torch's single-tensor operations, in torch's order)."""
         lr = check_step_size(h)
-        g = grad(state.theta).detach()
-        m = state.exp_avg.lerp(g, 1 - self.beta1)  # torch: exp_avg.lerp_(grad, 1 - beta1)
-        v = state.exp_avg_sq * self.beta2 + (1 - self.beta2) * (g * g)  # mul_(beta2).addcmul_(g, g, 1 - beta2)
-        n = state.step + 1
+        g = gradient_at(self.field, state)
+        exp_avg, exp_avg_sq = state.buffers
+        m = exp_avg.lerp(g, 1 - self.beta1)  # torch: exp_avg.lerp_(grad, 1 - beta1)
+        v = exp_avg_sq * self.beta2 + (1 - self.beta2) * (g * g)  # mul_(beta2).addcmul_(g, g, 1 - beta2)
+        n = state.count + 1
         if self.bias_correction:
             step_size = lr / (1 - self.beta1**n)
             root = (1 - self.beta2**n) ** 0.5
         else:
             step_size, root = lr, 1.0
         denom = (v / root**2 + self.eps).sqrt() if self.eps_inside else v.sqrt() / root + self.eps
-        return AdamState(state.theta - step_size * (m / denom), m, v, n)
+        return StepperState(state.theta - step_size * (m / denom), (m, v), n, state.cache)
+
+
+@stepper_for.register
+def _(method: symbolic.RMSProp, problem: Any, **options: Any) -> RMSProp:
+    reject_options(method.name, options, ("subs",))
+    return RMSProp(problem_field(problem, options.get("subs"), method.name), float(method.beta2), float(method.eps),
+                   eps_inside=method.eps_inside)
+
+
+@stepper_for.register
+def _(method: symbolic.Adam, problem: Any, **options: Any) -> Adam:
+    """The stationary recursion the modified flow describes (no bias correction; ``bias_correction=True``
+    for torch's)."""
+    reject_options(method.name, options, ("subs", "bias_correction"))
+    correction = options.get("bias_correction")
+    return Adam(problem_field(problem, options.get("subs"), method.name), float(method.beta1), float(method.beta2),
+                float(method.eps), eps_inside=method.eps_inside, bias_correction=bool(correction))

@@ -10,7 +10,10 @@ game) and offers two members:
     one step of size h (one epoch for an SGD epoch, one round of updates for a game); a new state,
     on the dtype and device of the old one.
 
-and a ``name``. :func:`stepper_for` builds the stepper of a ``bea`` method (or method name) on a numeric
+and a ``name``. A stepper whose one ``step`` stands for several steps of size h (an epoch of m minibatch
+steps) says so with an optional ``total_steps`` (default 1, read by :func:`total_steps`), as the ``bea``
+methods do: its modified flow is per unit time, so ``step`` advances the time by ``total_steps * h``.
+:func:`stepper_for` builds the stepper of a ``bea`` method (or method name) on a numeric
 problem; each method family registers its own builder in its file (``runge_kutta.py``, ``maps.py``...),
 so numeric never asks which class a method is outside that family's file.
 :func:`numeric.trajectories.run_method` and :func:`numeric.drift.drift_check` take any stepper, or any
@@ -34,7 +37,7 @@ from torch import Tensor
 
 from numeric.errors import NumericTypeError
 
-__all__ = ["Stepper", "StepperState", "reject_options", "stepper_for"]
+__all__ = ["Stepper", "StepperState", "reject_options", "stepper_for", "total_steps"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,8 @@ class StepperState:
     """The state of a method between steps.
 
     ``theta``: the current iterate (1-D); ``buffers``: the method's memory (empty for one-step methods;
-    velocities or moment estimates for optimisers with memory), each on θ's dtype and device;
+    velocities or moment estimates for optimisers with memory, each on θ's dtype and device; the state of the
+    random-number generator, a CPU ``uint8`` tensor, for randomly reshuffled SGD);
     ``count``: the number of steps taken; ``cache``: solver data that only speeds the next step up
     (the LU factors of an implicit Runge--Kutta method), never part of the mathematical state.
     """
@@ -75,11 +79,18 @@ class Stepper(Protocol):
 def stepper_for(method: object, problem: Any, **options: Any) -> Stepper:
     """The stepper of the ``bea`` method ``method`` on the numeric ``problem``.
 
-    ``problem`` is what the method needs: a field or loss callable for a Runge--Kutta method, a sequence
-    of minibatch loss callables for an SGD epoch, ``None`` for a one-step map that carries its own
-    formulas. ``options`` go to the family's builder (``tol``, ``max_iter`` for implicit Runge--Kutta
-    methods); an option a family does not know raises :class:`~numeric.errors.NumericTypeError`.
-    Families register builders with ``@stepper_for.register``.
+    ``problem`` is what the method needs, in torch or as a :class:`bea.methods.Problem` (SymPy, compiled by
+    :mod:`numeric.codegen` with the data in the option ``subs`` bound):
+
+    * Runge--Kutta methods and the optimisers with memory (heavy-ball, Nesterov, RMSProp, Adam): a loss
+      callable θ ↦ E(θ) (0-dim) or the field θ ↦ f(θ) (θ's shape; for the optimisers f = −∇E), on a flat θ;
+    * an SGD epoch: the sequence of minibatch loss callables;
+    * a game: the sequence of ``(indices, loss)`` pairs, player i owning ``theta[indices]``;
+    * a one-step map, a composition or a mean of maps: ``None`` (they carry their own formulas).
+
+    ``options`` go to the family's builder (``subs``; ``tol``, ``max_iter`` for implicit Runge--Kutta
+    methods; ``seed`` for randomly reshuffled SGD); an option a family does not know raises
+    :class:`~numeric.errors.NumericTypeError`. Families register builders with ``@stepper_for.register``.
     """
     name = getattr(method, "name", type(method).__name__)
     raise NumericTypeError(f"no numeric stepper is known for the method {name!r} ({type(method).__name__})")
@@ -90,3 +101,13 @@ def reject_options(name: str, options: dict[str, Any], known: tuple[str, ...] = 
     unknown = sorted(k for k, v in options.items() if k not in known and v is not None)
     if unknown:
         raise NumericTypeError(f"the stepper of {name} takes no option {', '.join(unknown)}")
+
+
+def total_steps(stepper: object) -> int:
+    """How many steps of size h one ``step`` of ``stepper`` stands for: its ``total_steps`` if it declares one
+    (a positive integer, else :class:`~numeric.errors.NumericTypeError`), otherwise 1."""
+    value = getattr(stepper, "total_steps", 1)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise NumericTypeError(f"total_steps of the stepper {getattr(stepper, 'name', stepper)!r} must be a "
+                               f"positive integer, got {value!r}")
+    return value

@@ -1,17 +1,21 @@
-"""Fields from callables: a field θ ↦ f(θ), or a loss θ ↦ E(θ) whose field is −∇E (by torch.autograd)."""
+"""Fields from callables: a field θ ↦ f(θ), or a loss θ ↦ E(θ) whose field is −∇E (by torch.autograd);
+and SymPy columns or :class:`bea.methods.Problem` fields compiled by :mod:`numeric.codegen`, data bound."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import sympy
 import torch
 from torch import Tensor
 
+from bea.methods import Problem
+from numeric.codegen import CompiledField, compile_field
 from numeric.errors import NumericTypeError, ShapeError
 from numeric.losses import scalar_loss
 
-__all__ = ["Field", "as_field", "field_jacobian", "negative_gradient"]
+__all__ = ["Field", "as_field", "compile_column", "field_jacobian", "negative_gradient", "problem_field"]
 
 Field = Callable[[Tensor], Tensor]
 
@@ -77,3 +81,33 @@ def field_jacobian(field: Field, theta: Tensor) -> Tensor | None:
     except Exception:  # not traceable by torch.func (detached, numpy inside, ...): callers fall back
         return None
     return jac if torch.isfinite(jac).all() else None
+
+
+def compile_column(column: Any, params: Sequence[sympy.Symbol], subs: Mapping[Any, Any] | None = None,
+                   keep: Sequence[sympy.Symbol] = ()) -> CompiledField:
+    """:func:`numeric.codegen.compile_field` of a SymPy column in ``params``, binding the entries of ``subs`` (symbol
+    or name → value) that occur in it; symbols in ``keep`` (the step size) stay arguments, every other symbol
+    must be bound (:class:`~numeric.errors.UnboundSymbolError` at the first call otherwise)."""
+    col = sympy.ImmutableMatrix(column)
+    present = {s.name for s in col.free_symbols} - {p.name for p in params} - {k.name for k in keep}
+    given = {(k.name if isinstance(k, sympy.Symbol) else str(k)): v for k, v in (subs or {}).items()}
+    return compile_field(col, params=list(params), subs={k: v for k, v in given.items() if k in present})
+
+
+def problem_field(problem: Any, subs: Mapping[Any, Any] | None, method: str) -> Callable[[Tensor], Any]:
+    """What a field-driven stepper runs on: a callable (a field θ ↦ f(θ) or a loss θ ↦ E(θ), see :func:`as_field`)
+    as it is, or the field of a :class:`bea.methods.Problem` (−∇E of its mean loss, a game's stacked
+    −∇_{θ_i} L_i, a given field) compiled with the data ``subs`` bound.
+
+    :class:`~numeric.errors.NumericTypeError` for anything else, or for ``subs`` with a callable (bind data
+    inside the callable).
+    """
+    if isinstance(problem, Problem):
+        return compile_column(problem.require_field(method), problem.params, subs)
+    if subs:
+        raise NumericTypeError(f"subs applies to a bea Problem; the callable given to {method} must bind its data")
+    if not callable(problem):
+        raise NumericTypeError(
+            f"{method} runs on a loss or field callable, or a bea.methods.Problem, got {problem!r}")
+    fn: Callable[[Tensor], Any] = problem
+    return fn

@@ -33,7 +33,7 @@ from torch import Tensor
 from bea.methods import RungeKutta
 from numeric.errors import ConvergenceError, NumericTypeError, ShapeError
 from numeric.steppers.base import StepperState, reject_options, stepper_for
-from numeric.steppers.fields import Field, as_field, field_jacobian
+from numeric.steppers.fields import Field, as_field, field_jacobian, problem_field
 
 __all__ = ["RungeKuttaStepper", "rk_step"]
 
@@ -98,9 +98,10 @@ class RungeKuttaStepper:
 
 @stepper_for.register
 def _(method: RungeKutta, problem: Any, **options: Any) -> RungeKuttaStepper:
-    reject_options(method.name, options, ("tol", "max_iter"))
+    reject_options(method.name, options, ("tol", "max_iter", "subs"))
     max_iter = options.get("max_iter")
-    return RungeKuttaStepper(method, problem, options.get("tol"), 100 if max_iter is None else max_iter)
+    field = problem_field(problem, options.get("subs"), method.name)
+    return RungeKuttaStepper(method, field, options.get("tol"), 100 if max_iter is None else max_iter)
 
 
 def rk_step(
