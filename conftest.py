@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib.util
 
+import pytest
+
 collect_ignore_glob = [] if importlib.util.find_spec("torch") else ["numeric/*"]
 
 # Hypothesis: derandomised everywhere (the same examples on every run, so a failure reproduces and a
@@ -21,7 +23,7 @@ else:
     _hypothesis_settings.load_profile("bea")
 
 
-
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist may be absent: then pytest must not reject the hook
 def pytest_xdist_make_scheduler(config: object, log: object) -> object:
     """``--dist loadgroup`` (the README's test command: ``pytest -n auto --dist loadgroup``) that also sends the
     tests of ``docs_site.DOCS_TEST_FILES`` to one worker as one unit.

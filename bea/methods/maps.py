@@ -53,6 +53,16 @@ import sympy
 
 from bea.errors import BeaTypeError, BeaValueError, InvalidLossError, InvalidMapError, NotABSeriesMethodError
 from bea.methods.base import Problem, check_truncation
+from bea.methods.map_algebra import (
+    Algebra,
+    RingAlgebra,
+    SymPyAlgebra,
+    compose,
+    lie_matching_in,
+    mean,
+    taylor_coefficients,
+)
+from bea.methods.map_algebra import Expansion as AlgebraExpansion
 from bea.series import BSeries
 
 __all__ = [
@@ -62,7 +72,10 @@ __all__ = [
     "H",
     "MeanMap",
     "OneStepMap",
+    "algebra_for",
     "lie_matching",
+    "map_expansion",
+    "map_field",
     "taylor_coefficients",
 ]
 
@@ -80,90 +93,20 @@ def _bad_terms(expr: sympy.Expr) -> bool:
     return bool(expr.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan))
 
 
-def taylor_coefficients(expr: sympy.Expr, h: sympy.Symbol, n: int, where: str = "the expression") -> list[sympy.Expr]:
-    """The Taylor coefficients :math:`c_0..c_n` of ``expr`` in ``h`` at 0 (exact).
-
-    Polynomials in h are read off directly; other expressions are differentiated (a coefficient that is
-    infinite or undefined there is resolved by ``sympy.series``). An expression that is not smooth in h
-    at 0 (a fractional power, a pole, a logarithm) raises :class:`~bea.errors.InvalidMapError` naming
-    ``where``.
-
-    >>> h, x = sympy.symbols("h x")
-    >>> taylor_coefficients(x / (1 + h * x), h, 3)
-    [x, -x**2, x**3, -x**4]
-    >>> taylor_coefficients(sympy.sqrt(h) + x, h, 1, "component 0")
-    Traceback (most recent call last):
-    ...
-    bea.errors.InvalidMapError: component 0 is not smooth in h at h = 0: sqrt(h) + x
-    """
-    if expr.is_polynomial(h):
-        poly = sympy.Poly(sympy.expand(expr), h)
-        return [sympy.expand(poly.coeff_monomial(h**j)) for j in range(n + 1)]
-    out: list[sympy.Expr] = []
-    current = expr
-    for j in range(n + 1):
-        value = current.subs(h, 0)
-        if _bad_terms(value):
-            return _series_coefficients(expr, h, n, where)
-        out.append(sympy.expand(value / math.factorial(j)))
-        current = sympy.diff(current, h)
-    return out
-
-
-def _series_coefficients(expr: sympy.Expr, h: sympy.Symbol, n: int, where: str) -> list[sympy.Expr]:
-    t = sympy.Dummy("t", positive=True)
-    series = sympy.series(expr.subs(h, t), t, 0, n + 1).removeO()
-    series = sympy.expand(series)
-    coeffs = [sympy.Integer(0)] * (n + 1)
-    for term in sympy.Add.make_args(series):
-        coef, power = term.as_independent(t, as_Add=False)
-        exponent = sympy.degree(power, t) if power.is_polynomial(t) else None
-        if exponent is None or _bad_terms(coef) or coef.has(t):
-            raise InvalidMapError(f"{where} is not smooth in {h} at {h} = 0: {expr}")
-        coeffs[int(exponent)] += coef
-    return [sympy.expand(c) for c in coeffs]
-
-
 def lie_matching(expansion: Expansion, params: Sequence[sympy.Symbol], steps: int = 1) -> tuple[Column, ...]:
     """The modified field per unit time of a map from its Taylor coefficients, by Lie-series matching.
 
     ``expansion[j]`` is :math:`d_j`, the coefficient of :math:`h^j` of the map (``expansion[0]`` must be the
-    parameters themselves); the map stands for ``steps`` steps of size h. Returns :math:`f_1..f_N`
-    (N = ``len(expansion) - 1``), the coefficients of :math:`h^0..h^{N-1}` of the field. See the module
-    documentation for the recursion (Hairer--Lubich--Wanner, section IX.1).
+    parameters themselves), as SymPy expressions; the map stands for ``steps`` steps of size h. Returns
+    :math:`f_1..f_N` (N = ``len(expansion) - 1``), the coefficients of :math:`h^0..h^{N-1}` of the field,
+    expanded. See the module documentation for the recursion (Hairer--Lubich--Wanner, section IX.1).
     """
-    m = len(params)
-    n_max = len(expansion) - 1
-    scale = sympy.Integer(steps)
-    d = [tuple(sympy.expand(e / scale**j) for e in expansion[j]) for j in range(n_max + 1)]  # in H = s*h
-    f: dict[int, Column] = {}
-    lie: dict[tuple[int, int], Column] = {}  # (n, k): coefficient of H^k in L^n id
-
-    def apply(column: Column, along: Column) -> Column:
-        return tuple(
-            sympy.expand(sum((sympy.diff(c, p) * v for p, v in zip(params, along, strict=True)), sympy.Integer(0)))
-            for c in column
-        )
-
-    for j in range(1, n_max + 1):
-        correction = [sympy.Integer(0)] * m
-        for n in range(2, j + 1):
-            term = lie[(n, j - n)]
-            for i in range(m):
-                correction[i] += term[i] / math.factorial(n)
-        f[j] = tuple(sympy.expand(d[j][i] - correction[i]) for i in range(m))
-        lie[(1, j - 1)] = f[j]
-        for n in range(2, j + 2):
-            k = j + 1 - n
-            total = [sympy.Integer(0)] * m
-            for a in range(k + 1):
-                piece = apply(lie[(n - 1, k - a)], f[a + 1])
-                total = [x + y for x, y in zip(total, piece, strict=True)]
-            lie[(n, k)] = tuple(sympy.expand(x) for x in total)
-    return tuple(tuple(sympy.expand(e * scale ** (j - 1)) for e in f[j]) for j in range(1, n_max + 1))
+    algebra = SymPyAlgebra(params)
+    coefficients = (algebra.identity(), *(tuple(sympy.expand(e) for e in col) for col in expansion[1:]))
+    return algebra.columns(lie_matching_in(algebra, coefficients, steps))
 
 
-def _columns(terms: tuple[Column, ...]) -> tuple[sympy.ImmutableMatrix, ...]:
+def _columns(terms: Sequence[Column]) -> tuple[sympy.ImmutableMatrix, ...]:
     return tuple(sympy.ImmutableMatrix(list(t)) for t in terms)
 
 
@@ -262,11 +205,7 @@ class OneStepMap:
 
     def expansion(self, n: int) -> Expansion:
         """The Taylor coefficients :math:`d_0 = \\theta, d_1, \\dots, d_n` of the map in h, per component."""
-        per_component = [
-            taylor_coefficients(e, self.h, n, f"component {i} ({p}) of {self.name}")
-            for i, (p, e) in enumerate(zip(self.params, self.images, strict=True))
-        ]
-        return tuple(tuple(c[j] for c in per_component) for j in range(n + 1))
+        return map_expansion(self, n)
 
     def modified_terms(
         self, problem: Problem, truncation: int, h: sympy.Symbol
@@ -277,7 +216,7 @@ class OneStepMap:
         """
         p = check_truncation(truncation)
         _check_params(self.params, problem, self.name)
-        return _columns(lie_matching(self.expansion(p + 1), self.params, self.steps))
+        return map_field(self, p)
 
     def bseries(self, order: int) -> BSeries:
         """No B-series: :class:`~bea.errors.NotABSeriesMethodError`."""
@@ -286,19 +225,6 @@ class OneStepMap:
     def then(self, other: OneStepMap) -> Composition:
         """This step followed by ``other``, counting their steps."""
         return Composition((self, other))
-
-
-def _truncate_compose(outer: Expansion, inner: Expansion, params: tuple[sympy.Symbol, ...], h: sympy.Symbol,
-                      n: int, name: str) -> Expansion:
-    """The expansion of outer∘inner through h^n from both expansions."""
-    substitution = {
-        p: sympy.Add(*(inner[j][i] * h**j for j in range(n + 1))) for i, p in enumerate(params)
-    }
-    composed = []
-    for i in range(len(params)):
-        expr = sympy.Add(*(outer[j][i].xreplace(substitution) * h**j for j in range(n + 1)))
-        composed.append(taylor_coefficients(expr, h, n, f"component {i} of {name}"))
-    return tuple(tuple(c[j] for c in composed) for j in range(n + 1))
 
 
 def _common_params(maps: Sequence[Any], what: str) -> tuple[sympy.Symbol, ...]:
@@ -314,7 +240,7 @@ def _common_params(maps: Sequence[Any], what: str) -> tuple[sympy.Symbol, ...]:
     return tuple(params)
 
 
-_H = sympy.Dummy("h")
+_H = sympy.Dummy("h")  # the step symbol of the gradient steps SGD builds
 
 
 @final
@@ -356,10 +282,7 @@ class Composition:
 
     def expansion(self, n: int) -> Expansion:
         """Taylor coefficients through h^n of the product (truncated composition, exact)."""
-        current = _expansion_in(self.maps[0], n)
-        for m in self.maps[1:]:
-            current = _truncate_compose(_expansion_in(m, n), current, self.params, _H, n, self.name)
-        return current
+        return map_expansion(self, n)
 
     def modified_terms(
         self, problem: Problem, truncation: int, h: sympy.Symbol
@@ -367,7 +290,7 @@ class Composition:
         """The modified field per unit time of the product through :math:`h^{\\text{truncation}}`."""
         p = check_truncation(truncation)
         _check_params(self.params, problem, self.name)
-        return _columns(lie_matching(self.expansion(p + 1), self.params, self.total_steps))
+        return map_field(self, p)
 
     def bseries(self, order: int) -> BSeries:
         """No B-series: :class:`~bea.errors.NotABSeriesMethodError`."""
@@ -407,12 +330,7 @@ class MeanMap:
 
     def expansion(self, n: int) -> Expansion:
         """Taylor coefficients through h^n of the mean map: the mean of the maps' coefficients."""
-        parts = [_expansion_in(m, n) for m in self.maps]
-        k = len(parts)
-        return tuple(
-            tuple(sympy.expand(sympy.Add(*(part[j][i] for part in parts)) / k) for i in range(len(self.params)))
-            for j in range(n + 1)
-        )
+        return map_expansion(self, n)
 
     def modified_terms(
         self, problem: Problem, truncation: int, h: sympy.Symbol
@@ -420,18 +338,74 @@ class MeanMap:
         """The modified field per unit time of the mean map through :math:`h^{\\text{truncation}}`."""
         p = check_truncation(truncation)
         _check_params(self.params, problem, self.name)
-        return _columns(lie_matching(self.expansion(p + 1), self.params, self.total_steps))
+        return map_field(self, p)
 
     def bseries(self, order: int) -> BSeries:
         """No B-series: :class:`~bea.errors.NotABSeriesMethodError`."""
         raise _no_bseries(self.name)
 
 
-def _expansion_in(m: OneStepMap | Composition | MeanMap, n: int) -> Expansion:
-    """The expansion of a map in the shared dummy step symbol."""
+AnyMap = OneStepMap | Composition | MeanMap
+
+
+def _leaves(m: AnyMap, found: dict[OneStepMap, None]) -> dict[OneStepMap, None]:
     if isinstance(m, OneStepMap):
-        return tuple(tuple(c.xreplace({m.h: _H}) for c in col) for col in m.expansion(n))
-    return m.expansion(n)
+        found.setdefault(m)
+    else:
+        for inner in m.maps:
+            _leaves(inner, found)
+    return found
+
+
+def algebra_for(maps: Sequence[AnyMap], n: int) -> Algebra:
+    """The algebra in which to expand ``maps`` through :math:`h^n`: the sparse polynomial ring of
+    :class:`~bea.methods.map_algebra.RingAlgebra` when every function of the parameters in them fits its rules,
+    else :class:`~bea.methods.map_algebra.SymPyAlgebra`. Raises :class:`~bea.errors.InvalidMapError` for a
+    map that is not smooth in h at 0."""
+    leaves: dict[OneStepMap, None] = {}
+    for m in maps:
+        _leaves(m, leaves)
+    params = maps[0].params
+    ring = RingAlgebra.for_maps([(leaf.images, leaf.h, leaf.name) for leaf in leaves], params, n)
+    return ring if ring is not None else SymPyAlgebra(params)
+
+
+def _expand(algebra: Algebra, m: AnyMap, n: int, memo: dict[Any, AlgebraExpansion]) -> AlgebraExpansion:
+    """The expansion of ``m`` through h^n in ``algebra``; ``memo`` keeps leaves and shared prefixes of products."""
+    if m in memo:
+        return memo[m]
+    if isinstance(m, OneStepMap):
+        out = algebra.leaf(m.images, m.h, n, m.name)
+    elif isinstance(m, Composition):
+        out = _expand(algebra, m.maps[0], n, memo)
+        for k in range(1, len(m.maps)):
+            key = ("prefix", m.maps[: k + 1])
+            if key not in memo:
+                memo[key] = compose(algebra, _expand(algebra, m.maps[k], n, memo), out, n)
+            out = memo[key]
+    else:
+        out = mean(algebra, [_expand(algebra, inner, n, memo) for inner in m.maps])
+    memo[m] = out
+    return out
+
+
+def map_expansion(m: AnyMap, n: int, algebra: Algebra | None = None) -> Expansion:
+    """The Taylor coefficients :math:`d_0 = \\theta, d_1, \\dots, d_n` in h of a map, product or mean of maps,
+    as SymPy columns (computed in ``algebra``, by default :func:`algebra_for`)."""
+    alg = algebra_for([m], n) if algebra is None else algebra
+    return alg.columns(_expand(alg, m, n, {}))
+
+
+def map_field(m: AnyMap, truncation: int, algebra: Algebra | None = None) -> tuple[sympy.ImmutableMatrix, ...]:
+    """The modified field per unit time of a map, product or mean of maps through :math:`h^{\\text{truncation}}`
+    (:math:`f_1, \\dots, f_{p+1}` as columns, the coefficients of :math:`h^0..h^p`), by Lie-series matching.
+
+    ``algebra``: where the arithmetic runs, by default :func:`algebra_for` (the sparse polynomial ring when the
+    map's functions allow it); every algebra gives the same exact functions.
+    """
+    p = check_truncation(truncation)
+    alg = algebra_for([m], p + 1) if algebra is None else algebra
+    return _columns(alg.columns(lie_matching_in(alg, _expand(alg, m, p + 1, {}), m.total_steps)))
 
 
 def _gd_steps(problem: Problem, h: sympy.Symbol) -> list[OneStepMap]:
@@ -506,10 +480,13 @@ def _mean_of_single_steps(
     steps: list[OneStepMap], problem: Problem, truncation: int
 ) -> tuple[sympy.ImmutableMatrix, ...]:
     """Closed form through h¹ of the mean epoch: the mean of the single steps' fields (commutators cancel)."""
-    fields = [s.modified_terms(problem, truncation, _H) for s in steps]
-    k = len(fields)
-    return tuple(
-        sympy.ImmutableMatrix([sympy.expand(sum((f[j][i] for f in fields), sympy.Integer(0)) / k)
-                               for i in range(len(problem.params))])
-        for j in range(truncation + 1)
+    n = truncation + 1
+    algebra = algebra_for(steps, n)
+    fields = [lie_matching_in(algebra, algebra.leaf(s.images, s.h, n, s.name), 1) for s in steps]
+    scale = algebra.scalar(sympy.Rational(1, len(fields)))
+    first = fields[0]
+    terms = tuple(
+        tuple(algebra.tidy(sum((f[j][i] for f in fields[1:]), first[j][i]) * scale) for i in range(len(problem.params)))
+        for j in range(n)
     )
+    return _columns(algebra.columns(terms))
