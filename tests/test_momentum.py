@@ -13,6 +13,8 @@ Independent routes:
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import sympy
 
@@ -96,12 +98,19 @@ def test_quadratic_loss_matches_the_slow_characteristic_root(nesterov: bool, bet
     assert _truncate(char_short, h, p + 1) != 0
 
 
-def _time_map(field: sympy.Expr, t: sympy.Expr, terms: int) -> sympy.Expr:
-    """θ(t) of θ' = field(θ), θ(0) = θ, as the Taylor polynomial Σ t^k/k! (d/dt)^k θ (one parameter)."""
-    total, derivative = th, th
+def _time_map(field: Any, sign: int, terms: int, top: int) -> Any:
+    """θ(t) at t = ±h of θ' = field(θ), θ(0) = θ, as the Taylor polynomial Σ t^k/k! (d/dt)^k θ (one parameter),
+    without the powers h^k, k > top; ``field`` is an element of the ring QQ[θ, h] (so is the result)."""
+    ring = field.ring
+    theta, h = ring.gens
+
+    def cut(e: Any) -> Any:
+        return ring({m: c for m, c in e.items() if m[1] <= top})
+
+    total, derivative = theta, theta
     for k in range(1, terms + 1):
-        derivative = sympy.expand(sympy.diff(derivative, th) * field)
-        total += t**k / sympy.factorial(k) * derivative
+        derivative = cut(derivative.diff(theta) * field)
+        total += cut((sign * h) ** k * derivative * sympy.QQ(1, int(sympy.factorial(k))))
     return total
 
 
@@ -124,13 +133,16 @@ def test_recurrence_residual_on_the_truncated_flow(nesterov: bool, p: int) -> No
     field = flow.field()[0]
     h = flow.h
     grad = sympy.diff(loss, th)
-    nxt, prev = _time_map(field, h, p + 3), _time_map(field, -h, p + 3)
-    residual = nxt - th - beta * (th - prev)
+    # exact polynomial arithmetic in QQ[θ, h], powers of h above h^(p+2) dropped as they arise
+    ring, theta, hh = sympy.polys.rings.ring([th, h], sympy.QQ)
+    nxt, prev = (_time_map(ring.from_expr(sympy.expand(field)), sign, p + 3, p + 2) for sign in (1, -1))
+    g = ring.from_expr(grad)
+    residual = nxt - theta - beta * (theta - prev)
     if nesterov:
-        residual += h * ((1 + beta) * grad - beta * grad.subs(th, prev))
+        residual += hh * ((1 + beta) * g - beta * g.compose(theta, prev))
     else:
-        residual += h * grad
-    assert _order_in_h(_truncate(residual, h, p + 2), h, p + 2) == p + 2
+        residual += hh * g
+    assert _order_in_h(_truncate(residual.as_expr(), h, p + 2), h, p + 2) == p + 2
 
 
 def test_start_state_buffer_series() -> None:
