@@ -123,3 +123,40 @@ def test_bad_input(capsys: pytest.CaptureFixture[str], argv: list[str], shown: s
     assert lines[0].startswith("bea: error:")
     assert shown in lines[0]
     assert "Traceback" not in err
+
+
+# --- expressions that begin with a minus sign ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("leading_minus", "written_otherwise"),
+    [
+        (["derive", "--loss", "-cos(a)", "--params", "a", "--truncation", "2"],
+         ["derive", "--loss", "0 - cos(a)", "--params", "a", "--truncation", "2"]),
+        (["derive", "--method", "sgd", "--loss", "(a-1)^2/2", "--loss", "-a*b", "--params", "a", "b",
+          "--shuffle", "fixed"],
+         ["derive", "--method", "sgd", "--loss", "(a-1)^2/2", "--loss", "0 - a*b", "--params", "a", "b",
+          "--shuffle", "fixed"]),
+        (["derive", "--map", "-h*a + a", "--params", "a"], ["derive", "--map", "a - h*a", "--params", "a"]),
+        (["modified-hamiltonian", "--method", "implicit_midpoint", "--hamiltonian", "-cos(q) + p^2/2", "--q", "q",
+          "--p", "p", "--truncation", "2"],
+         ["modified-hamiltonian", "--method", "implicit_midpoint", "--hamiltonian", "p^2/2 - cos(q)", "--q", "q",
+          "--p", "p", "--truncation", "2"]),
+    ],
+)
+def test_every_expression_option_takes_a_leading_minus(
+    capsys: pytest.CaptureFixture[str], leading_minus: list[str], written_otherwise: list[str]
+) -> None:
+    # argparse would read "-cos(a)" as an unknown option (exit 2); bea.cli.args.EXPRESSION_OPTIONS protects
+    # every option whose value is an expression, and the result equals the same expression written without one.
+    status, out, err = run(capsys, *leading_minus, "--format", "json")
+    assert (status, err) == (0, "")
+    status_other, out_other, _ = run(capsys, *written_otherwise, "--format", "json")
+    assert status_other == 0
+    assert json.loads(out) == json.loads(out_other)
+
+
+def test_a_single_valued_expression_option_protects_one_value_only(capsys: pytest.CaptureFixture[str]) -> None:
+    # after --loss VALUE, a further "-..." token is an option again (here an unknown one: exit 2, one line)
+    status, _, err = run(capsys, "derive", "--loss", "a^2", "-x", "--params", "a")
+    assert status == 2 and err.count("\n") == 1 and "-x" in err

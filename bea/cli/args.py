@@ -142,23 +142,32 @@ class DeprecatedAlias(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
-#: Options whose values are expressions, which may begin with a minus sign ("-a*h").
-EXPRESSION_OPTIONS = ("--map",)
+#: Options whose values are expressions, which may begin with a minus sign ("-a*h"), with how many values
+#: each takes (``None``: every value up to the next option).
+EXPRESSION_OPTIONS: dict[str, int | None] = {"--map": None, "--loss": 1, "--hamiltonian": 1}
 
 
 def protect_expressions(argv: Sequence[str]) -> list[str]:
     """``argv`` with a leading space on each value of an :data:`EXPRESSION_OPTIONS` option that begins with a
     single minus sign, so that argparse reads "-a*h" as a value and not as an unknown option (argparse
-    takes any argument with a space for a value); the parser ignores the space."""
+    takes any argument with a space for a value); the parser ignores the space.
+
+    >>> protect_expressions(["--loss", "-a*b", "--map", "-a", "-b", "--params", "a", "b"])
+    ['--loss', ' -a*b', '--map', ' -a', ' -b', '--params', 'a', 'b']
+    >>> protect_expressions(["--loss", "a", "-h"])  # one value only: -h stays the help option
+    ['--loss', 'a', '-h']
+    """
     out: list[str] = []
-    inside = False
+    left: int | None = 0  # values still to protect; None: until the next option
     for token in argv:
         if token in EXPRESSION_OPTIONS:
-            inside = True
+            left = EXPRESSION_OPTIONS[token]
         elif token.startswith("--"):
-            inside = False
-        elif inside and token.startswith("-"):
-            token = " " + token
+            left = 0
+        elif left is None or left > 0:
+            if token.startswith("-"):
+                token = " " + token
+            left = None if left is None else left - 1
         out.append(token)
     return out
 
