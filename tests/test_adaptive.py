@@ -240,6 +240,8 @@ def test_eps_outside_uses_abs_and_matches_inside_form_shifted() -> None:
         (lambda: Adam(eps=0), HyperparameterValueError, "eps must be > 0, got 0"),
         (lambda: RMSProp(eps="-1e-8"), HyperparameterValueError, "eps must be > 0, got -1/100000000"),
         (lambda: RMSProp(beta2=0.99), BeaTypeError, "beta2 = 0.99 is a float"),
+        (lambda: Adam(eps_inside=1), BeaTypeError, "eps_inside must be a bool, got 1"),
+        (lambda: RMSProp(eps_inside="yes"), BeaTypeError, "eps_inside must be a bool, got 'yes'"),
     ],
 )
 def test_bad_hyperparameters(make: object, error: type[Exception], text: str) -> None:

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, ClassVar, final
 
 import sympy
 
+from bea.errors import BeaTypeError
 from bea.methods.hyper import exact_decay, exact_positive
 from bea.methods.slow_manifold import Column, Expansion, MemoryMethodMembers, Series
 
@@ -125,7 +126,7 @@ class _Adaptive(MemoryMethodMembers):
         object.__setattr__(self, "beta2", exact_decay("beta2", self.beta2))
         object.__setattr__(self, "eps", exact_positive("eps", self.eps))
         if not isinstance(self.eps_inside, bool):
-            raise TypeError(f"eps_inside must be a bool, got {self.eps_inside!r}")
+            raise BeaTypeError(f"eps_inside must be a bool, got {self.eps_inside!r}")
 
     def _first_moment(self, e: Expansion, gradient: Column) -> Series:
         raise NotImplementedError  # pragma: no cover - each concrete class defines it
