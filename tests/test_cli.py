@@ -160,3 +160,22 @@ def test_a_single_valued_expression_option_protects_one_value_only(capsys: pytes
     # after --loss VALUE, a further "-..." token is an option again (here an unknown one: exit 2, one line)
     status, _, err = run(capsys, "derive", "--loss", "a^2", "-x", "--params", "a")
     assert status == 2 and err.count("\n") == 1 and "-x" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["derive", "--method", "heavy_ball", "--hyper", "beta=1/2", "--hyper", "beta=1/3", "--loss", "a^2",
+         "--params", "a"],
+        ["derive", "--loss", "a*b", "--params", "a", "--params", "b"],
+        ["derive", "--loss", "a*x", "--params", "a", "--subs", "x=1", "--subs", "x=2"],
+        ["modified-hamiltonian", "--method", "leapfrog", "--hamiltonian", "p^2/2 + m*q^2/2", "--q", "q", "--p", "p",
+         "--subs", "m=1", "--subs", "m=2"],
+    ],
+)
+def test_an_option_with_several_values_given_twice_is_refused(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    # argparse would keep the last occurrence silently (beta = 1/3 above); bea.cli.args.Once refuses it
+    status, out, err = run(capsys, *argv)
+    assert status == 2 and out == "" and err.count("\n") == 1 and "given twice" in err

@@ -218,13 +218,13 @@ def test_digits_resume_after_interruption(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_digits_limit_and_resume_via_cli(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    args = ["reproduce", "digits", "--quick", "--widths", "8", "--lrs", "1", "2", "--seeds", "0", "--mus", "0.1",
-            "--out", str(tmp_path), "--no-progress", "--no-figures"]
+    settings = ["reproduce", "digits", "--quick", "--widths", "8", "--lrs", "1", "2", "--mus", "0.1"]
+    args = [*settings, "--seeds", "0", "--out", str(tmp_path), "--no-progress", "--no-figures"]
     status, out, _ = run_cli(capsys, *args, "--limit", "1")
     assert status == 0 and "--resume" in out
     status, out, _ = run_cli(capsys, *args, "--resume")
     assert status == 0 and "(2 new, 1 resumed)" in out
-    status, _, err = run_cli(capsys, *args[:-4], "--seeds", "1", "--out", str(tmp_path), "--resume", "--no-progress")
+    status, _, err = run_cli(capsys, *settings, "--seeds", "1", "--out", str(tmp_path), "--resume", "--no-progress")
     assert status == 2 and "different settings" in err and err.count("\n") == 1
 
 

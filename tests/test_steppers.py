@@ -94,6 +94,8 @@ ENTRY_POINTS = {
         __import__("bea").modified_flow(_X**2 / 2, [_X], truncation=1, method=methods.heun), [1.0], (0.02, 0.01),
         method=name, time=0.04, truncations=(0, 1)),
     "expected_slope": lambda name: __import__("numeric.drift").drift.expected_slope(name, 0),
+    "stepper_for": lambda name: stepper_for(name, lambda t: (t**2).sum() / 2),
+    "hamiltonian.method_by_name": lambda name: __import__("bea.hamiltonian").hamiltonian.method_by_name(name),
 }
 
 

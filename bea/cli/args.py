@@ -127,6 +127,22 @@ def check_tree_budget(
     return total
 
 
+class Once(argparse.Action):
+    """Store an option's values like argparse's default action, but refuse the option a second time: argparse
+    would keep the last occurrence and drop the first without a word (``--hyper beta=1/2 --hyper beta=1/3``).
+    Give it to every option that takes several values (``nargs="+"`` or ``"*"``), whose values belong after one
+    occurrence."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | Sequence[Any] | None, option_string: str | None = None) -> None:
+        given: set[str] = namespace.__dict__.setdefault("_options_given", set())
+        if self.dest in given:
+            raise argparse.ArgumentError(self, "given twice; put all its values after one "
+                                               f"{self.option_strings[-1]}")
+        given.add(self.dest)
+        setattr(namespace, self.dest, values)
+
+
 class DeprecatedAlias(argparse.Action):
     """An old option name kept for a while: it stores into the new option's ``dest`` and prints one
     deprecation line on stderr. Add it with ``add_argument(OLD, action=DeprecatedAlias, new=NEW, dest=...)``."""

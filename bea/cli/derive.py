@@ -18,7 +18,15 @@ import dataclasses
 from typing import Any
 
 from bea import jsonio, methods
-from bea.cli.args import CHEAP_TREES, DeprecatedAlias, add_allow_expensive, add_format, check_tree_budget, nonneg_int
+from bea.cli.args import (
+    CHEAP_TREES,
+    DeprecatedAlias,
+    Once,
+    add_allow_expensive,
+    add_format,
+    check_tree_budget,
+    nonneg_int,
+)
 from bea.errors import BeaValueError
 from bea.flows import ModifiedFlow, compact, modified_flow
 from bea.gradient_form import loss_derivative_form
@@ -42,20 +50,20 @@ def register(sub: Any) -> None:
                         help='the loss, e.g. "(y - a*b*x)^2/2" (safe parser: no Python is run); '
                              "without it, the abstract form for any loss E is printed; repeat it once per "
                              "minibatch loss with --method sgd")
-    derive.add_argument("--map", nargs="+", metavar="EXPR",
+    derive.add_argument("--map", nargs="+", action=Once, metavar="EXPR",
                         help='one step as the image of each parameter, e.g. --map "a - h*a*b^2" "b - h*a^2*b"')
     derive.add_argument("--shuffle", choices=("random", "fixed"),
                         help="with --method sgd: the mean epoch under random reshuffling (default) or one epoch "
                              "in the given order")
-    derive.add_argument("--params", nargs="+", metavar="NAME",
+    derive.add_argument("--params", nargs="+", action=Once, metavar="NAME",
                         help="parameter names (required with --loss or --map); other names are data")
-    derive.add_argument("--subs", nargs="*", default=[], help="data values, e.g. x=1 y=0.6 (exact)")
+    derive.add_argument("--subs", nargs="*", action=Once, default=[], help="data values, e.g. x=1 y=0.6 (exact)")
     derive.add_argument("--truncation", metavar="P", type=nonneg_int, default=1,
                         help="keep the terms through h^P (default 1 = IGR; 0 = the gradient flow)")
     derive.add_argument("--order", dest="truncation", type=nonneg_int, action=DeprecatedAlias, new="--truncation")
     derive.add_argument("--method", help=f"sgd, {', '.join(MEMORY_METHODS)} (with --hyper), or one of: "
                                          f"{', '.join(sorted(methods.NAMES))} (default gd)")
-    derive.add_argument("--hyper", nargs="+", metavar="NAME=VALUE", default=[],
+    derive.add_argument("--hyper", nargs="+", action=Once, metavar="NAME=VALUE", default=[],
                         help="hyperparameters of heavy_ball/nesterov (beta), rmsprop (beta2, eps) and adam (beta1, "
                              "beta2, eps), exact: e.g. --hyper beta=9/10 or eps=1e-8")
     derive.add_argument("--eps-inside", action="store_true",

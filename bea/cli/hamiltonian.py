@@ -18,7 +18,7 @@ from typing import Any
 import sympy
 
 from bea import jsonio, methods
-from bea.cli.args import add_format, integer
+from bea.cli.args import Once, add_format, integer
 from bea.hamiltonian import modified_hamiltonian
 
 __all__ = ["register"]
@@ -31,7 +31,8 @@ def register(sub: Any) -> None:
     mh.add_argument("--hamiltonian", required=True, help='H(q, p), e.g. "p^2/2 - cos(q)" (safe parser)')
     mh.add_argument("--q", action="append", required=True, help="a position name (repeat for several)")
     mh.add_argument("--p", action="append", required=True, help="a momentum name (repeat, same count as --q)")
-    mh.add_argument("--subs", nargs="*", default=[], help="values of the other names, e.g. m=1 g=1/2 (exact)")
+    mh.add_argument("--subs", nargs="*", action=Once, default=[],
+                    help="values of the other names, e.g. m=1 g=1/2 (exact)")
     mh.add_argument("--truncation", type=integer, default=None, help="keep the terms through h^truncation (default 2)")
     mh.add_argument("--order", type=integer, default=None, help=argparse.SUPPRESS)  # deprecated alias
     add_format(mh, "text", "latex", "json")

@@ -24,7 +24,7 @@ import argparse
 from types import ModuleType
 from typing import Any
 
-from bea.cli.args import add_format, import_backend, integer, number
+from bea.cli.args import Once, add_format, import_backend, integer, number
 
 __all__ = ["EXPERIMENTS", "load_backend", "register"]
 
@@ -52,11 +52,13 @@ def register(sub: Any) -> None:
     p.add_argument("--out", default=None, metavar="DIR",
                    help="folder for the JSON and PNG files (default: out/two-param or out/digits)")
     p.add_argument("--quick", action="store_true", help="a small variant (seconds): fewer rates, seeds and steps")
-    p.add_argument("--lrs", nargs="+", type=number, default=None, metavar="H", help="learning rates of the sweep")
-    p.add_argument("--mus", nargs="+", type=number, default=None, metavar="MU",
+    p.add_argument("--lrs", nargs="+", action=Once, type=number, default=None, metavar="H",
+                   help="learning rates of the sweep")
+    p.add_argument("--mus", nargs="+", action=Once, type=number, default=None, metavar="MU",
                    help="explicit-regularisation weights mu >= 0")
-    p.add_argument("--widths", nargs="+", type=integer, default=None, metavar="W", help="digits: hidden widths")
-    p.add_argument("--seeds", nargs="+", type=integer, default=None, metavar="S", help="digits: seeds")
+    p.add_argument("--widths", nargs="+", action=Once, type=integer, default=None, metavar="W",
+                   help="digits: hidden widths")
+    p.add_argument("--seeds", nargs="+", action=Once, type=integer, default=None, metavar="S", help="digits: seeds")
     p.add_argument("--device", default=None, help="digits: cpu (default), cuda or cuda:N")
     p.add_argument("--threads", type=integer, default=None, help="digits: torch threads (default 1)")
     p.add_argument("--resume", action="store_true", help="digits: continue the sweep found in --out")

@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from bea import methods
-from bea.cli.args import DeprecatedAlias, add_format, import_backend, nonneg_int, positive_float, positive_int
+from bea.cli.args import DeprecatedAlias, Once, add_format, import_backend, nonneg_int, positive_float, positive_int
 
 __all__ = ["load_backend", "register"]
 
@@ -51,25 +51,25 @@ def register(sub: Any) -> None:
     p.add_argument("--loss", action="append",
                    help='the loss, e.g. "(y - a*b*x)^2/2" (safe parser); repeat it once per minibatch loss with '
                         "--method sgd")
-    p.add_argument("--map", nargs="+", metavar="EXPR",
+    p.add_argument("--map", nargs="+", action=Once, metavar="EXPR",
                    help='instead of --loss and --method: one step as the image of each parameter, in the '
                         'parameters, data and h, e.g. --map "a - h*a*b^2" "b - h*a^2*b" (as bea derive --map)')
     p.add_argument("--shuffle", choices=("random", "fixed"),
                    help="with --method sgd: the mean epoch over all orders of the minibatches (random, default) or "
                         "one epoch in the given order (fixed); --time must be a multiple of the epoch, m*h")
-    p.add_argument("--params", nargs="+", required=True, help="parameter names; other names are data")
-    p.add_argument("--subs", nargs="*", default=[], help="data values, e.g. x=1 y=0.6")
-    p.add_argument("--init", nargs="+", required=True, help="start, e.g. a=2.8 b=3.5 (every parameter)")
-    p.add_argument("--h", nargs="+", type=positive_float, default=[0.01, 0.005, 0.0025, 0.00125],
+    p.add_argument("--params", nargs="+", action=Once, required=True, help="parameter names; other names are data")
+    p.add_argument("--subs", nargs="*", action=Once, default=[], help="data values, e.g. x=1 y=0.6")
+    p.add_argument("--init", nargs="+", action=Once, required=True, help="start, e.g. a=2.8 b=3.5 (every parameter)")
+    p.add_argument("--h", nargs="+", action=Once, type=positive_float, default=[0.01, 0.005, 0.0025, 0.00125],
                    help="step sizes (time must be a multiple of each)")
     p.add_argument("--time", type=positive_float, default=1.0, help="total time T = n h")
-    p.add_argument("--truncations", nargs="+", metavar="R", type=nonneg_int, default=[0, 1, 2, 3],
+    p.add_argument("--truncations", nargs="+", action=Once, metavar="R", type=nonneg_int, default=[0, 1, 2, 3],
                    help="truncations r of the modified flow (keep the terms through h^r); default 0 1 2 3")
     p.add_argument("--orders", dest="truncations", nargs="+", type=nonneg_int, action=DeprecatedAlias,
                    new="--truncations")
     p.add_argument("--method", help=f"sgd (with repeated --loss), heavy_ball, nesterov, rmsprop, adam (with "
                                     f"--hyper), or one of: {', '.join(sorted(methods.NAMES))} (default gd)")
-    p.add_argument("--hyper", nargs="+", metavar="NAME=VALUE", default=[],
+    p.add_argument("--hyper", nargs="+", action=Once, metavar="NAME=VALUE", default=[],
                    help="hyperparameters of heavy_ball/nesterov (beta), rmsprop (beta2, eps), adam (beta1, beta2, "
                         "eps), exact: e.g. --hyper beta=9/10")
     p.add_argument("--eps-inside", action="store_true", help="rmsprop/adam: g/sqrt(v + eps) instead of torch's form")

@@ -96,6 +96,15 @@ def stepper_for(method: object, problem: Any, **options: Any) -> Stepper:
     raise NumericTypeError(f"no numeric stepper is known for the method {name!r} ({type(method).__name__})")
 
 
+@stepper_for.register
+def _by_name(method: str, problem: Any, **options: Any) -> Stepper:
+    # bea's one names rule: a catalogue name stands for its method; optimiser names ("adam", "sgd") are refused
+    # by bea.methods.resolve with what to construct instead
+    from bea.methods import resolve
+
+    return stepper_for(resolve(method), problem, **options)
+
+
 def reject_options(name: str, options: dict[str, Any], known: tuple[str, ...] = ()) -> None:
     """Raise :class:`~numeric.errors.NumericTypeError` for any option outside ``known``."""
     unknown = sorted(k for k, v in options.items() if k not in known and v is not None)
