@@ -79,9 +79,39 @@ def compact(expr: sympy.Expr) -> sympy.Expr:
     return factored if sympy.count_ops(factored) <= sympy.count_ops(expanded) else expanded
 
 
+#: The point at which :func:`_is_zero` first tries an expression: the k-th free symbol (sorted by name) takes
+#: the k-th value, rationals in (0, 1) with distinct prime denominators (away from the usual singularities).
+_SCREEN_POINT = tuple(sympy.Rational(n, d) for n, d in
+                      ((3, 7), (5, 11), (7, 13), (11, 17), (13, 19), (17, 23), (19, 29), (23, 31), (29, 37)))
+
+
+def _certainly_nonzero(expr: sympy.Expr) -> bool:
+    """True when ``expr`` is provably not the zero function: its value at :data:`_SCREEN_POINT` is a finite
+    number whose magnitude exceeds the error bound of SymPy's evaluation (``evalf`` raises its working
+    precision until 30 digits are correct, so a value beyond 1e-20 is not rounding noise). False means "not
+    decided here" (a zero value, a pole, undefined functions of the parameters, or more symbols than points)."""
+    symbols = sorted(expr.free_symbols, key=lambda x: x.name)
+    if len(symbols) > len(_SCREEN_POINT) or expr.has(sympy.core.function.AppliedUndef):
+        return False
+    if expr.has(sympy.Derivative):  # unevaluated derivatives of re(u), im(u) (from |u|): parameters are real
+        expr = expr.xreplace({x: sympy.Symbol(x.name, real=True) for x in symbols}).doit()
+        symbols = sorted(expr.free_symbols, key=lambda x: x.name)
+        if expr.has(sympy.Derivative):
+            return False
+    value = expr.xreplace(dict(zip(symbols, _SCREEN_POINT, strict=False))).evalf(30)
+    return bool(value.is_number and value.is_finite and abs(value) > sympy.Float("1e-20", 30))
+
+
 def _is_zero(expr: sympy.Expr) -> bool:
+    """Exact: is ``expr`` identically zero? A nonzero value at one point settles "no" at once (simplify on
+    large algebraic expressions, such as Adam's flow with its square roots, can take minutes); "yes" is always
+    decided symbolically."""
     expanded = sympy.expand(expr)
-    return bool(expanded == 0 or sympy.simplify(expanded) == 0)
+    if expanded == 0:
+        return True
+    if _certainly_nonzero(expanded):
+        return False
+    return bool(sympy.simplify(expanded) == 0)
 
 
 @final
@@ -201,15 +231,21 @@ class ModifiedFlow:
     def _check_power(self, k: object) -> int:
         return check_truncation(k, name="power of h", maximum=self.truncation)
 
+    def _antisymmetric_entries(self, k: int) -> sympy.ImmutableMatrix:
+        """:math:`(J - J^T)/2` of term k with every identically zero entry replaced by 0 (not factored)."""
+        key = f"antisym-raw{k}"
+        if key not in self._cache:
+            jac = self.terms[k].jacobian(self.params)
+            self._cache[key] = sympy.ImmutableMatrix((jac - jac.T) / 2).applyfunc(lambda e: 0 if _is_zero(e) else e)
+        result: sympy.ImmutableMatrix = self._cache[key]
+        return result
+
     def antisymmetric_part(self, k: int) -> sympy.ImmutableMatrix:
-        """:math:`(J - J^T)/2` of the Jacobian J of term k; zero iff the term is a gradient."""
+        """:math:`(J - J^T)/2` of the Jacobian J of term k, factored; zero iff the term is a gradient."""
         k = self._check_power(k)
         key = f"antisym{k}"
         if key not in self._cache:
-            jac = self.terms[k].jacobian(self.params)
-            self._cache[key] = sympy.ImmutableMatrix((jac - jac.T) / 2).applyfunc(
-                lambda e: 0 if _is_zero(e) else sympy.factor(e)
-            )
+            self._cache[key] = self._antisymmetric_entries(k).applyfunc(lambda e: 0 if e == 0 else sympy.factor(e))
         result: sympy.ImmutableMatrix = self._cache[key]
         return result
 
@@ -227,7 +263,7 @@ class ModifiedFlow:
         >>> flow.is_gradient(1), flow.is_gradient(2), flow.gradient_through
         (True, False, 1)
         """
-        return bool(self.antisymmetric_part(k).is_zero_matrix)
+        return bool(self._antisymmetric_entries(self._check_power(k)).is_zero_matrix)
 
     @property
     def gradient_through(self) -> int:

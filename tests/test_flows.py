@@ -368,3 +368,20 @@ def test_bad_input() -> None:
         modified_flow(loss, [a, b], method=42)  # type: ignore[arg-type]
     with pytest.raises(BeaTypeError, match="float"):
         modified_flow(0.5 * a**2 * b, [a, b])
+
+
+def test_zero_test_is_exact_both_ways_and_quick_on_optimiser_flows() -> None:
+    """bea.flows decides "not a gradient" from a certified nonzero value at one rational point before any
+    simplify (which took minutes on RMSProp's flow with torch's eps outside the root); "zero" is symbolic."""
+    from bea.flows import _is_zero
+    from bea.methods import RMSProp
+
+    u, v = sympy.symbols("u v")
+    assert _is_zero(sympy.sin(u * v) ** 2 + sympy.cos(u * v) ** 2 - 1)  # zero, though not after expand
+    assert _is_zero(sympy.sqrt(u**2 + 2 * u * v + v**2) ** 2 - (u + v) ** 2)
+    assert not _is_zero(sympy.sqrt(u**2 + 1) - u)
+    assert not _is_zero(sympy.Abs(u * v) - u * v)  # zero on part of the plane only
+    x, y = sympy.symbols("x y")
+    flow = RMSProp("99/100", "1/100000000").modified_flow((y - u * v * x) ** 2 / 2, [u, v], truncation=1)
+    # -g_j/(|g_j| + eps) componentwise: not a gradient field (its Jacobian is not symmetric)
+    assert flow.is_gradient(0) is False and flow.gradient_through == -1
