@@ -37,7 +37,7 @@ f
 
 from __future__ import annotations
 
-from math import lcm
+from math import factorial, lcm
 from typing import Any
 
 import gmpy2
@@ -103,36 +103,51 @@ def scaled_coefficients(series: object, order: int) -> tuple[dict[int, int], lis
 
 
 def lie_log(numerators: dict[int, int], denominators: list[int], order: int) -> tuple[dict[int, int], list[int]]:
-    """The modified-field recursion (module docstring) on integers.
+    """The modified-field recursion (module docstring) on integers, transposed.
 
-    Input a(t) = numerators[t] / denominators[|t|]; output b(t) = B[t] / D[|t|]. Every value of
-    order n is an integer over D[n] (:func:`bea._arith.common_denominators`), so the recursion
-    needs integer multiply--adds and one exact division by k per c_k, and no gcd.
+    Input a(t) = numerators[t] / denominators[|t|]; output b(t) = B[t] / D[|t|], with D from
+    :func:`bea._arith.common_denominators` (so every c_k(t) D[|t|] is an integer).
+
+    Only the sums b(t) = a(t) - sum_{k >= 2} c_k(t) are wanted, so instead of the vector
+    (c_1(t), ..., c_|t|(t)) each tree carries the linear functionals
+    psi_m(t) = sum_k c_k(t) k! / (k + m)!, m = 1 .. order - |t|. The recursion for c_k gives
+
+        sum_{k >= 2} c_k(t) = sum_cuts b(cut part) psi_1(root part),
+        psi_m(t) = b(t) / (m + 1)! + sum_cuts b(cut part) psi_{m+1}(root part),
+
+    so a tree of order n costs order - n + 1 multiply--adds per cut instead of about n (one
+    for the trees of the highest order, the most numerous). On integers psi_m(t) is scaled by
+    D[|t|] * order!, which makes every value an integer and leaves one exact division per tree.
     """
     D = common_denominators(order, denominators)
+    fact = factorial(order)
+    ladder = [fact // factorial(m + 1) for m in range(order)]  # ladder[m] = order! / (m + 1)!
     size = 1 + max(max(_table.trees_of_order(n)) for n in range(1, order + 1))
     B: list[int] = [0] * size  # by tree id (lists: a third cheaper to index than dicts in the inner loop)
-    C: list[list[int]] = [[]] * size  # C[t][k - 1] = c_k(t) * D[|t|], k = 1..|t|
+    psi: list[list[int]] = [[]] * size  # psi[t][m - 1] = psi_m(t) * D[|t|] * order!, m = 1..order - |t|
     cuts = _table.cuts
     for n in range(1, order + 1):
         Dn = D[n]
         scale = Dn // denominators[n]
-        factor = [0] + [Dn // (D[m] * D[n - m]) for m in range(1, n)]  # by the cut part's order m
-        keep = n < order
+        width = order - n + 1  # psi_0 .. psi_{order - n}, psi_0 only for b(t)
+        # by len(psi[root part]) = order - |root part|: D[n] / (D[|root part|] * D[|cut part|])
+        factor = [0] * order
+        for m in range(1, n):
+            factor[order - m] = Dn // (D[m] * D[n - m])
+        steps = range(1, width)
         for t in _table.trees_of_order(n):
-            acc = [0] * (n + 1)  # acc[k]: k * c_k(t) * D[n]
+            acc = [0] * width  # acc[m] = sum_cuts b(cut part) psi_{m+1}(root part), scaled
             for root_part, sub, mult in cuts(t):
                 w = B[sub]
                 if w:
-                    cr = C[root_part]
-                    w *= mult * factor[n - len(cr)]
-                    for j, value in enumerate(cr, 2):
-                        acc[j] += value * w
-            ck = [acc[k] // k for k in range(2, n + 1)]
-            own = numerators[t] * scale - sum(ck)
+                    row = psi[root_part]
+                    w *= mult * factor[len(row)]
+                    for m in range(width):
+                        acc[m] += row[m] * w
+            own = numerators[t] * scale - acc[0] // fact
             B[t] = own
-            if keep:
-                C[t] = [own, *ck]
+            if width > 1:
+                psi[t] = [own * ladder[m] + acc[m] for m in steps]
     return {t: B[t] for n in range(1, order + 1) for t in _table.trees_of_order(n)}, D
 
 
