@@ -38,6 +38,7 @@ f
 from __future__ import annotations
 
 from math import factorial, lcm
+from operator import mul
 from typing import Any
 
 import gmpy2
@@ -116,38 +117,36 @@ def lie_log(numerators: dict[int, int], denominators: list[int], order: int) -> 
         psi_m(t) = b(t) / (m + 1)! + sum_cuts b(cut part) psi_{m+1}(root part),
 
     so a tree of order n costs order - n + 1 multiply--adds per cut instead of about n (one
-    for the trees of the highest order, the most numerous). On integers psi_m(t) is scaled by
-    D[|t|] * order!, which makes every value an integer and leaves one exact division per tree.
+    for the trees of the highest order, the most numerous), each a sum over the tree's cuts
+    at C speed. On integers psi_m(t) is scaled by D[|t|] * order!, which makes every value an
+    integer and leaves one exact division per tree.
     """
     D = common_denominators(order, denominators)
     fact = factorial(order)
     ladder = [fact // factorial(m + 1) for m in range(order)]  # ladder[m] = order! / (m + 1)!
     size = 1 + max(max(_table.trees_of_order(n)) for n in range(1, order + 1))
-    B: list[int] = [0] * size  # by tree id (lists: a third cheaper to index than dicts in the inner loop)
-    psi: list[list[int]] = [[]] * size  # psi[t][m - 1] = psi_m(t) * D[|t|] * order!, m = 1..order - |t|
-    cuts = _table.cuts
+    B: list[int] = [0] * size  # by tree id
+    # psi[m][t] = psi_m(t) * D[|t|] * order! for m = 1 .. order - |t| (psi[0] unused)
+    psi: list[list[int]] = [[0] * size if m else [] for m in range(order + 1)]
     for n in range(1, order + 1):
         Dn = D[n]
         scale = Dn // denominators[n]
-        width = order - n + 1  # psi_0 .. psi_{order - n}, psi_0 only for b(t)
-        # by len(psi[root part]) = order - |root part|: D[n] / (D[|root part|] * D[|cut part|])
-        factor = [0] * order
-        for m in range(1, n):
-            factor[order - m] = Dn // (D[m] * D[n - m])
-        steps = range(1, width)
-        for t in _table.trees_of_order(n):
-            acc = [0] * width  # acc[m] = sum_cuts b(cut part) psi_{m+1}(root part), scaled
-            for root_part, sub, mult in cuts(t):
-                w = B[sub]
-                if w:
-                    row = psi[root_part]
-                    w *= mult * factor[len(row)]
-                    for m in range(width):
-                        acc[m] += row[m] * w
-            own = numerators[t] * scale - acc[0] // fact
+        weight = B  # weight[s] = b(s) * D[n] / D[n - |s|]: b(s) brought to the scale of order n
+        if n > 1:
+            weight = B.copy()
+            for m in range(1, n):
+                f = Dn // (D[m] * D[n - m])
+                if f != 1:
+                    for s in _table.trees_of_order(m):
+                        weight[s] = B[s] * f
+        steps = range(1, order - n + 1)
+        get_psi1 = psi[1].__getitem__
+        for t, (roots, subs, mults) in zip(_table.trees_of_order(n), _table.cuts_of_order(n), strict=True):
+            w = list(map(mul, map(weight.__getitem__, subs), mults))
+            own = numerators[t] * scale - sum(map(mul, w, map(get_psi1, roots))) // fact
             B[t] = own
-            if width > 1:
-                psi[t] = [own * ladder[m] + acc[m] for m in steps]
+            for m in steps:
+                psi[m][t] = own * ladder[m] + sum(map(mul, w, map(psi[m + 1].__getitem__, roots)))
     return {t: B[t] for n in range(1, order + 1) for t in _table.trees_of_order(n)}, D
 
 
