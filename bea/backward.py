@@ -139,10 +139,16 @@ def lie_log(numerators: dict[int, int], denominators: list[int], order: int) -> 
                 if f != 1:
                     for s in _table.trees_of_order(m):
                         weight[s] = B[s] * f
+        get_weight, get_psi1 = weight.__getitem__, psi[1].__getitem__
+        trees = _table.trees_of_order(n)
+        if n == order:  # the most numerous trees: only b(t)
+            for t, (roots, subs, mults) in zip(trees, _table.cuts_of_order(n), strict=True):
+                weights = map(mul, map(get_weight, subs), mults)
+                B[t] = numerators[t] * scale - sum(map(mul, weights, map(get_psi1, roots))) // fact
+            continue
         steps = range(1, order - n + 1)
-        get_psi1 = psi[1].__getitem__
-        for t, (roots, subs, mults) in zip(_table.trees_of_order(n), _table.cuts_of_order(n), strict=True):
-            w = list(map(mul, map(weight.__getitem__, subs), mults))
+        for t, (roots, subs, mults) in zip(trees, _table.cuts_of_order(n), strict=True):
+            w = list(map(mul, map(get_weight, subs), mults))
             own = numerators[t] * scale - sum(map(mul, w, map(get_psi1, roots))) // fact
             B[t] = own
             for m in steps:
