@@ -47,7 +47,7 @@ from bea import _partitions, _table
 from bea._arith import Ring, common_denominators
 from bea.errors import BeaTypeError, SeriesError
 from bea.series import BSeries
-from bea.trees import _check_order
+from bea.validation import check_tree_order
 
 __all__ = [
     "field_coefficients",
@@ -179,7 +179,7 @@ def modified_field_series(series: BSeries, order: int) -> BSeries:
     Raises :class:`~bea.errors.BeaTypeError` for anything but a :class:`~bea.series.BSeries`, and
     :class:`~bea.errors.SeriesError` for a vector-field series or one of lower order.
     """
-    _check_order(order)
+    check_tree_order(order)
     scaled = scaled_coefficients(series, order)
     if scaled is not None:
         B, D = lie_log(*scaled, order)
@@ -187,7 +187,7 @@ def modified_field_series(series: BSeries, order: int) -> BSeries:
     else:
         ring, a = map_coefficients(series, order)
         coeffs = {t: ring.back(v) for t, v in ring_field_coefficients(ring, a, order).items()}
-    return BSeries._from_ids(coeffs, order, sympy.Integer(0))
+    return BSeries.from_ids(coeffs, order, sympy.Integer(0))
 
 
 def modifying_field_series(series: BSeries, order: int) -> BSeries:
@@ -200,7 +200,7 @@ def modifying_field_series(series: BSeries, order: int) -> BSeries:
     :func:`modified_field_series` for bad input). Reference: Chartier, Hairer & Vilmart, *Algebraic structures
     of B-series*, Found. Comput. Math. 10 (2010), section 4.
     """
-    _check_order(order)
+    check_tree_order(order)
     ring, a = map_coefficients(series, order)
     leaf = _table.trees_of_order(1)[0]
     if a[leaf] == 0:
@@ -219,4 +219,4 @@ def modifying_field_series(series: BSeries, order: int) -> BSeries:
                 rest += term
             bt[t] = ring.normal((ring.fraction(1, _table.density(t)) - rest) * inv_leaf)
     coeffs = {t: ring.back(v) for t, v in bt.items()}
-    return BSeries._from_ids(coeffs, order, sympy.Integer(0))
+    return BSeries.from_ids(coeffs, order, sympy.Integer(0))

@@ -52,8 +52,9 @@ from math import factorial
 from typing import Any, final
 
 from bea._text import superscript
-from bea.errors import BeaTypeError, InvalidOrderError, InvalidTreeError
+from bea.errors import BeaTypeError, InvalidTreeError
 from bea.trees import Tree
+from bea.validation import check_tree_order
 
 __all__ = [
     "BLACK",
@@ -159,15 +160,6 @@ def _check_colour(colour: object) -> int:
         raise InvalidTreeError(f"a colour must be 0 (black, q) or 1 (white, p), got {colour!r}")
     assert isinstance(colour, int)
     return colour
-
-
-def check_order(n: object, name: str = "order") -> int:
-    """``n`` if it is an integer >= 1, else :class:`~bea.errors.InvalidOrderError` naming it."""
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise InvalidOrderError(f"{name} must be an integer, got {n!r}")
-    if n < 1:
-        raise InvalidOrderError(f"{name} must be at least 1, got {n}")
-    return n
 
 
 @final
@@ -452,7 +444,7 @@ def bicoloured_trees(n: int, colour: int | None = None) -> Iterator[BicolouredTr
     >>> [str(t) for t in bicoloured_trees(2)]
     ['•[•]', '•[∘]', '∘[•]', '∘[∘]']
     """
-    check_order(n, "n")
+    check_tree_order(n, "n")
     if colour is not None:
         _check_colour(colour)
     return (BicolouredTree.from_id(t) for t in _of_order(n) if colour is None or _colour[t] == colour)
@@ -464,7 +456,7 @@ def bicoloured_trees_up_to(n: int, colour: int | None = None) -> Iterator[Bicolo
     >>> sum(1 for _ in bicoloured_trees_up_to(3))
     20
     """
-    check_order(n, "n")
+    check_tree_order(n, "n")
     if colour is not None:
         _check_colour(colour)
     return (tree for k in range(1, n + 1) for tree in bicoloured_trees(k, colour))
@@ -479,7 +471,7 @@ def count_bicoloured_trees(n: int) -> int:
     >>> [count_bicoloured_trees(n) for n in range(1, 11)]
     [2, 4, 14, 52, 214, 916, 4116, 18996, 89894, 433196]
     """
-    check_order(n, "n")
+    check_tree_order(n, "n")
     a = [0, 2]
     for m in range(1, n):
         total = 0

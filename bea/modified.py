@@ -62,7 +62,7 @@ from bea.differentials import evaluate_field_series
 from bea.errors import ExpensiveComputationWarning
 from bea.methods import Method, RungeKutta, resolve
 from bea.series import BSeries
-from bea.trees import _check_order
+from bea.validation import check_tree_order
 
 __all__ = ["bseries", "modified_equation", "modified_vector_field", "modifying_integrator"]
 
@@ -108,7 +108,7 @@ def bseries(method: Method | str, order: int) -> BSeries:
     >>> print(bseries("rk4", 3) - exact_solution(3))
     0
     """
-    _check_order(order)
+    check_tree_order(order)
     return resolve(method).bseries(order)
 
 
@@ -205,7 +205,7 @@ def modified_equation(method_or_series: MethodOrSeries, order: int) -> BSeries:
     >>> print(modified_equation(methods.implicit_euler, 3))  # the proximal point method
     f + 1/2 h f'f + 1/3 h² f'f'f + 1/12 h² f''(f, f)
     """
-    _check_order(order)
+    check_tree_order(order)
     _warn_if_expensive(order, MODIFIED_EQUATION_WARN_ORDER, "modified_equation")
     source = _normal(method_or_series, order)
     scaled = scaled_map(source, order)
@@ -215,7 +215,7 @@ def modified_equation(method_or_series: MethodOrSeries, order: int) -> BSeries:
     else:
         ring, b = field_coefficients(source, order)
         coeffs = {t: ring.back(v) for t, v in b.items()}
-    return BSeries._from_ids(coeffs, order, sympy.Integer(0))
+    return BSeries.from_ids(coeffs, order, sympy.Integer(0))
 
 
 def field_coefficients(method_or_series: MethodOrSeries, order: int) -> tuple[Ring, dict[int, Any]]:
@@ -250,7 +250,7 @@ def modifying_integrator(method_or_series: MethodOrSeries, order: int) -> BSerie
     >>> print(modifying_integrator(methods.explicit_euler, 3))
     f + 1/2 h f'f + 1/6 h² f'f'f + 1/6 h² f''(f, f)
     """
-    _check_order(order)
+    check_tree_order(order)
     source = _normal(method_or_series, order)
     if isinstance(source, RungeKutta):
         _warn_if_expensive(order, MODIFIED_EQUATION_WARN_ORDER, "modifying_integrator")
@@ -261,7 +261,7 @@ def modifying_integrator(method_or_series: MethodOrSeries, order: int) -> BSerie
         else:
             ring, values = _rk_modifying(source, order)
             coeffs = {t: ring.back(v) for t, v in values.items()}
-        return BSeries._from_ids(coeffs, order, sympy.Integer(0))
+        return BSeries.from_ids(coeffs, order, sympy.Integer(0))
     _warn_if_expensive(order, SUBSTITUTION_WARN_ORDER, "modifying_integrator")
     return backward.modifying_field_series(source, order)
 
@@ -423,5 +423,5 @@ def modified_vector_field(
 
     Reference: Hairer--Lubich--Wanner, sections IX.1 and IX.9.
     """
-    _check_order(order)
+    check_tree_order(order)
     return evaluate_field_series(modified_equation(method, order), f, y, h)

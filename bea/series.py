@@ -20,34 +20,22 @@ A series *of order N* holds a coefficient for every tree with at most N nodes
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any, final
+from collections.abc import Iterator
+from typing import Any, ClassVar, final
 
 import sympy
 
 from bea import _partitions, _table, drawing
-from bea._checks import check_finite
 from bea._text import signed_text, superscript
-from bea.errors import BeaTypeError, SeriesError
-from bea.trees import Tree, _check_order
+from bea.tree_series import TreeSeries, compose_series, substitute_series
+from bea.trees import Tree
+from bea.validation import check_tree_order
 
 __all__ = ["BSeries", "compose", "exact_solution", "substitute"]
 
 
-def _coefficient(value: object, where: str) -> sympy.Expr:
-    if isinstance(value, (float, str, bytes)) or value is None:
-        raise BeaTypeError(f"coefficient of {where} must be an exact SymPy value, got {value!r}")
-    expr = sympy.sympify(value)
-    if not isinstance(expr, sympy.Expr):
-        raise BeaTypeError(f"coefficient of {where} must be a SymPy expression, got {value!r}")
-    if expr.atoms(sympy.Float):
-        raise BeaTypeError(f"coefficient of {where} is {expr}, which holds a float; bea is exact")
-    check_finite(expr, f"the coefficient of {where}", SeriesError)
-    return expr
-
-
 @final
-class BSeries(Mapping[Tree, sympy.Expr]):
+class BSeries(TreeSeries[Tree]):
     """An immutable B-series of a given order: a coefficient for every tree up to it.
 
     >>> from bea import Tree
@@ -64,141 +52,26 @@ class BSeries(Mapping[Tree, sympy.Expr]):
         The coefficient of the empty tree: 1 for a map series, 0 for a field series.
     """
 
-    __slots__ = ("_coeffs", "_empty", "_order")
+    __slots__ = ()
+    kind: ClassVar[str] = "B-series"
+    tree_type: ClassVar[type] = Tree
 
-    _coeffs: dict[int, Any]
-    _order: int
-    _empty: sympy.Expr
+    @staticmethod
+    def _id_of(tree: Tree) -> int:
+        return tree._id
 
-    def __init__(self, coefficients: Mapping[Tree, object], order: int, empty: object = 0) -> None:
-        order = _check_order(order)
-        if not isinstance(coefficients, Mapping):
-            raise BeaTypeError(f"coefficients must be a mapping from Tree to values, got {coefficients!r}")
-        coeffs: dict[int, sympy.Expr] = {}
-        for tree, value in coefficients.items():
-            if not isinstance(tree, Tree):
-                raise BeaTypeError(f"B-series keys must be Trees, got {tree!r}")
-            if tree.order > order:
-                raise SeriesError(f"tree {tree} has {tree.order} nodes, more than the series order {order}")
-            coeffs[tree._id] = _coefficient(value, str(tree))
-        zero = sympy.Integer(0)
-        full = {t: coeffs.get(t, zero) for n in range(1, order + 1) for t in _table.trees_of_order(n)}
-        self._init(full, order, _coefficient(empty, "the empty tree"))
+    @staticmethod
+    def _tree_of(ident: int) -> Tree:
+        return Tree._from_id(ident)
 
-    def _init(self, coeffs: dict[int, sympy.Expr], order: int, empty: sympy.Expr) -> None:
-        object.__setattr__(self, "_coeffs", coeffs)
-        object.__setattr__(self, "_order", int(order))
-        object.__setattr__(self, "_empty", empty)
+    @staticmethod
+    def _order_of(ident: int) -> int:
+        return _table.order(ident)
 
-    @classmethod
-    def _from_ids(cls, coeffs: dict[int, sympy.Expr], order: int, empty: sympy.Expr) -> BSeries:
-        series = object.__new__(cls)
-        series._init(coeffs, order, empty)
-        return series
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("BSeries is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError("BSeries is immutable")
-
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        # Tree ids are private to a process: pickle level sequences, rebuild through the constructor.
-        items = [(_table.levels(t), v) for t, v in self._coeffs.items()]
-        return (_rebuild, (items, self._order, self._empty))
-
-    def __copy__(self) -> BSeries:
-        return self  # immutable
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> BSeries:
-        return self  # immutable
-
-    # --- Mapping protocol -------------------------------------------------
-    def __getitem__(self, tree: Tree) -> sympy.Expr:
-        if not isinstance(tree, Tree):
-            raise KeyError(tree)
-        if tree.order > self._order:
-            raise KeyError(f"{tree} has {tree.order} nodes; this series has order {self._order}")
-        return self._coeffs[tree._id]
-
-    def __iter__(self) -> Iterator[Tree]:
-        for t in self._coeffs:
-            yield Tree._from_id(t)
-
-    def __len__(self) -> int:
-        return len(self._coeffs)
-
-    # --- properties -------------------------------------------------------
-    @property
-    def order(self) -> int:
-        """The largest number of nodes of the trees this series holds."""
-        return self._order
-
-    @property
-    def empty(self) -> sympy.Expr:
-        """The coefficient of the empty tree."""
-        return self._empty
-
-    @property
-    def is_map(self) -> bool:
-        """True for a map (integrator) series, whose empty-tree coefficient is 1."""
-        return bool(self._empty == 1)
-
-    @property
-    def is_vector_field(self) -> bool:
-        """True for a vector-field series, whose empty-tree coefficient is 0."""
-        return bool(self._empty == 0)
-
-    # --- algebra ------------------------------------------------------------
-    def truncate(self, order: int) -> BSeries:
-        """The same series keeping only the trees with at most ``order`` nodes."""
-        order = _check_order(order)
-        if order > self._order:
-            raise SeriesError(f"cannot truncate a series of order {self._order} to the higher order {order}")
-        kept = {t: v for t, v in self._coeffs.items() if _table.order(t) <= order}
-        return BSeries._from_ids(kept, order, self._empty)
-
-    def __add__(self, other: object) -> BSeries:
-        if not isinstance(other, BSeries):
-            return NotImplemented
-        order = min(self._order, other._order)
-        coeffs = {
-            t: self._coeffs[t] + other._coeffs[t] for t in self._coeffs if _table.order(t) <= order
-        }
-        return BSeries._from_ids(coeffs, order, self._empty + other._empty)
-
-    def __neg__(self) -> BSeries:
-        return self * -1
-
-    def __sub__(self, other: object) -> BSeries:
-        if not isinstance(other, BSeries):
-            return NotImplemented
-        return self + (-other)
-
-    def __mul__(self, scalar: object) -> BSeries:
-        if isinstance(scalar, BSeries):
-            raise SeriesError("the product of two B-series is ambiguous; use compose or substitute")
-        try:
-            factor = _coefficient(scalar, "a scalar factor")
-        except BeaTypeError:
-            return NotImplemented
-        return BSeries._from_ids(
-            {t: v * factor for t, v in self._coeffs.items()}, self._order, self._empty * factor
-        )
-
-    __rmul__ = __mul__
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, BSeries):
-            return NotImplemented
-        if self._order != other._order or sympy.simplify(self._empty - other._empty) != 0:
-            return False
-        return all(
-            v == other._coeffs[t] or sympy.simplify(v - other._coeffs[t]) == 0
-            for t, v in self._coeffs.items()
-        )
-
-    __hash__ = None  # type: ignore[assignment]
+    @staticmethod
+    def _ids_up_to(order: int) -> Iterator[int]:
+        for n in range(1, order + 1):
+            yield from _table.trees_of_order(n)
 
     # --- output ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -239,13 +112,6 @@ class BSeries(Mapping[Tree, sympy.Expr]):
             parts.append(signed_text(coef, body, first=not parts))
         return " ".join(parts) if parts else "0"
 
-    def __repr__(self) -> str:
-        kind = "map" if self.is_map else "vector field" if self.is_vector_field else f"empty={self._empty}"
-        return f"<BSeries ({kind}) of order {self._order}: {self}>"
-
-    def _sympystr(self, printer: Any) -> str:
-        return str(self)
-
     def _latex(self, printer: Any = None) -> str:
         r"""The series as :math:`\sum_\tau c\, h^k F(\tau)` with :math:`c = b(\tau)/\sigma(\tau)`,
         in increasing powers of h (the hook behind ``sympy.latex(series)``).
@@ -261,9 +127,6 @@ class BSeries(Mapping[Tree, sympy.Expr]):
             body = " ".join(x for x in (h, rf"F\left({tree._latex()}\right)") if x)
             parts.append(signed_text(coef, body, first=not parts, latex=True))
         return " ".join(parts) if parts else "0"
-
-    def _repr_latex_(self) -> str:
-        return f"${self._latex()}$"
 
     def table(self) -> drawing.TreeTable:
         """The coefficients tree by tree, with pictures of the trees (HTML in Jupyter, text in ``print``).
@@ -290,18 +153,11 @@ def exact_solution(order: int) -> BSeries:
     >>> print(exact_solution(3))
     1 + h f + 1/2 h² f'f + 1/6 h³ f'f'f + 1/6 h³ f''(f, f)
     """
-    order = _check_order(order)
+    order = check_tree_order(order)
     coeffs = {
         t: sympy.Rational(1, _table.density(t)) for n in range(1, order + 1) for t in _table.trees_of_order(n)
     }
-    return BSeries._from_ids(coeffs, order, sympy.Integer(1))
-
-
-def _common_order(*series: BSeries) -> int:
-    for s in series:
-        if not isinstance(s, BSeries):
-            raise BeaTypeError(f"expected a BSeries, got {s!r}")
-    return min(s.order for s in series)
+    return BSeries.from_ids(coeffs, order, sympy.Integer(1))
 
 
 def compose(a: BSeries, b: BSeries) -> BSeries:
@@ -318,20 +174,7 @@ def compose(a: BSeries, b: BSeries) -> BSeries:
     >>> [str(v) for v in compose(e, e).values()]
     ['2', '2', '4/3', '8/3']
     """
-    order = _common_order(a, b)
-    if not a.is_map:
-        raise SeriesError(f"compose(a, b) needs a map series a (a[∅] = 1), got a[∅] = {a.empty}")
-    coeffs: dict[int, sympy.Expr] = {}
-    for n in range(1, order + 1):
-        for t in _table.trees_of_order(n):
-            total = b._empty * a._coeffs[t]
-            for s, forest, m in _partitions.root_subtrees(t):
-                term = m * b._coeffs[s]
-                for u in forest:
-                    term *= a._coeffs[u]
-                total += term
-            coeffs[t] = sympy.expand(total)
-    return BSeries._from_ids(coeffs, order, b._empty)
+    return compose_series(a, b, _partitions.root_subtrees)
 
 
 def substitute(b: BSeries, a: BSeries) -> BSeries:
@@ -348,21 +191,4 @@ def substitute(b: BSeries, a: BSeries) -> BSeries:
     >>> substitute(modified_equation(a, 4), exact_solution(4)) == a
     True
     """
-    order = _common_order(a, b)
-    if not b.is_vector_field:
-        raise SeriesError(f"substitute(b, a) needs a vector-field series b (b[∅] = 0), got b[∅] = {b.empty}")
-    coeffs: dict[int, sympy.Expr] = {}
-    for n in range(1, order + 1):
-        for t in _table.trees_of_order(n):
-            total = sympy.Integer(0)
-            for skeleton, pieces, m in _partitions.partitions(t):
-                term = m * a._coeffs[skeleton]
-                for u in pieces:
-                    term *= b._coeffs[u]
-                total += term
-            coeffs[t] = sympy.expand(total)
-    return BSeries._from_ids(coeffs, order, a._empty)
-
-
-def _rebuild(items: list[tuple[tuple[int, ...], sympy.Expr]], order: int, empty: sympy.Expr) -> BSeries:
-    return BSeries({Tree.from_levels(levels): v for levels, v in items}, order, empty)
+    return substitute_series(b, a, _partitions.partitions)

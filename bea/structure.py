@@ -62,7 +62,7 @@ from bea.errors import BeaTypeError
 from bea.methods import RungeKutta, resolve
 from bea.modified import MethodOrSeries, field_coefficients, map_coefficients, scaled_map
 from bea.series import BSeries
-from bea.trees import _check_order
+from bea.validation import check_tree_order
 
 __all__ = [
     "StructureReport",
@@ -136,7 +136,7 @@ def order_of_symplecticity(method: MethodOrSeries, order: int) -> int | None:
     :class:`~bea.errors.BeaTypeError` for an input that is not a method or a map series.
     Reference: Calvo & Sanz-Serna (1994); Hairer--Lubich--Wanner, Theorem VI.7.6.
     """
-    _check_order(order)
+    check_tree_order(order)
     scaled = scaled_map(method, order)
     if scaled is not None:
         return _open_order(_integer_pairs_hold_through(*scaled, order), order)
@@ -198,7 +198,7 @@ def conjugate_symplectic_through(method: MethodOrSeries, order: int) -> int:
     Reference: Hairer--Lubich--Wanner, section VI.8; Chartier, Faou & Murua (2006);
     Hairer & Zbinden (2013).
     """
-    _check_order(order)
+    check_tree_order(order)
     ring, a, _ = map_coefficients(method, order)
     if _pairs_hold_through(ring, a, order, map_condition=True) >= order:
         return order  # symplectic: conjugate by the identity
@@ -444,7 +444,7 @@ def energy_preserving_order(method: MethodOrSeries, order: int) -> int | None:
     >>> [energy_preserving_order(m, 8) for m in (methods.rk4, methods.ralston, methods.average_vector_field)]
     [4, 3, None]
     """
-    _check_order(order)
+    check_tree_order(order)
     ring, b = field_coefficients(method, order)
     beta = {t: b[t] * ring.fraction(1, _table.symmetry(t)) for t in b}
     for n in range(1, order + 1):
@@ -477,10 +477,10 @@ def adjoint(method: MethodOrSeries, order: int) -> BSeries:
     Reference: Hairer--Lubich--Wanner, section II.3 (adjoint methods) and III.1.4 (inverse
     in the Butcher group).
     """
-    _check_order(order)
+    check_tree_order(order)
     ring, a, _ = map_coefficients(method, order)
     star = _adjoint_values(ring, a, order)
-    return BSeries._from_ids({t: ring.back(v) for t, v in star.items()}, order, sympy.Integer(1))
+    return BSeries.from_ids({t: ring.back(v) for t, v in star.items()}, order, sympy.Integer(1))
 
 
 def is_symmetric(method: MethodOrSeries, order: int) -> bool:
@@ -490,7 +490,7 @@ def is_symmetric(method: MethodOrSeries, order: int) -> bool:
     >>> is_symmetric(methods.implicit_midpoint, 8), is_symmetric(methods.rk4, 8)
     (True, False)
     """
-    _check_order(order)
+    check_tree_order(order)
     ring, a, _ = map_coefficients(method, order)
     star = _adjoint_values(ring, a, order)
     return all(_is_zero(ring, star[t] - a[t]) for t in a)
@@ -555,7 +555,7 @@ def structure_report(method: MethodOrSeries, order: int) -> StructureReport:
     >>> r.symplectic, r.symmetric, r.energy_preserving, r.conjugate_symplectic_through
     (False, True, False, 6)
     """
-    _check_order(order)
+    check_tree_order(order)
     symplecticity = order_of_symplecticity(method, order)
     energy = energy_preserving_order(method, order)
     name = "B-series" if isinstance(method, BSeries) else resolve(method).name

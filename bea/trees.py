@@ -35,7 +35,6 @@ Tree.from_levels([1, 2, 3, 2])
 from __future__ import annotations
 
 import html
-import numbers
 import operator
 import threading
 from collections import Counter
@@ -46,7 +45,7 @@ from typing import Any, final
 from bea import _table, drawing
 from bea._text import superscript
 from bea.errors import BeaTypeError, InvalidOrderError, InvalidTreeError
-from bea.validation import check_order
+from bea.validation import check_tree_order
 
 __all__ = ["MAX_COUNT_ORDER", "MAX_TREES_ORDER", "Tree", "butcher_product", "count_trees", "trees", "trees_up_to"]
 
@@ -270,18 +269,8 @@ def _differential_text(t: int) -> str:
     return f"{head}({', '.join(args)})"
 
 
-def _check_order(n: object, name: str = "order") -> int:
-    """``n`` as an int >= 1 (any integral type: int, ``sympy.Integer``, ``numpy.int64``; never bool).
-
-    A non-integer raises :class:`InvalidOrderError` here (a ``ValueError``, as the tree API has
-    always done); the range check is :func:`bea.validation.check_order`'s."""
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise InvalidOrderError(f"{name} must be an integer, got {n!r}")
-    return check_order(n, name=name)
-
-
 def _check_trees_order(n: object) -> int:
-    n = _check_order(n, "n")
+    n = check_tree_order(n, "n")
     if n > MAX_TREES_ORDER:
         raise InvalidOrderError(
             f"there are {count_trees(n)} rooted trees with {n} nodes; bea builds them for n <= "
@@ -342,7 +331,7 @@ def count_trees(n: int) -> int:
     Reference: OEIS A000081; A. Cayley, *Phil. Mag.* 13 (1857); Harary & Palmer,
     *Graphical Enumeration* (1973), section 3.1.
     """
-    n = _check_order(n, "n")
+    n = check_tree_order(n, "n")
     if n > MAX_COUNT_ORDER:
         raise InvalidOrderError(
             f"count_trees({n}): n is above MAX_COUNT_ORDER = {MAX_COUNT_ORDER}; the count has about "

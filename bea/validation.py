@@ -28,6 +28,8 @@ import numbers
 import warnings
 from typing import TypeVar
 
+import sympy
+
 from bea.errors import (
     BeaTypeError,
     InvalidOrderError,
@@ -40,7 +42,9 @@ __all__ = [
     "check_order",
     "check_step_size",
     "check_tolerance",
+    "check_tree_order",
     "check_truncation",
+    "exact_expression",
     "renamed_keyword",
 ]
 
@@ -77,6 +81,44 @@ def check_order(value: object, *, name: str = "order", minimum: int = 1) -> int:
     if n < minimum:
         raise InvalidOrderError(f"{name} must be at least {minimum}, got {n}")
     return n
+
+
+def exact_expression(value: object, what: str) -> sympy.Expr:
+    """``value`` as an exact SymPy expression; ``what`` names it in the errors.
+
+    bea's one rule for exact values given as objects (series coefficients, map images, coefficient rules):
+    ints, :class:`fractions.Fraction`, SymPy numbers, symbols and expressions are taken (hyperparameters
+    given as text go through :func:`bea.methods.hyper.exact_rational`). Raises
+    :class:`~bea.errors.BeaTypeError` for bool, float, str, bytes, ``None``, anything that is not an
+    expression, and expressions that hold a ``sympy.Float`` (0.1 is not 1/10 in binary).
+
+    >>> exact_expression(sympy.Rational(1, 3), "the weight")
+    1/3
+    >>> exact_expression(0.5, "the weight")
+    Traceback (most recent call last):
+    ...
+    bea.errors.BeaTypeError: the weight must be an exact SymPy expression, got 0.5
+    """
+    if isinstance(value, (bool, float, str, bytes)) or value is None:
+        raise BeaTypeError(f"{what} must be an exact SymPy expression, got {value!r}")
+    expr = sympy.sympify(value)
+    if not isinstance(expr, sympy.Expr):
+        raise BeaTypeError(f"{what} must be a SymPy expression, got {value!r}")
+    if expr.atoms(sympy.Float):
+        raise BeaTypeError(f"{what} = {expr} holds floats; bea is exact: use sympy.Rational")
+    return expr
+
+
+def check_tree_order(value: object, name: str = "order") -> int:
+    """``value`` as the order of a tree or a series over trees: an int >= 1 (any integral type: int,
+    ``sympy.Integer``, ``numpy.int64``; never bool).
+
+    A non-integer raises :class:`~bea.errors.InvalidOrderError` (a ``ValueError``, as the tree API has always
+    done, where :func:`check_order` raises BeaTypeError); the range check is :func:`check_order`'s.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InvalidOrderError(f"{name} must be an integer, got {value!r}")
+    return check_order(value, name=name)
 
 
 def _positive_real(value: object, name: str, error: type[Exception]) -> float:

@@ -62,7 +62,7 @@ import sympy
 from bea.backward import modified_field_series
 from bea.differentials import field_series_terms
 from bea.errors import BeaTypeError, BeaValueError, InvalidLossError
-from bea.validation import check_truncation
+from bea.validation import check_truncation, exact_expression
 
 if TYPE_CHECKING:  # pragma: no cover
     from bea.series import BSeries
@@ -111,14 +111,7 @@ def bseries_modified_terms(
 def _expr(value: object, what: str) -> sympy.Expr:
     if isinstance(value, sympy.MatrixBase) and value.shape == (1, 1):
         value = value[0, 0]
-    if isinstance(value, (bool, float, str, bytes)) or value is None:
-        raise BeaTypeError(f"{what} must be a SymPy expression, got {value!r}")
-    expr = sympy.sympify(value)
-    if not isinstance(expr, sympy.Expr):
-        raise BeaTypeError(f"{what} must be a SymPy expression, got {value!r}")
-    if expr.atoms(sympy.Float):
-        raise BeaTypeError(f"{what} {expr} holds floats; bea is exact: use sympy.Rational")
-    return expr
+    return exact_expression(value, what)
 
 
 def _params(params: object) -> tuple[sympy.Symbol, ...]:

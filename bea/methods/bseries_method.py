@@ -35,7 +35,8 @@ import sympy
 from bea.errors import BeaTypeError, BeaValueError
 from bea.methods.base import Problem, bseries_modified_terms
 from bea.series import BSeries
-from bea.trees import Tree, _check_order, trees_up_to
+from bea.trees import Tree, trees_up_to
+from bea.validation import check_tree_order, exact_expression
 
 __all__ = ["BSeriesMethod", "average_vector_field", "avf_rule"]
 
@@ -89,7 +90,7 @@ class BSeriesMethod:
         >>> average_vector_field.coefficients(2)[Tree.from_levels([1, 2])]
         1/2
         """
-        _check_order(order)
+        check_tree_order(order)
         found: dict[Tree, sympy.Expr] = {}
 
         def lookup(tree: Tree) -> sympy.Expr:
@@ -132,12 +133,7 @@ class BSeriesMethod:
 def _exact(value: object, name: str, tree: Tree) -> sympy.Expr:
     if isinstance(value, sympy.Rational):
         return value
-    if isinstance(value, (bool, float, str, bytes)) or value is None:
-        raise BeaTypeError(f"{name}: the rule gave {value!r} for {tree}; give an exact value")
-    expr = sympy.sympify(value)
-    if not isinstance(expr, sympy.Expr) or expr.atoms(sympy.Float):
-        raise BeaTypeError(f"{name}: the rule gave {value!r} for {tree}; give an exact value")
-    return expr
+    return exact_expression(value, f"{name}: the value the rule gave for {tree}")
 
 
 def avf_rule(tree: Tree, a: Callable[[Tree], Any]) -> sympy.Expr:

@@ -64,6 +64,7 @@ from bea.methods.map_algebra import (
 )
 from bea.methods.map_algebra import Expansion as AlgebraExpansion
 from bea.series import BSeries
+from bea.validation import exact_expression
 
 __all__ = [
     "MAX_ORDERINGS",
@@ -177,13 +178,7 @@ class OneStepMap:
             )
         images = []
         for i, value in enumerate(raw):
-            if isinstance(value, (bool, float, str, bytes)) or value is None:
-                raise BeaTypeError(f"image {i} ({params[i]}) must be a SymPy expression, got {value!r}")
-            expr = sympy.sympify(value)
-            if not isinstance(expr, sympy.Expr):
-                raise BeaTypeError(f"image {i} ({params[i]}) must be a SymPy expression, got {value!r}")
-            if expr.atoms(sympy.Float):
-                raise BeaTypeError(f"image {i} ({params[i]}) = {expr} holds floats; bea is exact: use sympy.Rational")
+            expr = exact_expression(value, f"image {i} ({params[i]})")
             same_name = {s: self.h for s in expr.free_symbols if s.name == self.h.name and s != self.h}
             images.append(expr.xreplace(same_name))
         for i, (p, expr) in enumerate(zip(params, images, strict=True)):

@@ -34,7 +34,8 @@ from bea._checks import check_finite
 from bea.errors import BeaTypeError, InvalidTableauError
 from bea.methods.base import Problem, bseries_modified_terms
 from bea.series import BSeries
-from bea.trees import Tree, _check_order
+from bea.trees import Tree
+from bea.validation import check_tree_order
 
 __all__ = ["RungeKutta"]
 
@@ -229,14 +230,14 @@ class RungeKutta:
         >>> print(methods.heun.bseries(2))
         1 + h f + 1/2 h² f'f
         """
-        _check_order(order)
+        check_tree_order(order)
         ring: Ring = self._ring
         coeffs = {
             t: ring.back(self._elementary_weight(t))
             for n in range(1, order + 1)
             for t in _table.trees_of_order(n)
         }
-        return BSeries._from_ids(coeffs, order, sympy.Integer(1))
+        return BSeries.from_ids(coeffs, order, sympy.Integer(1))
 
     def modified_terms(
         self, problem: Problem, truncation: int, h: sympy.Symbol

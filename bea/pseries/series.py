@@ -30,16 +30,19 @@ p: 1 + h g + 1/2 h² g_q f + 1/2 h² g_p g
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any, Protocol, final
+from collections.abc import Iterator
+from typing import Any, ClassVar, Protocol, final
 
 import sympy
 
 from bea import bicoloured
-from bea.bicoloured import BLACK, WHITE, BicolouredTree, check_order
-from bea.errors import BeaTypeError, SeriesError
+from bea._text import superscript
+from bea.bicoloured import BLACK, WHITE, BicolouredTree
+from bea.errors import BeaTypeError
 from bea.methods.tableau_pair import TableauPairWeights
 from bea.pseries import enumerations
+from bea.tree_series import TreeSeries, compose_series, substitute_series
+from bea.validation import check_tree_order
 
 __all__ = ["PSeries", "PSeriesMethod", "compose", "exact_solution", "pseries", "substitute"]
 
@@ -57,24 +60,13 @@ class PSeriesMethod(Protocol):
     def weights(self) -> TableauPairWeights: ...
 
 
-def _coefficient(value: object, where: str) -> sympy.Expr:
-    if isinstance(value, (float, str, bytes)) or value is None:
-        raise BeaTypeError(f"coefficient of {where} must be an exact SymPy value, got {value!r}")
-    expr = sympy.sympify(value)
-    if not isinstance(expr, sympy.Expr):
-        raise BeaTypeError(f"coefficient of {where} must be a SymPy expression, got {value!r}")
-    if expr.atoms(sympy.Float):
-        raise BeaTypeError(f"coefficient of {where} is {expr}, which holds a float; bea is exact")
-    return expr
-
-
 def _all_ids(order: int) -> Iterator[int]:
     for n in range(1, order + 1):
         yield from bicoloured.trees_of_order_ids(n)
 
 
 @final
-class PSeries(Mapping[BicolouredTree, sympy.Expr]):
+class PSeries(TreeSeries[BicolouredTree]):
     """An immutable P-series of a given order: a coefficient for every bicoloured tree up to it.
 
     >>> q, p = BicolouredTree.leaf(BLACK), BicolouredTree.leaf(WHITE)
@@ -99,137 +91,25 @@ class PSeries(Mapping[BicolouredTree, sympy.Expr]):
         A key that is not a bicoloured tree, a float or non-numeric coefficient.
     """
 
-    __slots__ = ("_coeffs", "_empty", "_order")
+    __slots__ = ()
+    kind: ClassVar[str] = "P-series"
+    tree_type: ClassVar[type] = BicolouredTree
 
-    _coeffs: dict[int, sympy.Expr]
-    _order: int
-    _empty: sympy.Expr
+    @staticmethod
+    def _id_of(tree: BicolouredTree) -> int:
+        return tree.id
 
-    def __init__(self, coefficients: Mapping[BicolouredTree, object], order: int, empty: object = 0) -> None:
-        check_order(order)
-        if not isinstance(coefficients, Mapping):
-            raise BeaTypeError(f"coefficients must be a mapping from BicolouredTree to values, got {coefficients!r}")
-        coeffs: dict[int, sympy.Expr] = {}
-        for tree, value in coefficients.items():
-            if not isinstance(tree, BicolouredTree):
-                raise BeaTypeError(f"P-series keys must be BicolouredTrees, got {tree!r}")
-            if tree.order > order:
-                raise SeriesError(f"tree {tree} has {tree.order} nodes, more than the series order {order}")
-            coeffs[tree.id] = _coefficient(value, str(tree))
-        zero = sympy.Integer(0)
-        full = {t: coeffs.get(t, zero) for t in _all_ids(order)}
-        self._init(full, order, _coefficient(empty, "the empty tree"))
+    @staticmethod
+    def _tree_of(ident: int) -> BicolouredTree:
+        return BicolouredTree.from_id(ident)
 
-    def _init(self, coeffs: dict[int, sympy.Expr], order: int, empty: sympy.Expr) -> None:
-        object.__setattr__(self, "_coeffs", coeffs)
-        object.__setattr__(self, "_order", order)
-        object.__setattr__(self, "_empty", empty)
+    @staticmethod
+    def _order_of(ident: int) -> int:
+        return bicoloured.tree_data(ident)[2]
 
-    @classmethod
-    def from_ids(cls, coeffs: dict[int, sympy.Expr], order: int, empty: sympy.Expr) -> PSeries:
-        """A series from tree ids (internal interface of :mod:`bea.pseries`; ``coeffs`` must be complete)."""
-        series = object.__new__(cls)
-        series._init(coeffs, order, empty)
-        return series
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("PSeries is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError("PSeries is immutable")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (PSeries, (dict(self.items()), self._order, self._empty))
-
-    # --- Mapping protocol ---------------------------------------------------------------
-    def __getitem__(self, tree: BicolouredTree) -> sympy.Expr:
-        if not isinstance(tree, BicolouredTree):
-            raise KeyError(tree)
-        if tree.order > self._order:
-            raise KeyError(f"{tree} has {tree.order} nodes; this series has order {self._order}")
-        return self._coeffs[tree.id]
-
-    def __iter__(self) -> Iterator[BicolouredTree]:
-        for t in self._coeffs:
-            yield BicolouredTree.from_id(t)
-
-    def __len__(self) -> int:
-        return len(self._coeffs)
-
-    def coefficient(self, t: int) -> sympy.Expr:
-        """The coefficient of the tree with id ``t`` (internal interface of :mod:`bea.pseries`)."""
-        return self._coeffs[t]
-
-    # --- properties ---------------------------------------------------------------------
-    @property
-    def order(self) -> int:
-        """The largest number of nodes of the trees this series holds."""
-        return self._order
-
-    @property
-    def empty(self) -> sympy.Expr:
-        """The coefficient of the empty tree."""
-        return self._empty
-
-    @property
-    def is_map(self) -> bool:
-        """True for a map (integrator) series, whose empty-tree coefficient is 1."""
-        return bool(self._empty == 1)
-
-    @property
-    def is_vector_field(self) -> bool:
-        """True for a vector-field series, whose empty-tree coefficient is 0."""
-        return bool(self._empty == 0)
-
-    # --- algebra ------------------------------------------------------------------------
-    def truncate(self, order: int) -> PSeries:
-        """The same series keeping only the trees with at most ``order`` nodes.
-
-        >>> exact_solution(3).truncate(1) == exact_solution(1)
-        True
-        """
-        check_order(order)
-        if order > self._order:
-            raise SeriesError(f"cannot truncate a series of order {self._order} to the higher order {order}")
-        kept = {t: v for t, v in self._coeffs.items() if bicoloured.tree_data(t)[2] <= order}
-        return PSeries.from_ids(kept, order, self._empty)
-
-    def __add__(self, other: object) -> PSeries:
-        if not isinstance(other, PSeries):
-            return NotImplemented
-        order = min(self._order, other._order)
-        coeffs = {t: self._coeffs[t] + other._coeffs[t] for t in _all_ids(order)}
-        return PSeries.from_ids(coeffs, order, self._empty + other._empty)
-
-    def __neg__(self) -> PSeries:
-        return self * -1
-
-    def __sub__(self, other: object) -> PSeries:
-        if not isinstance(other, PSeries):
-            return NotImplemented
-        return self + (-other)
-
-    def __mul__(self, scalar: object) -> PSeries:
-        if isinstance(scalar, PSeries):
-            raise SeriesError("the product of two P-series is ambiguous; use compose or substitute")
-        try:
-            factor = _coefficient(scalar, "a scalar factor")
-        except BeaTypeError:
-            return NotImplemented
-        return PSeries.from_ids({t: v * factor for t, v in self._coeffs.items()}, self._order, self._empty * factor)
-
-    __rmul__ = __mul__
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, PSeries):
-            return NotImplemented
-        if self._order != other._order or sympy.simplify(self._empty - other._empty) != 0:
-            return False
-        return all(
-            v == other._coeffs[t] or sympy.simplify(v - other._coeffs[t]) == 0 for t, v in self._coeffs.items()
-        )
-
-    __hash__ = None  # type: ignore[assignment]
+    @staticmethod
+    def _ids_up_to(order: int) -> Iterator[int]:
+        return _all_ids(order)
 
     # --- output -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -266,7 +146,7 @@ class PSeries(Mapping[BicolouredTree, sympy.Expr]):
     def _component_text(self, colour: int) -> str:
         parts: list[str] = [] if self._empty == 0 else [str(self._empty)]
         for coef, power, tree in self.terms(colour):
-            h = "" if power == 0 else "h " if power == 1 else f"h{_superscript(power)} "
+            h = "" if power == 0 else "h " if power == 1 else f"h{superscript(power)} "
             c = str(coef)
             sign = "+"
             if c.startswith("-"):
@@ -279,13 +159,6 @@ class PSeries(Mapping[BicolouredTree, sympy.Expr]):
 
     def __str__(self) -> str:
         return f"q: {self._component_text(BLACK)}\np: {self._component_text(WHITE)}"
-
-    def __repr__(self) -> str:
-        kind = "map" if self.is_map else "vector field" if self.is_vector_field else f"empty={self._empty}"
-        return f"<PSeries ({kind}) of order {self._order}: {self}>"
-
-    def _sympystr(self, printer: Any) -> str:
-        return str(self)
 
     def _component_latex(self, colour: int) -> str:
         parts: list[str] = [] if self._empty == 0 else [str(sympy.latex(self._empty))]
@@ -314,13 +187,6 @@ class PSeries(Mapping[BicolouredTree, sympy.Expr]):
             rf"p &: {self._component_latex(WHITE)} \end{{aligned}}"
         )
 
-    def _repr_latex_(self) -> str:
-        return f"${self._latex()}$"
-
-
-def _superscript(n: int) -> str:
-    return "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(d)] for d in str(n))
-
 
 def _check_method(method: object) -> TableauPairWeights:
     weights = getattr(method, "weights", None)
@@ -343,7 +209,7 @@ def pseries(method: PSeriesMethod, order: int) -> PSeries:
     (True, False)
     """
     weights = _check_method(method)
-    check_order(order)
+    check_tree_order(order)
     back = weights.ring.back
     coeffs = {t: back(weights.weight(t)) for t in _all_ids(order)}
     return PSeries.from_ids(coeffs, order, sympy.Integer(1))
@@ -356,18 +222,9 @@ def exact_solution(order: int) -> PSeries:
     q: 1 + h f + 1/2 h² f_q f + 1/2 h² f_p g
     p: 1 + h g + 1/2 h² g_q f + 1/2 h² g_p g
     """
-    check_order(order)
+    check_tree_order(order)
     coeffs = {t: sympy.Rational(1, bicoloured.tree_data(t)[4]) for t in _all_ids(order)}
     return PSeries.from_ids(coeffs, order, sympy.Integer(1))
-
-
-def _common_order(*series: object) -> int:
-    orders = []
-    for s in series:
-        if not isinstance(s, PSeries):
-            raise BeaTypeError(f"expected a PSeries, got {s!r}")
-        orders.append(s.order)
-    return min(orders)
 
 
 def compose(a: PSeries, b: PSeries) -> PSeries:
@@ -385,19 +242,7 @@ def compose(a: PSeries, b: PSeries) -> PSeries:
     >>> compose(half(se), half(sea)) == pseries(methods.stormer_verlet, 4)
     True
     """
-    order = _common_order(a, b)
-    if not a.is_map:
-        raise SeriesError(f"compose(a, b) needs a map series a (a[∅] = 1), got a[∅] = {a.empty}")
-    coeffs: dict[int, sympy.Expr] = {}
-    for t in _all_ids(order):
-        total = b.empty * a.coefficient(t)
-        for s, forest, m in enumerations.root_subtrees(t):
-            term = m * b.coefficient(s)
-            for u in forest:
-                term *= a.coefficient(u)
-            total += term
-        coeffs[t] = sympy.expand(total)
-    return PSeries.from_ids(coeffs, order, b.empty)
+    return compose_series(a, b, enumerations.root_subtrees)
 
 
 def substitute(b: PSeries, a: PSeries) -> PSeries:
@@ -414,16 +259,4 @@ def substitute(b: PSeries, a: PSeries) -> PSeries:
     >>> substitute(modified_equation(a, 4), exact_solution(4)) == a
     True
     """
-    order = _common_order(a, b)
-    if not b.is_vector_field:
-        raise SeriesError(f"substitute(b, a) needs a vector-field series b (b[∅] = 0), got b[∅] = {b.empty}")
-    coeffs: dict[int, sympy.Expr] = {}
-    for t in _all_ids(order):
-        total = sympy.Integer(0)
-        for skeleton, pieces, m in enumerations.partitions(t):
-            term = m * a.coefficient(skeleton)
-            for u in pieces:
-                term *= b.coefficient(u)
-            total += term
-        coeffs[t] = sympy.expand(total)
-    return PSeries.from_ids(coeffs, order, a.empty)
+    return substitute_series(b, a, enumerations.partitions)
