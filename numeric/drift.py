@@ -358,9 +358,7 @@ def drift_check(
         warnings.warn(msg, ModifiedSeriesWarning, stacklevel=2)
         notes.append(msg)
 
-    from tqdm import tqdm  # type: ignore[import-untyped]
-
-    bar = tqdm(total=len(hs) * (1 + len(truncations)), file=sys.stderr, disable=not progress, desc="drift check")
+    bar = _progress_bar(len(hs) * (1 + len(truncations))) if progress else _NO_BAR
     finals: dict[float, Any] = {}
     diverged: list[tuple[float, int, str]] = []
     for h in hs:
@@ -401,6 +399,25 @@ def drift_check(
         integration_error=worst_integration if check_integration else None,
         elapsed_s=_time.perf_counter() - start,
     )
+
+
+def _progress_bar(total: int) -> Any:
+    from tqdm import tqdm  # type: ignore[import-untyped]  # imported only when shown
+
+    return tqdm(total=total, file=sys.stderr, desc="drift check")
+
+
+class _NoProgress:
+    """The progress bar of a quiet check (``progress=False``)."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+_NO_BAR = _NoProgress()
 
 
 #: The largest number of parameters the NumPy route takes (λ_max from the exact Jacobian's eigenvalues, as torch's).
