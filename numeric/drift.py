@@ -41,7 +41,7 @@ from bea.modified import modified_equation
 from bea.validation import check_step_size, check_truncation, renamed_keyword
 from numeric.codegen import CompiledField, FlowLike, compile_field
 from numeric.devices import as_tensor, resolve_device, resolve_dtype
-from numeric.drift_report import DriftReport, TruncationResult, fit_slope
+from numeric.drift_report import DriftReport, TruncationResult, fit_slope, verdict
 from numeric.errors import ConvergenceError, ModifiedSeriesWarning, NumericTypeError, ShapeError
 from numeric.integrate import DEFAULT_TOL, integrate_flow
 from numeric.steppers import Stepper, as_field, field_jacobian, total_steps
@@ -348,6 +348,8 @@ def drift_check(
     integ: dict[str, Any] = {"time": float(time), "rtol": rtol, "atol": atol, "device": dev, "dtype": dt}
     results: list[TruncationResult] = []
     worst_integration = 0.0
+    moved = [float(torch.linalg.vector_norm(final - theta)) for final in finals.values()]
+    travelled = min(moved) if moved else None
     for r in truncations:
         flows, est = _flows(factory, theta, hs, r, integ, check_integration, bar)
         worst_integration = max(worst_integration, est)
@@ -364,7 +366,9 @@ def drift_check(
         if check_integration and usable and min(usable) < 100 * est:
             notes.append(f"truncation {r}: smallest error {min(usable):.2e} is within 100x of the integration "
                          f"error estimate {est:.1e}; lower rtol/atol")
-        passed = slope is not None and abs(slope - q) <= tolerance
+        passed, why = verdict(hs, errors, slope, q, tolerance, travelled)
+        if why is not None:
+            notes.append(f"truncation {r}: {why}")
         results.append(TruncationResult(r, q, slope, errors, passed))
     bar.close()
     return DriftReport(
