@@ -37,7 +37,8 @@ f
 
 from __future__ import annotations
 
-from math import lcm
+from math import factorial, lcm
+from operator import mul
 from typing import Any
 
 import gmpy2
@@ -103,36 +104,55 @@ def scaled_coefficients(series: object, order: int) -> tuple[dict[int, int], lis
 
 
 def lie_log(numerators: dict[int, int], denominators: list[int], order: int) -> tuple[dict[int, int], list[int]]:
-    """The modified-field recursion (module docstring) on integers.
+    """The modified-field recursion (module docstring) on integers, transposed.
 
-    Input a(t) = numerators[t] / denominators[|t|]; output b(t) = B[t] / D[|t|]. Every value of
-    order n is an integer over D[n] (:func:`bea._arith.common_denominators`), so the recursion
-    needs integer multiply--adds and one exact division by k per c_k, and no gcd.
+    Input a(t) = numerators[t] / denominators[|t|]; output b(t) = B[t] / D[|t|], with D from
+    :func:`bea._arith.common_denominators` (so every c_k(t) D[|t|] is an integer).
+
+    Only the sums b(t) = a(t) - sum_{k >= 2} c_k(t) are wanted, so instead of the vector
+    (c_1(t), ..., c_|t|(t)) each tree carries the linear functionals
+    psi_m(t) = sum_k c_k(t) k! / (k + m)!, m = 1 .. order - |t|. The recursion for c_k gives
+
+        sum_{k >= 2} c_k(t) = sum_cuts b(cut part) psi_1(root part),
+        psi_m(t) = b(t) / (m + 1)! + sum_cuts b(cut part) psi_{m+1}(root part),
+
+    so a tree of order n costs order - n + 1 multiply--adds per cut instead of about n (one
+    for the trees of the highest order, the most numerous), each a sum over the tree's cuts
+    at C speed. On integers psi_m(t) is scaled by D[|t|] * order!, which makes every value an
+    integer and leaves one exact division per tree.
     """
     D = common_denominators(order, denominators)
+    fact = factorial(order)
+    ladder = [fact // factorial(m + 1) for m in range(order)]  # ladder[m] = order! / (m + 1)!
     size = 1 + max(max(_table.trees_of_order(n)) for n in range(1, order + 1))
-    B: list[int] = [0] * size  # by tree id (lists: a third cheaper to index than dicts in the inner loop)
-    C: list[list[int]] = [[]] * size  # C[t][k - 1] = c_k(t) * D[|t|], k = 1..|t|
-    cuts = _table.cuts
+    B: list[int] = [0] * size  # by tree id
+    # psi[m][t] = psi_m(t) * D[|t|] * order! for m = 1 .. order - |t| (psi[0] unused)
+    psi: list[list[int]] = [[0] * size if m else [] for m in range(order + 1)]
     for n in range(1, order + 1):
         Dn = D[n]
         scale = Dn // denominators[n]
-        factor = [0] + [Dn // (D[m] * D[n - m]) for m in range(1, n)]  # by the cut part's order m
-        keep = n < order
-        for t in _table.trees_of_order(n):
-            acc = [0] * (n + 1)  # acc[k]: k * c_k(t) * D[n]
-            for root_part, sub, mult in cuts(t):
-                w = B[sub]
-                if w:
-                    cr = C[root_part]
-                    w *= mult * factor[n - len(cr)]
-                    for j, value in enumerate(cr, 2):
-                        acc[j] += value * w
-            ck = [acc[k] // k for k in range(2, n + 1)]
-            own = numerators[t] * scale - sum(ck)
+        weight = B  # weight[s] = b(s) * D[n] / D[n - |s|]: b(s) brought to the scale of order n
+        if n > 1:
+            weight = B.copy()
+            for m in range(1, n):
+                f = Dn // (D[m] * D[n - m])
+                if f != 1:
+                    for s in _table.trees_of_order(m):
+                        weight[s] = B[s] * f
+        get_weight, get_psi1 = weight.__getitem__, psi[1].__getitem__
+        trees = _table.trees_of_order(n)
+        if n == order:  # the most numerous trees: only b(t)
+            for t, (roots, subs, mults) in zip(trees, _table.cuts_of_order(n), strict=True):
+                weights = map(mul, map(get_weight, subs), mults)
+                B[t] = numerators[t] * scale - sum(map(mul, weights, map(get_psi1, roots))) // fact
+            continue
+        steps = range(1, order - n + 1)
+        for t, (roots, subs, mults) in zip(trees, _table.cuts_of_order(n), strict=True):
+            w = list(map(mul, map(get_weight, subs), mults))
+            own = numerators[t] * scale - sum(map(mul, w, map(get_psi1, roots))) // fact
             B[t] = own
-            if keep:
-                C[t] = [own, *ck]
+            for m in steps:
+                psi[m][t] = own * ladder[m] + sum(map(mul, w, map(psi[m + 1].__getitem__, roots)))
     return {t: B[t] for n in range(1, order + 1) for t in _table.trees_of_order(n)}, D
 
 
