@@ -49,7 +49,7 @@ True
 from __future__ import annotations
 
 import warnings
-from math import lcm
+from math import factorial, lcm
 from operator import mul
 from typing import Any
 
@@ -342,6 +342,12 @@ def _rk_modifying_integers(method: RungeKutta, order: int) -> tuple[dict[int, in
     lcm(1..n) * D[m] * D[n - m], 1/gamma its own denominator, and the two tableau combinations
     (b_i, then a_ij) one factor q each. So all divisions below are exact. None for a symbolic
     tableau.
+
+    Both Lie series are summed transposed (:func:`bea.backward.lie_log`): only
+    sum_{k >= 1} e_{i,k}(t) and sum_{k >= 2} c_{i,k}(t) are needed, so each tree carries, per
+    stage, phi_m = sum_k e_{i,k} k! / (k + m)! (from e_{i,0} = b~) and
+    psi_m = sum_k c_{i,k} k! / (k + m)! (from c_{i,1} = d_i), m = 1 .. order - |t|, scaled
+    by order!: one multiply--add per cut and stage for the trees of the highest order.
     """
     entries = [*(x for row in method.A for x in row), *method.b]
     if not all(isinstance(x, sympy.Rational) for x in entries):
@@ -356,53 +362,35 @@ def _rk_modifying_integers(method: RungeKutta, order: int) -> tuple[dict[int, in
     for n in range(1, order + 1):
         gammas[n] = q * lcm(*(_table.density(t) for t in _table.trees_of_order(n)))
     D = common_denominators(order, gammas, q * q)
+    fact = factorial(order)
+    from_b = [fact // factorial(m) for m in range(order + 1)]  # order! / m!: phi starts at e_0 = b~
+    from_d = [fact // factorial(m + 1) for m in range(order)]  # order! / (m + 1)!: psi starts at c_1 = d
+    size = 1 + max(max(_table.trees_of_order(n)) for n in range(1, order + 1))
     bt: dict[int, int] = {}
-    d: list[dict[int, int]] = [{} for _ in range(s)]
-    c: list[dict[int, list[int]]] = [{} for _ in range(s)]
-    e: list[dict[int, list[int]]] = [{} for _ in range(s)]
-    cuts = _table.cuts
+    d = {i: [0] * size for i in live}  # d_i(t) * D[|t|], by tree id
+    phi = {i: [[0] * size if m else [] for m in range(order + 1)] for i in live}  # phi[i][m][t], scaled
+    psi = {i: [[0] * size if m else [] for m in range(order + 1)] for i in live}
     for n in range(1, order + 1):
         Dn = D[n]
-        factor = [0] + [Dn // (D[m] * D[n - m]) for m in range(1, n)]  # by the cut part's order m
-        keep = n < order
-        for t in _table.trees_of_order(n):
-            tree_cuts = cuts(t)
-            known = [0] * s
-            ek_all: dict[int, list[int]] = {}
+        weights = {i: backward.weights_at_order(d[i], D, n).__getitem__ for i in live}
+        steps = range(1, order - n + 1)
+        for t, (roots, subs, mults) in zip(_table.trees_of_order(n), _table.cuts_of_order(n), strict=True):
+            known = [0] * s  # sum_{k >= 1} e_{i,k}(t) * D[n]
+            w = {}
             for i in live:
-                acc = [0] * (n + 1)
-                di, ei = d[i], e[i]
-                for root_part, sub, mult in tree_cuts:
-                    w = di[sub]
-                    if w:
-                        er = ei[root_part]
-                        w *= mult * factor[n - len(er)]
-                        for j, value in enumerate(er, 1):
-                            acc[j] += value * w
-                ek = [acc[k] // k for k in range(1, n)]
-                ek_all[i] = ek
-                known[i] = sum(ek)
+                w[i] = wi = list(map(mul, map(weights[i], subs), mults))
+                known[i] = sum(map(mul, wi, map(phi[i][1].__getitem__, roots))) // fact
             value = Dn // _table.density(t) - sum(b[i] * known[i] for i in live) // q
             bt[t] = value
-            if not keep:
+            if n == order:
                 continue
             for i in live:
-                e[i][t] = [value, *ek_all[i]]
-            for i in live:
+                wi = w[i]
+                backward.lie_tails(phi[i], from_b, t, value, wi, roots, steps)
                 g = sum(aij * (value + known[j]) for j, aij in rows[i]) // q
-                acc = [0] * (n + 1)
-                di, ci = d[i], c[i]
-                for root_part, sub, mult in tree_cuts:
-                    w = di[sub]
-                    if w:
-                        cr = ci[root_part]
-                        w *= mult * factor[n - len(cr)]
-                        for j, v in enumerate(cr, 2):
-                            acc[j] += v * w
-                ck = [acc[k] // k for k in range(2, n + 1)]
-                own = g - sum(ck)
-                di[t] = own
-                ci[t] = [own, *ck]
+                own = g - sum(map(mul, wi, map(psi[i][1].__getitem__, roots))) // fact
+                d[i][t] = own
+                backward.lie_tails(psi[i], from_d, t, own, wi, roots, steps)
     return bt, D
 
 

@@ -50,7 +50,7 @@ from bea.validation import check_step_size, check_truncation, renamed_keyword
 from numeric import integrate
 from numeric.arrays import explicit_rk_step, explicit_tableau, is_tensor
 from numeric.codegen import CompiledField, FlowLike, compile_field
-from numeric.drift_report import DriftReport, TruncationResult, fit_slope
+from numeric.drift_report import DriftReport, TruncationResult, fit_slope, verdict
 from numeric.errors import ConvergenceError, ModifiedSeriesWarning, NumericTypeError, ShapeError
 from numeric.integrate import DEFAULT_TOL, integrate_flow
 
@@ -377,6 +377,8 @@ def drift_check(
     worst_integration = 0.0
     if isinstance(meth, Method):  # the largest truncation first: its series serves the smaller ones
         expected = {r: expected_slope(meth, r) for r in sorted(truncations, reverse=True)}
+    moved = [route.distance(final, route.theta) for final in finals.values()]
+    travelled = min(moved) if moved else None
     for r in truncations:
         flows, est = _flows(route, factory, hs, r, integ, check_integration, bar)
         worst_integration = max(worst_integration, est)
@@ -392,7 +394,9 @@ def drift_check(
         if check_integration and usable and min(usable) < 100 * est:
             notes.append(f"truncation {r}: smallest error {min(usable):.2e} is within 100x of the integration "
                          f"error estimate {est:.1e}; lower rtol/atol")
-        passed = slope is not None and abs(slope - q) <= tolerance
+        passed, why = verdict(hs, errors, slope, q, tolerance, travelled)
+        if why is not None:
+            notes.append(f"truncation {r}: {why}")
         results.append(TruncationResult(r, q, slope, errors, passed))
     bar.close()
     return DriftReport(
