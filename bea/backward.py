@@ -37,7 +37,8 @@ f
 
 from __future__ import annotations
 
-from math import lcm
+from math import factorial, lcm
+from operator import mul
 from typing import Any
 
 import gmpy2
@@ -52,11 +53,13 @@ from bea.validation import check_tree_order
 __all__ = [
     "field_coefficients",
     "lie_log",
+    "lie_tails",
     "map_coefficients",
     "modified_field_series",
     "modifying_field_series",
     "ring_field_coefficients",
     "scaled_coefficients",
+    "weights_at_order",
 ]
 
 
@@ -102,37 +105,78 @@ def scaled_coefficients(series: object, order: int) -> tuple[dict[int, int], lis
     return numerators, denominators
 
 
-def lie_log(numerators: dict[int, int], denominators: list[int], order: int) -> tuple[dict[int, int], list[int]]:
-    """The modified-field recursion (module docstring) on integers.
+def weights_at_order(B: list[int], D: list[int], n: int) -> list[int]:
+    """b(s) * D[n] / (D[|s|] * D[n - |s|]) for every tree s of order below n, by id, from B[s] = b(s) * D[|s|]:
+    the factor that brings the product of a cut part's value and a root part's value (scaled by
+    D[n - |s|]) to the scale D[n] of the trees of order n (an integer by common_denominators).
 
-    Input a(t) = numerators[t] / denominators[|t|]; output b(t) = B[t] / D[|t|]. Every value of
-    order n is an integer over D[n] (:func:`bea._arith.common_denominators`), so the recursion
-    needs integer multiply--adds and one exact division by k per c_k, and no gcd.
+    Internal interface of bea (used by :mod:`bea.modified`), not public API.
+    """
+    weight = B.copy()
+    for m in range(1, n):
+        f = D[n] // (D[m] * D[n - m])
+        if f != 1:
+            for s in _table.trees_of_order(m):
+                weight[s] = B[s] * f
+    return weight
+
+
+def lie_tails(
+    tails: list[list[int]], ladder: list[int], t: int, head: int, w: list[int], roots: tuple[int, ...], steps: range
+) -> None:
+    """tails[m][t] = head * ladder[m] + sum over the cuts of w * tails[m + 1][root part], for m in ``steps``.
+
+    The transposed Lie series (:func:`lie_log`): with tails[m][u] = sum_k v_k(u) k! / (k + m)! (times a
+    common scale) for a series v_k(u) = (1/k) sum_cuts v_{k-1}(root part) w(cut part) started by
+    ``head`` (v_0 or v_1, as ``ladder`` says), so that one sum per cut gives sum_k v_k(t).
+
+    Internal interface of bea (used by :mod:`bea.modified`), not public API.
+    """
+    for m in steps:
+        tails[m][t] = head * ladder[m] + sum(map(mul, w, map(tails[m + 1].__getitem__, roots)))
+
+
+def lie_log(numerators: dict[int, int], denominators: list[int], order: int) -> tuple[dict[int, int], list[int]]:
+    """The modified-field recursion (module docstring) on integers, transposed.
+
+    Input a(t) = numerators[t] / denominators[|t|]; output b(t) = B[t] / D[|t|], with D from
+    :func:`bea._arith.common_denominators` (so every c_k(t) D[|t|] is an integer).
+
+    Only the sums b(t) = a(t) - sum_{k >= 2} c_k(t) are wanted, so instead of the vector
+    (c_1(t), ..., c_|t|(t)) each tree carries the linear functionals
+    psi_m(t) = sum_k c_k(t) k! / (k + m)!, m = 1 .. order - |t|. The recursion for c_k gives
+
+        sum_{k >= 2} c_k(t) = sum_cuts b(cut part) psi_1(root part),
+        psi_m(t) = b(t) / (m + 1)! + sum_cuts b(cut part) psi_{m+1}(root part),
+
+    so a tree of order n costs order - n + 1 multiply--adds per cut instead of about n (one
+    for the trees of the highest order, the most numerous), each a sum over the tree's cuts
+    at C speed. On integers psi_m(t) is scaled by D[|t|] * order!, which makes every value an
+    integer and leaves one exact division per tree.
     """
     D = common_denominators(order, denominators)
+    fact = factorial(order)
+    ladder = [fact // factorial(m + 1) for m in range(order)]  # ladder[m] = order! / (m + 1)!
     size = 1 + max(max(_table.trees_of_order(n)) for n in range(1, order + 1))
-    B: list[int] = [0] * size  # by tree id (lists: a third cheaper to index than dicts in the inner loop)
-    C: list[list[int]] = [[]] * size  # C[t][k - 1] = c_k(t) * D[|t|], k = 1..|t|
-    cuts = _table.cuts
+    B: list[int] = [0] * size  # by tree id
+    # psi[m][t] = psi_m(t) * D[|t|] * order! for m = 1 .. order - |t| (psi[0] unused)
+    psi: list[list[int]] = [[0] * size if m else [] for m in range(order + 1)]
+    get_psi1 = psi[1].__getitem__
     for n in range(1, order + 1):
-        Dn = D[n]
-        scale = Dn // denominators[n]
-        factor = [0] + [Dn // (D[m] * D[n - m]) for m in range(1, n)]  # by the cut part's order m
-        keep = n < order
-        for t in _table.trees_of_order(n):
-            acc = [0] * (n + 1)  # acc[k]: k * c_k(t) * D[n]
-            for root_part, sub, mult in cuts(t):
-                w = B[sub]
-                if w:
-                    cr = C[root_part]
-                    w *= mult * factor[n - len(cr)]
-                    for j, value in enumerate(cr, 2):
-                        acc[j] += value * w
-            ck = [acc[k] // k for k in range(2, n + 1)]
-            own = numerators[t] * scale - sum(ck)
+        scale = D[n] // denominators[n]
+        get_weight = weights_at_order(B, D, n).__getitem__
+        trees = _table.trees_of_order(n)
+        if n == order:  # the most numerous trees: only b(t)
+            for t, (roots, subs, mults) in zip(trees, _table.cuts_of_order(n), strict=True):
+                weights = map(mul, map(get_weight, subs), mults)
+                B[t] = numerators[t] * scale - sum(map(mul, weights, map(get_psi1, roots))) // fact
+            continue
+        steps = range(1, order - n + 1)
+        for t, (roots, subs, mults) in zip(trees, _table.cuts_of_order(n), strict=True):
+            w = list(map(mul, map(get_weight, subs), mults))
+            own = numerators[t] * scale - sum(map(mul, w, map(get_psi1, roots))) // fact
             B[t] = own
-            if keep:
-                C[t] = [own, *ck]
+            lie_tails(psi, ladder, t, own, w, roots, steps)
     return {t: B[t] for n in range(1, order + 1) for t in _table.trees_of_order(n)}, D
 
 

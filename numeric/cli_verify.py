@@ -11,11 +11,18 @@ the table (or the JSON report, schema ``bea.drift/2`` in :mod:`numeric.drift_rep
 goes to stderr. Bad input raises :mod:`bea.errors` errors, which the CLI prints on one line
 (exit status 2). The argument parser lives in :mod:`bea.cli.verify` so that ``bea`` itself
 never imports torch.
+
+The command needs the ``torch`` extra (importing this module checks that its packages are installed, without
+importing them), but a small float64 check on the CPU of an explicit Runge--Kutta method (the default ``gd``
+included) runs without importing torch: :func:`numeric.drift.drift_check` chooses its route by problem (NumPy and
+SciPy for small systems, torch for GPUs, float32, large systems, implicit methods, maps, SGD epochs, games and
+optimisers with memory).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -25,6 +32,7 @@ from typing import Any
 import sympy
 
 from bea import methods
+from bea.cli.args import EXTRA_MODULES
 from bea.cli.derive import MEMORY_METHODS, map_flow, memory_method, parse_inputs, sgd_flow
 from bea.errors import BeaValueError
 from bea.flows import ModifiedFlow, modified_flow
@@ -33,6 +41,10 @@ from numeric.drift_report import DriftReport
 from numeric.outputs import atomic_write, output_file
 
 __all__ = ["DEMO_HS", "MAX_STEPS", "PLOT_SUFFIXES", "check_request", "demo_drift", "real_values", "verify"]
+
+for _package in EXTRA_MODULES:  # the torch extra, looked up (not imported): bea.cli names a missing one in one line
+    if importlib.util.find_spec(_package) is None:
+        raise ModuleNotFoundError(f"No module named {_package!r}", name=_package)
 
 #: The plot formats ``--plot`` accepts (matplotlib picks the format by the suffix).
 PLOT_SUFFIXES = (".png", ".pdf", ".svg")

@@ -23,22 +23,24 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import scipy.special
 import sympy
-import torch
 from sympy.codegen.rewriting import create_expand_pow_optimization, optimize
 from sympy.printing.numpy import SciPyPrinter
 from sympy.printing.pycode import PythonCodePrinter
-from sympy.printing.pytorch import TorchPrinter
 
 from bea.validation import renamed_keyword
+from numeric.arrays import is_tensor
 from numeric.errors import NumericTypeError, ShapeError, UnboundSymbolError, UnknownBackendError
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "BACKENDS",
@@ -246,13 +248,15 @@ def stable_form(expr: sympy.Expr) -> sympy.Expr:
 
 # ----------------------------------------------------------------------------- non-smooth helpers
 def _reference(xs: Sequence[Any]) -> torch.Tensor | None:
-    return next((x for x in xs if isinstance(x, torch.Tensor)), None)
+    return next((x for x in xs if is_tensor(x)), None)
 
 
 def _torch_like(x: Any, ref: torch.Tensor | None) -> Any:
     """A Python number as a tensor of ``ref``'s dtype and device (never torch's default float32 on the CPU)."""
-    if isinstance(x, torch.Tensor) or ref is None:
+    if is_tensor(x) or ref is None:
         return x
+    import torch
+
     return torch.full((), float(x), dtype=ref.dtype, device=ref.device)
 
 
@@ -260,6 +264,8 @@ def _torch_max(*xs: Any) -> Any:
     ref = _reference(xs)
     if ref is None:
         return max(xs)
+    import torch
+
     return functools.reduce(torch.maximum, (_torch_like(x, ref) for x in xs))
 
 
@@ -267,27 +273,35 @@ def _torch_min(*xs: Any) -> Any:
     ref = _reference(xs)
     if ref is None:
         return min(xs)
+    import torch
+
     return functools.reduce(torch.minimum, (_torch_like(x, ref) for x in xs))
 
 
 def _torch_heaviside(x: Any) -> Any:
-    if not isinstance(x, torch.Tensor):
+    if not is_tensor(x):
         return float(np.heaviside(x, 0.5))
+    import torch
+
     return torch.heaviside(x, torch.full((), 0.5, dtype=x.dtype, device=x.device))
 
 
 def _torch_gamma(x: Any) -> Any:
     """Γ(x) = ±exp(log|Γ(x)|), negative on (−1, 0), (−3, −2), ... (torch has no gamma function)."""
+    import torch
+
     negative = (x < 0) & (torch.remainder(torch.floor(x), 2) != 0)
     return torch.exp(torch.lgamma(x)) * (1 - 2 * negative.to(x.dtype))
 
 
 def _torch_polygamma(n: Any, x: Any) -> Any:
+    import torch
+
     return torch.special.polygamma(int(n), x)
 
 
 def _torch_sign(x: Any) -> Any:
-    return torch.sign(x)
+    return x.sign()
 
 
 def _np_max(*xs: Any) -> Any:
@@ -382,24 +396,43 @@ class _HelperMixin:
         return self._call("_bea_erfc", expr.args)
 
 
-class _Torch(_HelperMixin, TorchPrinter):  # type: ignore[misc]
-    pass
+@functools.cache
+def _torch_printer() -> type:
+    """The torch printer class, made at first use: SymPy's torch printer module imports torch."""
+    from sympy.printing.pytorch import TorchPrinter
+
+    class _Torch(_HelperMixin, TorchPrinter):  # type: ignore[misc]
+        pass
+
+    return _Torch
 
 
 class _NumPy(_HelperMixin, SciPyPrinter):  # type: ignore[misc]
     pass
 
 
+def _numpy_printer() -> type:
+    return _NumPy
+
+
 class _Math(_HelperMixin, PythonCodePrinter):  # type: ignore[misc]
     _default_settings: ClassVar[dict[str, Any]] = {**PythonCodePrinter._default_settings, "order": "none"}  # no sort
 
 
+def _math_printer() -> type:
+    return _Math
+
+
 @dataclass(frozen=True)
 class Backend:
-    """An array library to emit code for: a printer, helper functions, and the modules the code may use."""
+    """An array library to emit code for: a printer, helper functions, and the modules the code may use.
+
+    ``printer`` returns the SymPy printer class and ``helpers`` is looked up only when code is emitted, so that a
+    backend costs no import of its array library before it is used (torch's takes seconds).
+    """
 
     name: str
-    printer: type
+    printer: Callable[[], type]
     modules: tuple[str, ...]
     helpers: Mapping[str, Callable[..., Any]]
 
@@ -412,7 +445,7 @@ class Backend:
         """
         prepared, eliminated = _prepared(tuple(sympy.sympify(e) for e in exprs))
         fn: Callable[..., Any] = sympy.lambdify(
-            list(args), list(prepared), modules=[dict(self.helpers), *self.modules], printer=self.printer,
+            list(args), list(prepared), modules=[dict(self.helpers), *self.modules], printer=self.printer(),
             cse=lambda _: eliminated, docstring_limit=0,  # printing the docstring cost a fifth of a compilation
         )
         return fn
@@ -435,17 +468,38 @@ def _cse(exprs: Sequence[sympy.Expr]) -> tuple[list[tuple[sympy.Symbol, sympy.Ex
     return ([(s, optimize(v, [_EXPAND_POW])) for s, v in replacements], [optimize(v, [_EXPAND_POW]) for v in reduced])
 
 
+class _TorchHelpers(Mapping[str, Callable[..., Any]]):
+    """The torch backend's helper functions, made (and torch imported) at the first lookup: a field compiled for
+    torch but only ever evaluated in NumPy (:meth:`CompiledField.as_numpy`) never imports torch."""
+
+    @functools.cached_property
+    def _helpers(self) -> dict[str, Callable[..., Any]]:
+        import torch
+
+        return {"_bea_max": _torch_max, "_bea_min": _torch_min, "_bea_heaviside": _torch_heaviside,
+                "_bea_zero": _zero_like, "_bea_sigmoid": torch.sigmoid,
+                "_bea_logsigmoid": torch.nn.functional.logsigmoid, "_bea_gamma": _torch_gamma,
+                "_bea_loggamma": torch.lgamma, "_bea_polygamma": _torch_polygamma, "_bea_sign": _torch_sign,
+                "_bea_erfc": torch.special.erfc}
+
+    def __getitem__(self, name: str) -> Callable[..., Any]:
+        return self._helpers[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._helpers)
+
+    def __len__(self) -> int:
+        return len(self._helpers)
+
+    def __reduce__(self) -> tuple[type, tuple[()]]:
+        return _TorchHelpers, ()  # pickled without the functions: made again at the first lookup
+
+
 BACKENDS: Mapping[str, Backend] = MappingProxyType(
     {
-        "torch": Backend(
-            "torch", _Torch, ("torch",),
-            {"_bea_max": _torch_max, "_bea_min": _torch_min, "_bea_heaviside": _torch_heaviside,
-             "_bea_zero": _zero_like, "_bea_sigmoid": torch.sigmoid, "_bea_logsigmoid": torch.nn.functional.logsigmoid,
-             "_bea_gamma": _torch_gamma, "_bea_loggamma": torch.lgamma, "_bea_polygamma": _torch_polygamma,
-             "_bea_sign": _torch_sign, "_bea_erfc": torch.special.erfc},
-        ),
+        "torch": Backend("torch", _torch_printer, ("torch",), _TorchHelpers()),
         "numpy": Backend(
-            "numpy", _NumPy, ("numpy", "scipy"),
+            "numpy", _numpy_printer, ("numpy", "scipy"),
             {"_bea_max": _np_max, "_bea_min": _np_min, "_bea_heaviside": lambda x: np.heaviside(x, 0.5),
              "_bea_zero": _zero_like, "_bea_sigmoid": scipy.special.expit, "_bea_logsigmoid": _np_logsigmoid,
              "_bea_gamma": scipy.special.gamma, "_bea_loggamma": scipy.special.gammaln,
@@ -458,7 +512,7 @@ BACKENDS: Mapping[str, Backend] = MappingProxyType(
 #: Python floats and the ``math`` module: the rows of a small batch one by one (:meth:`CompiledField.as_numpy`).
 #: An operation on two floats costs ~50 ns, on two small NumPy arrays ~1 µs. Internal: it evaluates scalars only.
 _SCALAR = Backend(
-    "math", _Math, ("math",),
+    "math", _math_printer, ("math",),
     {"_bea_max": max, "_bea_min": min, "_bea_heaviside": lambda x: float(np.heaviside(x, 0.5)),
      "_bea_zero": _zero_like, "_bea_sigmoid": _math_sigmoid, "_bea_logsigmoid": _math_logsigmoid,
      "_bea_gamma": math.gamma, "_bea_loggamma": math.lgamma,
@@ -529,7 +583,7 @@ def _check_value(name: str, value: Any) -> Any:
         raise NumericTypeError(f"the value of {name} must be finite, got {value!r}")
     if isinstance(value, (int, float)):
         return float(value)
-    if isinstance(value, (torch.Tensor, np.ndarray, np.generic)):
+    if is_tensor(value) or isinstance(value, (np.ndarray, np.generic)):
         return value
     raise NumericTypeError(f"the value of {name} must be a real number or array, got {value!r}")
 
@@ -661,7 +715,7 @@ class CompiledField:
         missing = self.unbound
         if missing:
             raise UnboundSymbolError(f"no value for {', '.join(missing)}: bind it first (fn.bind({missing[0]}=...))")
-        bound = {k: v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else v for k, v in self.bound.items()}
+        bound = {k: v.detach().cpu().numpy() if is_tensor(v) else v for k, v in self.bound.items()}
         vector_twin = CompiledField(self.expr, self.params, self.symbols, BACKENDS["numpy"], MappingProxyType(bound))
         vector_extra = [np.asarray(bound[s.name], dtype=np.float64) for s in vector_twin._arguments({})[1]]
         # Python floats: every bound value stays an argument (no Horner form to build: ~2/3 of a compilation, and
@@ -670,11 +724,12 @@ class CompiledField:
         scalar_extra = [np.asarray(bound[n], dtype=np.float64) for n in self.names]
         m = self.dim
         rows_of: dict[tuple[int, ...], list[tuple[float, ...]]] = {}
+        compiled: list[Callable[..., Any]] = []  # the scalar function, compiled at the first small batch
 
         def evaluate(theta: np.ndarray) -> np.ndarray:
-            out = np.empty(theta.shape, dtype=np.float64)
             batch = theta.shape[:-1]
             if math.prod(batch) > SCALAR_ROWS:
+                out = np.empty(theta.shape, dtype=np.float64)
                 vector = vector_twin._function_for({})[0]
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
                     columns = vector(*(theta[..., i] for i in range(m)), *vector_extra)
@@ -684,17 +739,19 @@ class CompiledField:
             if batch not in rows_of:  # the bound values of each row (h per row in a batched drift check)
                 rows_of[batch] = list(zip(*(np.broadcast_to(e, batch).ravel().tolist() for e in scalar_extra),
                                           strict=True)) if scalar_extra else [()] * math.prod(batch)
-            flat, scalar = out.reshape(-1, m), scalar_twin.function
-            for k, (row, values) in enumerate(zip(theta.reshape(-1, m).tolist(), rows_of[batch], strict=True)):
+            if not compiled:
+                compiled.append(scalar_twin.function)
+            scalar, rows = compiled[0], []
+            for row, values in zip(theta.reshape(-1, m).tolist(), rows_of[batch], strict=True):
                 try:
-                    flat[k] = scalar(*row, *values)
+                    rows.append(scalar(*row, *values))
                 except (ArithmeticError, ValueError):  # overflow in exp, 1/0, log(-1): NaN, as NumPy gives
-                    flat[k] = math.nan
+                    rows.append([math.nan] * m)
                 except TypeError:
                     if not any(isinstance(v, complex) for v in scalar(*row, *values)):
                         raise
-                    flat[k] = math.nan  # (-1.0)**0.5 is complex in Python, NaN in NumPy
-            return out
+                    rows.append([math.nan] * m)  # (-1.0)**0.5 is complex in Python, NaN in NumPy
+            return np.array(rows, dtype=np.float64).reshape(theta.shape)
 
         return evaluate
 
@@ -741,6 +798,8 @@ class CompiledField:
     def _call_torch(
         self, theta: Any, vals: Mapping[str, Any], fn: Callable[..., Any], names: tuple[str, ...]
     ) -> torch.Tensor:
+        import torch
+
         if not isinstance(theta, torch.Tensor):
             theta = torch.as_tensor(_real_array(theta), dtype=torch.float64)
         if theta.is_complex():
@@ -763,7 +822,7 @@ class CompiledField:
     def _call_numpy(
         self, theta: Any, vals: Mapping[str, Any], fn: Callable[..., Any], names: tuple[str, ...]
     ) -> np.ndarray:
-        if isinstance(theta, torch.Tensor):
+        if is_tensor(theta):
             if theta.is_complex():
                 raise NumericTypeError(f"theta must be real, got a tensor of dtype {theta.dtype} (the field is real)")
             theta = theta.detach().cpu().numpy()

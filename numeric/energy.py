@@ -115,9 +115,10 @@ def _field(modified: ModifiedHamiltonian) -> Any:
     fn = get_backend("torch").lambdify(list(modified.state), list(column))
 
     def field(y: Tensor) -> Tensor:
-        parts = fn(*y.unbind(-1))
-        return torch.stack([torch.as_tensor(v, dtype=y.dtype, device=y.device).expand(y.shape[:-1])
-                            for v in parts], dim=-1)
+        shape = y.shape[:-1]
+        parts = [v if isinstance(v, Tensor) and v.shape == shape and v.dtype == y.dtype  # most are already
+                 else torch.as_tensor(v, dtype=y.dtype, device=y.device).expand(shape) for v in fn(*y.unbind(-1))]
+        return torch.stack(parts, dim=-1)
 
     return field
 

@@ -35,18 +35,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import Tensor
 
-from numeric.devices import as_tensor, resolve_device, resolve_dtype
+from numeric.arrays import is_tensor
 from numeric.errors import ConvergenceError, NumericTypeError, ShapeError, UnknownBackendError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import Tensor
 
 __all__ = [
     "BACKENDS",
     "DEFAULT_TOL",
+    "FLOAT64_FLOOR",
     "SMALL_SYSTEM",
     "TORCH_METHODS",
     "choose_backend",
@@ -71,10 +74,17 @@ def tolerance_floor(dtype: torch.dtype) -> float:
     float64: 2.2e-14 (SciPy's own floor for DOP853); float32: 1.2e-5. A tolerance below it is raised to it:
     the pair cannot meet it and would shrink its step until the step cap.
 
+    >>> import torch
     >>> tolerance_floor(torch.float64), tolerance_floor(torch.float32)
     (2.220446049250313e-14, 1.1920928955078125e-05)
     """
+    import torch
+
     return 100 * torch.finfo(dtype).eps
+
+
+#: :func:`tolerance_floor` of float64 (100·eps), known without torch: the floor of the SciPy route.
+FLOAT64_FLOOR = 100 * float(np.finfo(np.float64).eps)
 
 
 def _check_time(time: float) -> float:
@@ -89,18 +99,33 @@ def choose_backend(theta0: Any, *, device: str | torch.device | None = None,
 
     SciPy's DOP853 for float64 on the CPU with at most :data:`SMALL_SYSTEM` entries (batch included), where a torch
     solver's per-step overhead dominates; torchdiffeq for larger systems, GPUs and float32 (SciPy integrates in
-    float64 only). ``device`` defaults to θ0's (CPU for non-tensors), ``dtype`` to float64.
+    float64 only). ``device`` defaults to θ0's (CPU for non-tensors), ``dtype`` to float64. The answer costs no
+    import of torch when θ0 is no tensor and ``device``/``dtype`` are ``None`` or spelled ``"cpu"``/``"float64"``
+    (other values are validated by :mod:`numeric.devices`). :func:`numeric.drift.drift_check` picks its route by
+    the same rule.
 
+    >>> import torch
     >>> choose_backend(torch.zeros(4, 2, dtype=torch.float64)), choose_backend(torch.zeros(10_000))
     ('numpy', 'torch')
-    >>> choose_backend([1.0, 2.0], dtype=torch.float32)
-    'torch'
+    >>> choose_backend([1.0, 2.0], dtype=torch.float32), choose_backend([1.0, 2.0], device="cpu", dtype="float64")
+    ('torch', 'numpy')
     """
-    default_dev = theta0.device if isinstance(theta0, Tensor) else "cpu"
-    dev = resolve_device(device, default=default_dev)
-    dt = resolve_dtype(dtype)
-    size = theta0.numel() if isinstance(theta0, Tensor) else np.size(theta0)
-    return "numpy" if dev.type == "cpu" and dt == torch.float64 and size <= SMALL_SYSTEM else "torch"
+    size = theta0.numel() if is_tensor(theta0) else np.size(theta0)
+    return "numpy" if size <= SMALL_SYSTEM and _cpu_float64(theta0, device, dtype) else "torch"
+
+
+def _cpu_float64(theta0: Any, device: Any, dtype: Any) -> bool:
+    """Whether the computation runs in float64 on the CPU; torch is imported only to validate other spellings."""
+    plain_device = (device is None and not is_tensor(theta0)) or (isinstance(device, str) and device.strip() == "cpu")
+    plain_dtype = dtype is None or (isinstance(dtype, str) and dtype.strip().lower() in ("float64", "double"))
+    if plain_device and plain_dtype:
+        return True
+    import torch
+
+    from numeric.devices import resolve_device, resolve_dtype
+
+    dev = resolve_device(device, default=theta0.device if is_tensor(theta0) else "cpu")
+    return dev.type == "cpu" and resolve_dtype(dtype) == torch.float64
 
 
 def integrate_flow(
@@ -122,9 +147,11 @@ def integrate_flow(
     names the torchdiffeq pair of the torch route (:data:`TORCH_METHODS`). Torch and auto routes: return a tensor on
     ``device`` (default θ0's, else CPU) in ``dtype`` (default float64), and ``field`` gets tensors. NumPy route:
     returns a float64 ``numpy`` array (``field`` gets and may return NumPy arrays; torch outputs are converted). A
-    non-finite state stops the integration; the result then contains NaN. ``rtol``/``atol`` below
+    non-finite state or field value stops the integration; the result then contains NaN. ``rtol``/``atol`` below
     :func:`tolerance_floor` of the dtype are raised to it; a run that still needs more than ``max_steps`` steps
-    raises :class:`~numeric.errors.ConvergenceError` (never a silent NaN). Unknown ``backend`` or ``method``:
+    raises :class:`~numeric.errors.ConvergenceError` (never a silent NaN), and so does, on the NumPy route, an
+    integration whose last 1000 steps advanced t by less than 1e-6 T (it stalled at a non-smooth or singular point).
+    Unknown ``backend`` or ``method``:
     :class:`~numeric.errors.UnknownBackendError`.
 
     A batch of starts ``(..., m)`` is integrated at once. A quarter turn of :math:`\dot u = -v,\ \dot v = u`
@@ -152,11 +179,14 @@ def integrate_flow(
     if backend not in BACKENDS:
         raise UnknownBackendError(f"unknown integration backend {backend!r}; choose one of {BACKENDS}")
     if backend == "numpy":
-        floor = tolerance_floor(torch.float64)
-        return _integrate_scipy(field, theta0, T, max(rtol, floor), max(atol, floor), max_steps)
+        return _integrate_scipy(field, theta0, T, max(rtol, FLOAT64_FLOOR), max(atol, FLOAT64_FLOOR), max_steps)
     if method not in TORCH_METHODS:
         raise UnknownBackendError(f"unknown torch integrator {method!r}; choose one of {TORCH_METHODS}")
-    default_dev = theta0.device if isinstance(theta0, Tensor) else "cpu"
+    import torch
+
+    from numeric.devices import as_tensor, resolve_device, resolve_dtype
+
+    default_dev = theta0.device if is_tensor(theta0) else "cpu"
     dev = resolve_device(device, default=default_dev)
     dt = resolve_dtype(dtype)
     y0 = as_tensor(theta0, dtype=dt, device=dev, name="theta0")
@@ -172,7 +202,7 @@ def integrate_flow(
 
     def rhs(t: Tensor, y: Tensor) -> Tensor:
         out = field(y)
-        return out if isinstance(out, Tensor) else torch.as_tensor(out, dtype=y.dtype, device=y.device)
+        return out if isinstance(out, torch.Tensor) else torch.as_tensor(out, dtype=y.dtype, device=y.device)
 
     times = torch.tensor([0.0, T], dtype=dt, device=dev)
     with torch.no_grad():
@@ -188,7 +218,7 @@ def integrate_flow(
     return sol[-1]
 
 
-def _step_cap(max_steps: int, T: float, rtol: float, atol: float, dtype: torch.dtype) -> ConvergenceError:
+def _step_cap(max_steps: int, T: float, rtol: float, atol: float, dtype: object) -> ConvergenceError:
     return ConvergenceError(
         f"the flow integration needed more than max_steps = {max_steps} steps to reach T = {T:g} at "
         f"rtol = {rtol:g}, atol = {atol:g} in {dtype}; raise max_steps or the tolerances")
@@ -201,6 +231,8 @@ def _numpy_field(field: Callable[[Any], Any]) -> Callable[[np.ndarray], Any]:
         compiled: Callable[[np.ndarray], Any] = as_numpy()
         return compiled
 
+    import torch
+
     def on_tensors(y: np.ndarray) -> Any:
         with torch.no_grad():
             return field(torch.from_numpy(y))
@@ -212,15 +244,26 @@ class _StepCap(Exception):
     """Raised inside the SciPy right-hand side when the step budget is spent (SciPy has no step cap)."""
 
 
+class _NonFinite(Exception):
+    """Raised inside the SciPy right-hand side when the field is not finite (as torchdiffeq's finiteness check)."""
+
+
 #: Right-hand-side evaluations of one DOP853 step (12 stages, the last one reused as the next step's first).
 _DOP853_EVALUATIONS = 12
+
+#: A SciPy integration whose last _STALL_WINDOW evaluations (1000 steps) advanced t by less than _STALL_FRACTION of
+#: T has stalled: its steps collapse near a point where the field is not smooth or is singular (an adaptive
+#: integrator then runs until the step cap, minutes for an expensive field). Legitimate flows of the drift
+#: checks need a few hundred to a few thousand steps over all of T.
+_STALL_WINDOW = 1000 * _DOP853_EVALUATIONS
+_STALL_FRACTION = 1e-6
 
 
 def _integrate_scipy(field: Callable[[Any], Any], theta0: Any, T: float, rtol: float, atol: float,
                      max_steps: int) -> np.ndarray:
     from scipy.integrate import solve_ivp
 
-    if isinstance(theta0, Tensor):
+    if is_tensor(theta0):
         theta0 = theta0.detach().cpu().numpy()
     y0 = np.asarray(theta0, dtype=np.float64)
     if y0.ndim == 0:
@@ -228,22 +271,36 @@ def _integrate_scipy(field: Callable[[Any], Any], theta0: Any, T: float, rtol: f
     if T == 0:
         return y0.copy()
     shape, budget = y0.shape, _DOP853_EVALUATIONS * max_steps + 2
-    calls = 0
+    calls, reached, checkpoint = 0, 0.0, 0.0
 
     def rhs(t: float, y: np.ndarray) -> np.ndarray:
-        nonlocal calls
+        nonlocal calls, reached, checkpoint
         calls += 1
         if calls > budget:
             raise _StepCap
+        reached = max(reached, t)
+        if calls % _STALL_WINDOW == 0:  # steps collapsing at a point where the field is not smooth or is singular
+            if reached - checkpoint < _STALL_FRACTION * T:
+                raise ConvergenceError(
+                    f"the flow integration stalled at t = {reached:.6g} of T = {T:g}, theta = "
+                    f"{np.array2string(y.reshape(shape), precision=6)}: {_STALL_WINDOW // _DOP853_EVALUATIONS} "
+                    f"steps advanced t by less than {_STALL_FRACTION:g} T (the field is not smooth or is singular "
+                    "there)")
+            checkpoint = reached
         out = field(y.reshape(shape))
-        if isinstance(out, Tensor):
+        if is_tensor(out):
             out = out.detach().cpu().numpy()
-        return np.asarray(out, dtype=np.float64).reshape(-1)
+        values = np.asarray(out, dtype=np.float64).reshape(-1)
+        if not np.isfinite(values).all():  # SciPy's step control loops on a NaN step size until the budget is spent
+            raise _NonFinite
+        return values
 
     try:
         sol = solve_ivp(rhs, (0.0, T), y0.reshape(-1), method="DOP853", rtol=rtol, atol=atol)
     except _StepCap:
-        raise _step_cap(max_steps, T, rtol, atol, torch.float64) from None
+        raise _step_cap(max_steps, T, rtol, atol, "float64") from None
+    except _NonFinite:  # the field is not finite at a state: a diverged (or undefined) flow, reported as NaN
+        return np.full_like(y0, np.nan)
     if not sol.success or not np.isfinite(sol.y[:, -1]).all():
         return np.full_like(y0, np.nan)
     result: np.ndarray = sol.y[:, -1].reshape(shape)
@@ -262,11 +319,18 @@ def flow_error_estimate(field: Callable[[Any], Any], theta0: Any, time: float, *
     (True, True)
     """
     on_torch = kwargs.get("backend", "auto") != "numpy"
-    floor = 10 * tolerance_floor(resolve_dtype(kwargs.get("dtype")) if on_torch else torch.float64)
+    if on_torch:
+        from numeric.devices import resolve_dtype
+
+        floor = 10 * tolerance_floor(resolve_dtype(kwargs.get("dtype")))
+    else:
+        floor = 10 * FLOAT64_FLOOR
     rtol = max(kwargs.pop("rtol", DEFAULT_TOL), floor)  # the tighter run (tol/10) stays at or above the floor
     atol = max(kwargs.pop("atol", DEFAULT_TOL), floor)
     loose = integrate_flow(field, theta0, time, rtol=rtol, atol=atol, **kwargs)
     tight = integrate_flow(field, theta0, time, rtol=rtol / 10, atol=atol / 10, **kwargs)
-    if isinstance(tight, Tensor):
+    if is_tensor(tight):
+        import torch
+
         return tight, float(torch.linalg.vector_norm(loose - tight))
     return tight, float(np.linalg.norm(loose - tight))

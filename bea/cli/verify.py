@@ -47,7 +47,11 @@ def register(sub: Any) -> None:
         description="Runs the method on the loss for several step sizes h and integrates its modified flows "
                     "truncated after h^r accurately; the error at time T must fall like h^(r+1) for gradient "
                     "descent (in general: the first power above r with a nonzero term). Exit status 0 when every "
-                    "fitted slope is within the tolerance, 1 when not. Needs the torch extra.")
+                    "fitted slope is within the tolerance, 1 when not. Needs the torch extra; a small float64 check on "
+                    "the CPU of an explicit Runge-Kutta method (gd included) runs in NumPy and SciPy without "
+                    "importing torch, everything else (--device cuda, larger systems, implicit methods, --map, "
+                    "sgd, optimisers with memory) runs in torch: the route is chosen by the problem, the "
+                    "report is the same.")
     p.add_argument("--loss", action="append",
                    help='the loss, e.g. "(y - a*b*x)^2/2" (safe parser); repeat it once per minibatch loss with '
                         "--method sgd")

@@ -5,7 +5,8 @@ For :math:`\dot\theta = f(\theta)` and a tableau :math:`(A, b, c)` with s stages
 .. math::
     Y_i = \theta_n + h \sum_j a_{ij} f(Y_j), \qquad \theta_{n+1} = \theta_n + h \sum_i b_i f(Y_i)
 
-(Hairer--Nørsett--Wanner I, §II.1). Explicit tableaux are evaluated stage by stage.
+(Hairer--Nørsett--Wanner I, §II.1). Explicit tableaux are evaluated stage by stage by
+:func:`numeric.arrays.explicit_rk_step`, the step the NumPy route of :func:`numeric.drift.drift_check` takes too.
 Implicit ones solve for :math:`Z_i = Y_i - \theta_n` by simplified Newton iteration,
 :math:`(I - hA\otimes J)\,\Delta Z = -(Z - hA\,F(\theta_n + Z))`, with J the Jacobian of f
 at :math:`\theta_n` (by ``torch.func.jacfwd``; fixed-point iteration when f is not
@@ -31,6 +32,7 @@ import torch
 from torch import Tensor
 
 from bea.methods import RungeKutta
+from numeric.arrays import explicit_rk_step, explicit_tableau
 from numeric.errors import ConvergenceError, NumericTypeError, ShapeError
 from numeric.steppers.base import StepperState, reject_options, stepper_for
 from numeric.steppers.fields import Field, as_field, field_jacobian, problem_field
@@ -80,14 +82,12 @@ class RungeKuttaStepper:
         f: Field = cache.get("field") or as_field(self.field, theta)
         key = ("tableau", theta.dtype, theta.device)
         if key not in cache:  # Python floats for explicit methods (no host sync per stage), tensors for Newton
-            A_rows = [[float(v) for v in row] for row in self.method.A]
-            b_list = [float(v) for v in self.method.b]
             if self.method.is_explicit:
-                cache[key] = (A_rows, b_list)
+                cache[key] = explicit_tableau(self.method)
             else:
                 dt, dev = theta.dtype, theta.device
-                cache[key] = (torch.tensor(A_rows, dtype=dt, device=dev),
-                              torch.tensor(b_list, dtype=dt, device=dev))
+                cache[key] = (torch.tensor([[float(v) for v in row] for row in self.method.A], dtype=dt, device=dev),
+                              torch.tensor([float(v) for v in self.method.b], dtype=dt, device=dev))
         A, b = cache[key]
         eps = torch.finfo(theta.dtype).eps
         tol = (1e-14 if theta.dtype == torch.float64 else 64 * eps) if self.tol is None else self.tol
@@ -122,22 +122,10 @@ def rk_step(
     ``cache`` (implicit methods) keeps the LU factors of :math:`I - hA\otimes J` between
     steps; they are refreshed when an iteration needs more than a few corrections.
     """
-    s = len(b)
     if explicit:  # tableau entries as Python floats: no device tensor compared (a host sync) per stage
         a_rows = A.tolist() if isinstance(A, Tensor) else A
         b_list = b.tolist() if isinstance(b, Tensor) else b
-        ks: list[Tensor] = []
-        for i in range(s):
-            y = theta
-            for j in range(i):
-                if a_rows[i][j] != 0:
-                    y = y + (h * a_rows[i][j]) * ks[j]
-            ks.append(field(y))
-        out = theta
-        for i in range(s):
-            if b_list[i] != 0:
-                out = out + (h * b_list[i]) * ks[i]
-        return out
+        return explicit_rk_step(field, theta, h, a_rows, b_list)
     cache = {} if cache is None else cache
     A = torch.as_tensor(A, dtype=theta.dtype, device=theta.device)
     b = torch.as_tensor(b, dtype=theta.dtype, device=theta.device)
