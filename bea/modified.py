@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import warnings
 from math import factorial, lcm
-from operator import mul
+from operator import add, mul
 from typing import Any
 
 import gmpy2
@@ -144,7 +144,11 @@ def scaled_map(method_or_series: MethodOrSeries, order: int) -> tuple[dict[int, 
 
 def _scaled_weights(method: RungeKutta, order: int) -> tuple[dict[int, int], list[int]] | None:
     """Elementary weights of a rational tableau as integers: Phi(t) = A[t] / q^|t| with q the
-    common denominator of the tableau (Phi(t) has |t| tableau factors: one b and |t| - 1 of A)."""
+    common denominator of the tableau (Phi(t) has |t| tableau factors: one b and |t| - 1 of A).
+
+    Phi(t) = sum_i b_i g_i(t) with g_i(t) = prod over the children c of (A g(c))_i; for
+    t = c^mu + r (:func:`bea._table.pieces_of_order`), g_i(t) = g_i(r) ((A g(c))_i)^mu, so the trees
+    of one order are done together, stage by stage, with maps over whole lists."""
     entries = [*(x for row in method.A for x in row), *method.b]
     if not all(isinstance(x, sympy.Rational) for x in entries):
         return None
@@ -152,39 +156,34 @@ def _scaled_weights(method: RungeKutta, order: int) -> tuple[dict[int, int], lis
     s = method.stages
     A = [[int(x.p) * (q // int(x.q)) for x in row] for row in method.A]
     b = [int(x.p) * (q // int(x.q)) for x in method.b]
-    weighted: dict[int, list[int]] = {}  # t -> (q A g(t))_i, scaled by q^|t|
+    g: list[dict[int, int]] = [{} for _ in range(s)]  # g[i][t] = g_i(t), scaled by q^(|t| - 1)
+    weighted: list[dict[int, int]] = [{} for _ in range(s)]  # weighted[i][t] = (A g(t))_i, scaled by q^|t|
     numerators: dict[int, int] = {}
-    ones = [1] * s
-    children = _table.children
-    if s == 1:  # one stage (implicit midpoint, Euler, theta methods): integers instead of lists of one
-        return _one_stage_weights(A[0][0], b[0], order), [q**n for n in range(order + 1)]
     for n in range(1, order + 1):
-        keep = n < order
-        for t in _table.trees_of_order(n):
-            g = ones  # the stage weights g_i(t), scaled by q^(|t| - 1)
-            for c in children(t):
-                g = list(map(mul, g, weighted[c]))
-            numerators[t] = sum(map(mul, b, g))
-            if keep:
-                weighted[t] = [sum(map(mul, row, g)) for row in A]
+        trees = _table.trees_of_order(n)
+        if n == 1:
+            stage_g = [[1] for _ in range(s)]
+        else:
+            firsts, mus, rests = _table.pieces_of_order(n)
+            stage_g = [
+                list(map(mul, map(g[i].__getitem__, rests), map(pow, map(weighted[i].__getitem__, firsts), mus)))
+                for i in range(s)
+            ]
+        numerators.update(zip(trees, _combination(b, stage_g, len(trees)), strict=True))
+        if n < order:
+            for i in range(s):
+                g[i].update(zip(trees, stage_g[i], strict=True))
+                weighted[i].update(zip(trees, _combination(A[i], stage_g, len(trees)), strict=True))
     return numerators, [q**n for n in range(order + 1)]
 
 
-def _one_stage_weights(a: int, b: int, order: int) -> dict[int, int]:
-    """:func:`_scaled_weights` of the one-stage tableau (a | b): Phi(t) q^|t| = b * prod over children of a Phi'."""
-    weighted: dict[int, int] = {}  # t -> q a g(t), scaled by q^|t|
-    numerators: dict[int, int] = {}
-    children = _table.children
-    for n in range(1, order + 1):
-        keep = n < order
-        for t in _table.trees_of_order(n):
-            g = 1
-            for c in children(t):
-                g *= weighted[c]
-            numerators[t] = b * g
-            if keep:
-                weighted[t] = a * g
-    return numerators
+def _combination(coefficients: list[int], vectors: list[list[int]], length: int) -> list[int]:
+    """sum_i coefficients[i] * vectors[i], elementwise (zero coefficients skipped)."""
+    total = [0] * length
+    for c, vector in zip(coefficients, vectors, strict=True):
+        if c:
+            total = list(map(add, total, map(c.__mul__, vector)))
+    return total
 
 
 def modified_equation(method_or_series: MethodOrSeries, order: int) -> BSeries:

@@ -295,6 +295,9 @@ def drift_check(
     floor (:func:`numeric.integrate.tolerance_floor`: 100·eps) are raised to it, so float32 runs end.
     ``check_integration``: integrate each flow twice (tolerances 10x apart) and record the
     difference; warns if it is not 100x below the smallest measured error.
+
+    The route is chosen by problem (module docstring): a small float64 CPU check of an explicit Runge--Kutta method
+    on a flow runs in NumPy and SciPy without importing torch, every other one in torch; both give the same report.
     """
     start = _time.perf_counter()
     if isinstance(time, bool) or not isinstance(time, (int, float)) or not (math.isfinite(time) and time > 0):
