@@ -51,7 +51,7 @@ from bea.methods.games import GameGD
 from bea.methods.maps import MAX_ORDERINGS, SGD, Composition, MeanMap, OneStepMap
 from bea.validation import check_step_size
 from numeric.errors import NumericTypeError, ShapeError
-from numeric.steppers.base import StepperState, reject_options, stepper_for
+from numeric.steppers.base import StepperState, reject_buffers, reject_options, stepper_for
 from numeric.steppers.fields import Field, as_field, compile_column
 
 __all__ = ["SHUFFLES", "GameStepper", "MapStepper", "SGDStepper"]
@@ -124,8 +124,9 @@ class MapStepper:
         """How many steps of size h one application of the map stands for."""
         return self.method.total_steps
 
-    def init(self, theta0: Tensor) -> StepperState:
+    def init(self, theta0: Tensor, **unknown: Any) -> StepperState:
         """θ0 (1-D, one entry per parameter of the map)."""
+        reject_buffers(self.name, unknown)
         return StepperState(theta=_flat(theta0, len(self.method.params)))
 
     def step(self, state: StepperState, h: float) -> StepperState:
@@ -201,8 +202,9 @@ class SGDStepper:
         """m: an epoch is m steps of size h."""
         return len(self.losses)
 
-    def init(self, theta0: Tensor) -> StepperState:
+    def init(self, theta0: Tensor, **unknown: Any) -> StepperState:
         """θ0, the minibatch fields resolved once, and for ``"random"`` the seeded generator's state."""
+        reject_buffers(self.name, unknown)
         theta = _flat(theta0)
         buffers: tuple[Tensor, ...] = ()
         if self.shuffle == "random":
@@ -328,8 +330,9 @@ class GameStepper:
         """``alternating_gd`` or ``simultaneous_gd``."""
         return "alternating_gd" if self.alternating else "simultaneous_gd"
 
-    def init(self, theta0: Tensor) -> StepperState:
+    def init(self, theta0: Tensor, **unknown: Any) -> StepperState:
         """θ0, with one entry per parameter of the players."""
+        reject_buffers(self.name, unknown)
         return StepperState(theta=_flat(theta0, sum(len(i) for i, _ in self.players)))
 
     def step(self, state: StepperState, h: float) -> StepperState:
