@@ -247,3 +247,33 @@ def test_ranges(what: str, build: Any) -> None:
     if what == "game rate":
         with pytest.raises(HyperparameterValueError, match="must be > 0"):
             build(-sympy.Symbol("alpha", positive=True))
+
+
+# ---- 4. small ones -----------------------------------------------------------------------------------------------
+
+def test_every_stepper_init_names_its_buffers_when_given_a_wrong_one() -> None:
+    from bea import methods
+    from bea.methods.games import GameGD
+    from bea.methods.maps import SGD, OneStepMap
+    from numeric.errors import NumericTypeError
+    from numeric.steppers import Adam as TorchAdam
+    from numeric.steppers import stepper_for
+
+    theta = torch.tensor([1.0, 0.8], dtype=torch.float64)
+    x, y, hh = sympy.symbols("x y h")
+    cases = [
+        (stepper_for(HeavyBall("9/10"), _loss), "its buffers: momentum_buffer"),
+        (stepper_for(Nesterov("1/2"), _loss), "its buffers: momentum_buffer"),
+        (stepper_for(RMSProp(), _loss), "its buffers: square_avg"),
+        (stepper_for(Adam(), _loss), "its buffers: exp_avg, exp_avg_sq"),
+        (TorchAdam(_loss), "its buffers: exp_avg, exp_avg_sq"),
+        (stepper_for(methods.rk4, _loss), "it has no buffers"),
+        (stepper_for(OneStepMap((x - hh * x, y - hh * y), (x, y), h=hh), None), "it has no buffers"),
+        (stepper_for(SGD("fixed"), [_loss, _loss]), "it has no buffers"),
+        (stepper_for(GameGD((1, 1)), [([0], _loss), ([1], _loss)]), "it has no buffers"),
+    ]
+    for stepper, accepted in cases:
+        with pytest.raises(NumericTypeError, match=f"has no buffer velocity; {accepted}"):
+            stepper.init(theta, velocity=theta)
+    state = stepper_for(HeavyBall("9/10"), _loss).init(theta, momentum_buffer=2 * theta)
+    assert torch.equal(state.buffers[0], 2 * theta)
