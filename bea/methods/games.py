@@ -45,6 +45,7 @@ from typing import final
 
 import sympy
 
+from bea._text import count
 from bea.errors import BeaTypeError, BeaValueError, NotABSeriesMethodError
 from bea.methods.base import Problem, check_truncation
 from bea.methods.hyper import hyperparameter
@@ -93,7 +94,8 @@ class GameGD:
         if not problem.blocks:
             raise BeaValueError(f"{self.name} needs a game (Problem.game), got a problem without players")
         if len(problem.blocks) != len(self.rates):
-            raise BeaValueError(f"{self.name} has {len(self.rates)} rates for {len(problem.blocks)} players")
+            raise BeaValueError(f"{self.name} has {count(len(self.rates), 'rate')} "
+                                f"for {count(len(problem.blocks), 'player')}")
         updates = []
         for block, loss, rate in zip(problem.blocks, problem.losses, self.rates, strict=True):
             own = [problem.params[i] for i in block]

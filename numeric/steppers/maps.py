@@ -67,7 +67,8 @@ def _flat(theta0: Tensor, m: int | None = None) -> Tensor:
     if not isinstance(theta0, Tensor) or theta0.ndim != 1:
         raise ShapeError(f"theta0 must be a 1-D tensor, got {getattr(theta0, 'shape', theta0)!r}")
     if m is not None and theta0.shape[0] != m:
-        raise ShapeError(f"theta0 has {theta0.shape[0]} entries, the method acts on {m} parameters")
+        raise ShapeError(f"theta0 must hold one entry per parameter of the method ({m}), got shape "
+                         f"{tuple(theta0.shape)}")
     return theta0.detach()
 
 
@@ -315,7 +316,7 @@ class GameStepper:
         object.__setattr__(self, "players", players)
         rates = tuple(self.rates) if isinstance(self.rates, (list, tuple)) else self.rates
         if not isinstance(rates, tuple) or len(rates) != len(players):
-            raise BeaValueError(f"a game of {len(players)} players needs {len(players)} rates, got {self.rates!r}")
+            raise BeaValueError(f"a game needs one rate per player ({len(players)}), got {self.rates!r}")
         object.__setattr__(self, "rates", tuple(check_step_size(r, name=f"the rate of player {i}")
                                                 for i, r in enumerate(rates)))
         flat = sorted(j for indices, _ in players for j in indices)
