@@ -323,6 +323,17 @@ def cuts_of_order(n: int) -> list[FlatCuts]:
     return list(map(_cuts.__getitem__, trees))  # type: ignore[arg-type]
 
 
+def pieces_of_order(n: int) -> tuple[list[int], list[int], list[int]]:
+    """For the trees t = c^mu + r of order n >= 2 (module docstring), in the order of :func:`trees_of_order`:
+    the first children c, their multiplicities mu and the rests r."""
+    trees = trees_of_order(n)
+    return (
+        list(map(itemgetter(0), map(_children.__getitem__, trees))),
+        list(map(_lead.__getitem__, trees)),
+        list(map(_rest.__getitem__, trees)),
+    )
+
+
 def cuts(t: int) -> tuple[tuple[int, int, int], ...]:
     """Single-edge cuts of tree t as triples (root part, cut-off subtree, multiplicity); see :func:`flat_cuts`."""
     return tuple(zip(*flat_cuts(t), strict=True))

@@ -53,11 +53,13 @@ from bea.validation import check_tree_order
 __all__ = [
     "field_coefficients",
     "lie_log",
+    "lie_tails",
     "map_coefficients",
     "modified_field_series",
     "modifying_field_series",
     "ring_field_coefficients",
     "scaled_coefficients",
+    "weights_at_order",
 ]
 
 
@@ -103,6 +105,37 @@ def scaled_coefficients(series: object, order: int) -> tuple[dict[int, int], lis
     return numerators, denominators
 
 
+def weights_at_order(B: list[int], D: list[int], n: int) -> list[int]:
+    """b(s) * D[n] / (D[|s|] * D[n - |s|]) for every tree s of order below n, by id, from B[s] = b(s) * D[|s|]:
+    the factor that brings the product of a cut part's value and a root part's value (scaled by
+    D[n - |s|]) to the scale D[n] of the trees of order n (an integer by common_denominators).
+
+    Internal interface of bea (used by :mod:`bea.modified`), not public API.
+    """
+    weight = B.copy()
+    for m in range(1, n):
+        f = D[n] // (D[m] * D[n - m])
+        if f != 1:
+            for s in _table.trees_of_order(m):
+                weight[s] = B[s] * f
+    return weight
+
+
+def lie_tails(
+    tails: list[list[int]], ladder: list[int], t: int, head: int, w: list[int], roots: tuple[int, ...], steps: range
+) -> None:
+    """tails[m][t] = head * ladder[m] + sum over the cuts of w * tails[m + 1][root part], for m in ``steps``.
+
+    The transposed Lie series (:func:`lie_log`): with tails[m][u] = sum_k v_k(u) k! / (k + m)! (times a
+    common scale) for a series v_k(u) = (1/k) sum_cuts v_{k-1}(root part) w(cut part) started by
+    ``head`` (v_0 or v_1, as ``ladder`` says), so that one sum per cut gives sum_k v_k(t).
+
+    Internal interface of bea (used by :mod:`bea.modified`), not public API.
+    """
+    for m in steps:
+        tails[m][t] = head * ladder[m] + sum(map(mul, w, map(tails[m + 1].__getitem__, roots)))
+
+
 def lie_log(numerators: dict[int, int], denominators: list[int], order: int) -> tuple[dict[int, int], list[int]]:
     """The modified-field recursion (module docstring) on integers, transposed.
 
@@ -128,18 +161,10 @@ def lie_log(numerators: dict[int, int], denominators: list[int], order: int) -> 
     B: list[int] = [0] * size  # by tree id
     # psi[m][t] = psi_m(t) * D[|t|] * order! for m = 1 .. order - |t| (psi[0] unused)
     psi: list[list[int]] = [[0] * size if m else [] for m in range(order + 1)]
+    get_psi1 = psi[1].__getitem__
     for n in range(1, order + 1):
-        Dn = D[n]
-        scale = Dn // denominators[n]
-        weight = B  # weight[s] = b(s) * D[n] / D[n - |s|]: b(s) brought to the scale of order n
-        if n > 1:
-            weight = B.copy()
-            for m in range(1, n):
-                f = Dn // (D[m] * D[n - m])
-                if f != 1:
-                    for s in _table.trees_of_order(m):
-                        weight[s] = B[s] * f
-        get_weight, get_psi1 = weight.__getitem__, psi[1].__getitem__
+        scale = D[n] // denominators[n]
+        get_weight = weights_at_order(B, D, n).__getitem__
         trees = _table.trees_of_order(n)
         if n == order:  # the most numerous trees: only b(t)
             for t, (roots, subs, mults) in zip(trees, _table.cuts_of_order(n), strict=True):
@@ -151,8 +176,7 @@ def lie_log(numerators: dict[int, int], denominators: list[int], order: int) -> 
             w = list(map(mul, map(get_weight, subs), mults))
             own = numerators[t] * scale - sum(map(mul, w, map(get_psi1, roots))) // fact
             B[t] = own
-            for m in steps:
-                psi[m][t] = own * ladder[m] + sum(map(mul, w, map(psi[m + 1].__getitem__, roots)))
+            lie_tails(psi, ladder, t, own, w, roots, steps)
     return {t: B[t] for n in range(1, order + 1) for t in _table.trees_of_order(n)}, D
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "InvalidTreeError",
     "InvalidTruncationError",
     "MissingExtraError",
+    "NonSmoothPointError",
     "NonSmoothWarning",
     "NotABSeriesMethodError",
     "NotAGradientFieldError",
@@ -170,6 +171,11 @@ class InvalidMapError(BeaValueError):
 
 class MissingExtraError(BeaError, ImportError):
     """A command needs an optional extra (the torch backend) that is not installed."""
+
+
+class NonSmoothPointError(BeaValueError):
+    """A modified flow asked for at a point where it is not defined: e.g. torch's Adam/RMSProp (ε outside the
+    square root) where a gradient component vanishes, since √v = |∂_jE| is not differentiable at 0."""
 
 
 class NonSmoothWarning(UserWarning):

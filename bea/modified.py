@@ -49,8 +49,8 @@ True
 from __future__ import annotations
 
 import warnings
-from math import lcm
-from operator import mul
+from math import factorial, lcm
+from operator import add, mul
 from typing import Any
 
 import gmpy2
@@ -144,7 +144,11 @@ def scaled_map(method_or_series: MethodOrSeries, order: int) -> tuple[dict[int, 
 
 def _scaled_weights(method: RungeKutta, order: int) -> tuple[dict[int, int], list[int]] | None:
     """Elementary weights of a rational tableau as integers: Phi(t) = A[t] / q^|t| with q the
-    common denominator of the tableau (Phi(t) has |t| tableau factors: one b and |t| - 1 of A)."""
+    common denominator of the tableau (Phi(t) has |t| tableau factors: one b and |t| - 1 of A).
+
+    Phi(t) = sum_i b_i g_i(t) with g_i(t) = prod over the children c of (A g(c))_i; for
+    t = c^mu + r (:func:`bea._table.pieces_of_order`), g_i(t) = g_i(r) ((A g(c))_i)^mu, so the trees
+    of one order are done together, stage by stage, with maps over whole lists."""
     entries = [*(x for row in method.A for x in row), *method.b]
     if not all(isinstance(x, sympy.Rational) for x in entries):
         return None
@@ -152,39 +156,34 @@ def _scaled_weights(method: RungeKutta, order: int) -> tuple[dict[int, int], lis
     s = method.stages
     A = [[int(x.p) * (q // int(x.q)) for x in row] for row in method.A]
     b = [int(x.p) * (q // int(x.q)) for x in method.b]
-    weighted: dict[int, list[int]] = {}  # t -> (q A g(t))_i, scaled by q^|t|
+    g: list[dict[int, int]] = [{} for _ in range(s)]  # g[i][t] = g_i(t), scaled by q^(|t| - 1)
+    weighted: list[dict[int, int]] = [{} for _ in range(s)]  # weighted[i][t] = (A g(t))_i, scaled by q^|t|
     numerators: dict[int, int] = {}
-    ones = [1] * s
-    children = _table.children
-    if s == 1:  # one stage (implicit midpoint, Euler, theta methods): integers instead of lists of one
-        return _one_stage_weights(A[0][0], b[0], order), [q**n for n in range(order + 1)]
     for n in range(1, order + 1):
-        keep = n < order
-        for t in _table.trees_of_order(n):
-            g = ones  # the stage weights g_i(t), scaled by q^(|t| - 1)
-            for c in children(t):
-                g = list(map(mul, g, weighted[c]))
-            numerators[t] = sum(map(mul, b, g))
-            if keep:
-                weighted[t] = [sum(map(mul, row, g)) for row in A]
+        trees = _table.trees_of_order(n)
+        if n == 1:
+            stage_g = [[1] for _ in range(s)]
+        else:
+            firsts, mus, rests = _table.pieces_of_order(n)
+            stage_g = [
+                list(map(mul, map(g[i].__getitem__, rests), map(pow, map(weighted[i].__getitem__, firsts), mus)))
+                for i in range(s)
+            ]
+        numerators.update(zip(trees, _combination(b, stage_g, len(trees)), strict=True))
+        if n < order:
+            for i in range(s):
+                g[i].update(zip(trees, stage_g[i], strict=True))
+                weighted[i].update(zip(trees, _combination(A[i], stage_g, len(trees)), strict=True))
     return numerators, [q**n for n in range(order + 1)]
 
 
-def _one_stage_weights(a: int, b: int, order: int) -> dict[int, int]:
-    """:func:`_scaled_weights` of the one-stage tableau (a | b): Phi(t) q^|t| = b * prod over children of a Phi'."""
-    weighted: dict[int, int] = {}  # t -> q a g(t), scaled by q^|t|
-    numerators: dict[int, int] = {}
-    children = _table.children
-    for n in range(1, order + 1):
-        keep = n < order
-        for t in _table.trees_of_order(n):
-            g = 1
-            for c in children(t):
-                g *= weighted[c]
-            numerators[t] = b * g
-            if keep:
-                weighted[t] = a * g
-    return numerators
+def _combination(coefficients: list[int], vectors: list[list[int]], length: int) -> list[int]:
+    """sum_i coefficients[i] * vectors[i], elementwise (zero coefficients skipped)."""
+    total = [0] * length
+    for c, vector in zip(coefficients, vectors, strict=True):
+        if c:
+            total = list(map(add, total, map(c.__mul__, vector)))
+    return total
 
 
 def modified_equation(method_or_series: MethodOrSeries, order: int) -> BSeries:
@@ -342,6 +341,12 @@ def _rk_modifying_integers(method: RungeKutta, order: int) -> tuple[dict[int, in
     lcm(1..n) * D[m] * D[n - m], 1/gamma its own denominator, and the two tableau combinations
     (b_i, then a_ij) one factor q each. So all divisions below are exact. None for a symbolic
     tableau.
+
+    Both Lie series are summed transposed (:func:`bea.backward.lie_log`): only
+    sum_{k >= 1} e_{i,k}(t) and sum_{k >= 2} c_{i,k}(t) are needed, so each tree carries, per
+    stage, phi_m = sum_k e_{i,k} k! / (k + m)! (from e_{i,0} = b~) and
+    psi_m = sum_k c_{i,k} k! / (k + m)! (from c_{i,1} = d_i), m = 1 .. order - |t|, scaled
+    by order!: one multiply--add per cut and stage for the trees of the highest order.
     """
     entries = [*(x for row in method.A for x in row), *method.b]
     if not all(isinstance(x, sympy.Rational) for x in entries):
@@ -356,53 +361,35 @@ def _rk_modifying_integers(method: RungeKutta, order: int) -> tuple[dict[int, in
     for n in range(1, order + 1):
         gammas[n] = q * lcm(*(_table.density(t) for t in _table.trees_of_order(n)))
     D = common_denominators(order, gammas, q * q)
+    fact = factorial(order)
+    from_b = [fact // factorial(m) for m in range(order + 1)]  # order! / m!: phi starts at e_0 = b~
+    from_d = [fact // factorial(m + 1) for m in range(order)]  # order! / (m + 1)!: psi starts at c_1 = d
+    size = 1 + max(max(_table.trees_of_order(n)) for n in range(1, order + 1))
     bt: dict[int, int] = {}
-    d: list[dict[int, int]] = [{} for _ in range(s)]
-    c: list[dict[int, list[int]]] = [{} for _ in range(s)]
-    e: list[dict[int, list[int]]] = [{} for _ in range(s)]
-    cuts = _table.cuts
+    d = {i: [0] * size for i in live}  # d_i(t) * D[|t|], by tree id
+    phi = {i: [[0] * size if m else [] for m in range(order + 1)] for i in live}  # phi[i][m][t], scaled
+    psi = {i: [[0] * size if m else [] for m in range(order + 1)] for i in live}
     for n in range(1, order + 1):
         Dn = D[n]
-        factor = [0] + [Dn // (D[m] * D[n - m]) for m in range(1, n)]  # by the cut part's order m
-        keep = n < order
-        for t in _table.trees_of_order(n):
-            tree_cuts = cuts(t)
-            known = [0] * s
-            ek_all: dict[int, list[int]] = {}
+        weights = {i: backward.weights_at_order(d[i], D, n).__getitem__ for i in live}
+        steps = range(1, order - n + 1)
+        for t, (roots, subs, mults) in zip(_table.trees_of_order(n), _table.cuts_of_order(n), strict=True):
+            known = [0] * s  # sum_{k >= 1} e_{i,k}(t) * D[n]
+            w = {}
             for i in live:
-                acc = [0] * (n + 1)
-                di, ei = d[i], e[i]
-                for root_part, sub, mult in tree_cuts:
-                    w = di[sub]
-                    if w:
-                        er = ei[root_part]
-                        w *= mult * factor[n - len(er)]
-                        for j, value in enumerate(er, 1):
-                            acc[j] += value * w
-                ek = [acc[k] // k for k in range(1, n)]
-                ek_all[i] = ek
-                known[i] = sum(ek)
+                w[i] = wi = list(map(mul, map(weights[i], subs), mults))
+                known[i] = sum(map(mul, wi, map(phi[i][1].__getitem__, roots))) // fact
             value = Dn // _table.density(t) - sum(b[i] * known[i] for i in live) // q
             bt[t] = value
-            if not keep:
+            if n == order:
                 continue
             for i in live:
-                e[i][t] = [value, *ek_all[i]]
-            for i in live:
+                wi = w[i]
+                backward.lie_tails(phi[i], from_b, t, value, wi, roots, steps)
                 g = sum(aij * (value + known[j]) for j, aij in rows[i]) // q
-                acc = [0] * (n + 1)
-                di, ci = d[i], c[i]
-                for root_part, sub, mult in tree_cuts:
-                    w = di[sub]
-                    if w:
-                        cr = ci[root_part]
-                        w *= mult * factor[n - len(cr)]
-                        for j, v in enumerate(cr, 2):
-                            acc[j] += v * w
-                ck = [acc[k] // k for k in range(2, n + 1)]
-                own = g - sum(ck)
-                di[t] = own
-                ci[t] = [own, *ck]
+                own = g - sum(map(mul, wi, map(psi[i][1].__getitem__, roots))) // fact
+                d[i][t] = own
+                backward.lie_tails(psi[i], from_d, t, own, wi, roots, steps)
     return bt, D
 
 

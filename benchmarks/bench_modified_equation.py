@@ -36,6 +36,7 @@ naming do not matter).
 ``--issue13`` runs the figures of issue 13 instead (rows 1-2), each in a fresh process::
 
     .venv/bin/python benchmarks/bench_modified_equation.py --issue13
+    .venv/bin/python benchmarks/bench_modified_equation.py --issue13 --baseline dcc5296
 
 * ``modifying_integrator(explicit_midpoint, N)`` for N = 9..12 against ``modified_equation``
   at the same order **in the same process** (the tree table warmed by one cold
@@ -44,6 +45,10 @@ naming do not matter).
   40ef694) in the same run: the modifying integrator through N = 10 and the modified
   equation at N = 14, against the current code;
 * ``modified_equation(explicit_midpoint, 14)`` cold in a fresh process with its peak RSS.
+
+With ``--baseline REV`` only rows 1-2 run, for this tree and for a ``git archive`` of REV,
+alternating fresh processes: the order-14 modified equation (wall, CPU, peak RSS, and a digest
+of every coefficient, which must be the same for both trees) and the order-12 pair.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -338,7 +344,14 @@ elif MODE == "me-old":
     a = bseries(m, N)
     out["seconds"] = timed(lambda: reference_modified_equation(a, N))
 elif MODE == "me-new":
-    out["seconds"] = timed(lambda: modified_equation(m, N))
+    t0, c0 = time.perf_counter(), time.process_time()
+    series = modified_equation(m, N)
+    out["seconds"], out["cpu_s"] = time.perf_counter() - t0, time.process_time() - c0
+    if len(sys.argv) > 3 and sys.argv[3] == "digest":  # every coefficient, for comparing two trees
+        import hashlib
+        from bea import trees_up_to
+        text = "|".join(f"{list(t.levels)}:{series[t]}" for t in trees_up_to(N))
+        out["digest"] = hashlib.sha256(text.encode()).hexdigest()
 out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(out))
 """
@@ -390,6 +403,57 @@ def issue13(repeats: int, timeout: float) -> dict:
     return results
 
 
+def against_baseline(revision: str, repeats: int, timeout: float) -> dict:
+    """Rows 1-2 of issue 13 for this tree and for ``revision`` (``git archive``), alternating fresh processes:
+    ``modified_equation(explicit_midpoint, 14)`` cold (wall, CPU, peak RSS, a digest of every coefficient)
+    and the same-process pair at order 12 (row 1). Prints a table and returns the raw runs."""
+
+    def child(tree: Path, args: list[str]) -> dict:
+        proc = subprocess.run(
+            [sys.executable, "-c", ISSUE13_CHILD, *args], capture_output=True, text=True, timeout=timeout, cwd=tree
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr.strip()[-2000:])
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    load = os.getloadavg()
+    results: dict = {"baseline": revision, "loadavg_start": load, "now": [], revision: []}
+    with tempfile.TemporaryDirectory() as tmp:
+        old = Path(tmp) / "baseline"
+        old.mkdir()
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", revision], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
+        for _ in range(repeats):
+            for name, tree in (("now", REPO), (revision, old)):
+                run = child(tree, ["me-new", "14", "digest"])
+                run["pair12"] = child(tree, ["pair", "12"])
+                results[name].append(run)
+    results["loadavg_end"] = os.getloadavg()
+    print(f"# issue 13 rows 1-2 against {revision}: load average {load[0]:.2f} -> {results['loadavg_end'][0]:.2f}, "
+          f"{repeats} fresh processes each, alternating")
+    medians = {}
+    for name in ("now", revision):
+        runs = results[name]
+        medians[name] = {
+            "wall": statistics.median(r["seconds"] for r in runs),
+            "cpu": statistics.median(r["cpu_s"] for r in runs),
+            "rss": max(r["maxrss_mb"] for r in runs),
+            "me12": statistics.median(r["pair12"]["me_s"] for r in runs),
+            "mi12": statistics.median(r["pair12"]["mi_s"] for r in runs),
+        }
+        f = medians[name]
+        walls = ", ".join(f"{r['seconds']:.2f}" for r in runs)
+        print(f"  {name:8s} modified_equation N=14: wall {walls} s "
+              f"(median {f['wall']:.2f} s, CPU {f['cpu']:.2f} s), peak RSS {f['rss']:.0f} MB; "
+              f"N=12 same process: modified_equation {f['me12']:.3f} s, modifying_integrator {f['mi12']:.3f} s "
+              f"(ratio {f['mi12'] / f['me12']:.2f})")
+    same = len({r["digest"] for name in ("now", revision) for r in results[name]}) == 1
+    results["medians"], results["same_coefficients"] = medians, same
+    print(f"  same-run ratio {revision}/now, N=14: wall {medians[revision]['wall'] / medians['now']['wall']:.2f}x, "
+          f"CPU {medians[revision]['cpu'] / medians['now']['cpu']:.2f}x; every coefficient equal: {same}")
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--orders", type=int, nargs="+", default=[10, 12, 14], help="bea orders (default 10 12 14)")
@@ -426,7 +490,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=180.0, help="per child process, seconds")
     p.add_argument("--json", type=Path, help="write all figures here as JSON")
     p.add_argument("--issue13", action="store_true", help="run the issue-13 figures instead (module docstring)")
+    p.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="with --issue13: only rows 1-2 for this tree against git revision REV, alternating fresh processes",
+    )
     args = p.parse_args(argv)
+    if args.issue13 and args.baseline:
+        figures = against_baseline(args.baseline, args.repeats or 3, args.timeout)
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2))
+        return 0 if figures["same_coefficients"] else 1
     if args.issue13:
         figures = issue13(args.repeats or 3, args.timeout)
         if args.json:

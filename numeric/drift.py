@@ -50,7 +50,7 @@ from bea.validation import check_step_size, check_truncation, renamed_keyword
 from numeric import integrate
 from numeric.arrays import explicit_rk_step, explicit_tableau, is_tensor
 from numeric.codegen import CompiledField, FlowLike, compile_field
-from numeric.drift_report import DriftReport, TruncationResult, fit_slope
+from numeric.drift_report import DriftReport, TruncationResult, fit_slope, verdict
 from numeric.errors import ConvergenceError, ModifiedSeriesWarning, NumericTypeError, ShapeError
 from numeric.integrate import DEFAULT_TOL, integrate_flow
 
@@ -295,6 +295,9 @@ def drift_check(
     floor (:func:`numeric.integrate.tolerance_floor`: 100·eps) are raised to it, so float32 runs end.
     ``check_integration``: integrate each flow twice (tolerances 10x apart) and record the
     difference; warns if it is not 100x below the smallest measured error.
+
+    The route is chosen by problem (module docstring): a small float64 CPU check of an explicit Runge--Kutta method
+    on a flow runs in NumPy and SciPy without importing torch, every other one in torch; both give the same report.
     """
     start = _time.perf_counter()
     if isinstance(time, bool) or not isinstance(time, (int, float)) or not (math.isfinite(time) and time > 0):
@@ -374,6 +377,8 @@ def drift_check(
     worst_integration = 0.0
     if isinstance(meth, Method):  # the largest truncation first: its series serves the smaller ones
         expected = {r: expected_slope(meth, r) for r in sorted(truncations, reverse=True)}
+    moved = [route.distance(final, route.theta) for final in finals.values()]
+    travelled = min(moved) if moved else None
     for r in truncations:
         flows, est = _flows(route, factory, hs, r, integ, check_integration, bar)
         worst_integration = max(worst_integration, est)
@@ -389,7 +394,9 @@ def drift_check(
         if check_integration and usable and min(usable) < 100 * est:
             notes.append(f"truncation {r}: smallest error {min(usable):.2e} is within 100x of the integration "
                          f"error estimate {est:.1e}; lower rtol/atol")
-        passed = slope is not None and abs(slope - q) <= tolerance
+        passed, why = verdict(hs, errors, slope, q, tolerance, travelled)
+        if why is not None:
+            notes.append(f"truncation {r}: {why}")
         results.append(TruncationResult(r, q, slope, errors, passed))
     bar.close()
     return DriftReport(

@@ -10,7 +10,7 @@ JSON schema (``DriftReport.to_dict()``; ``to_json()`` writes it by :func:`bea.js
       "time": float,                  # T = n·h, the same for every h
       "theta0": [float, ...],         # start
       "device": str, "dtype": str,    # e.g. "cpu", "float64"
-      "tolerance": float,             # pass if |slope - expected_slope| <= tolerance
+      "tolerance": float,             # pass if |slope - expected_slope| <= tolerance (and see verdict())
       "passed": bool,                 # every truncation passed
       "lambda_max": float | null,     # largest |eigenvalue| of the Hessian (Jacobian of f) at theta0
       "h_lambda_max": float | null,   # max(hs) · lambda_max; >= 1 triggers a warning
@@ -34,6 +34,7 @@ Version 2 renamed version 1's ``orders``/``order`` keys to ``truncations``/``tru
 from __future__ import annotations
 
 import html
+import itertools
 import math
 import warnings
 from collections.abc import Sequence
@@ -43,7 +44,8 @@ from typing import Any
 
 from bea.jsonio import dumps
 
-__all__ = ["REFERENCE_OFFSET", "SCHEMA", "DriftReport", "TruncationResult", "fit_slope", "readable_method_name"]
+__all__ = ["ERROR_SCALE_LIMIT", "REFERENCE_OFFSET", "SCHEMA", "DriftReport", "TruncationResult", "fit_slope",
+           "readable_method_name", "verdict"]
 
 SCHEMA = "bea.drift/2"
 
@@ -76,6 +78,37 @@ def fit_slope(hs: Sequence[float], errors: Sequence[float | None]) -> float | No
     my = sum(y for _, y in pts) / len(pts)
     sxx = sum((x - mx) ** 2 for x, _ in pts)
     return sum((x - mx) * (y - my) for x, y in pts) / sxx
+
+
+#: A truncation whose largest error exceeds this fraction of the distance the method travelled does not pass: the
+#: modified flow is then not describing the trajectory, whatever the fitted slope.
+ERROR_SCALE_LIMIT = 0.1
+
+
+def verdict(hs: Sequence[float], errors: Sequence[float | None], slope: float | None, expected: int,
+            tolerance: float, travelled: float | None) -> tuple[bool, str | None]:
+    """(passed, why not): the one pass rule of every drift check (gradient methods, maps, optimisers with memory).
+
+    A truncation passes when its fitted slope is within ``tolerance`` of ``expected`` **and** the errors are those of
+    an asymptotic regime: they fall strictly as h falls, and the largest is below :data:`ERROR_SCALE_LIMIT` times
+    ``travelled`` (‖θ_n − θ_0‖, the distance the method moved; None or 0: not applied). A slope met by O(1) errors
+    (a step size outside the series' range) is then no PASS. ``why`` names the failed condition beyond the slope.
+
+    >>> verdict([0.1, 0.05], [1e-2, 2.5e-3], 2.0, 2, 0.15, 1.0)
+    (True, None)
+    >>> verdict([0.1, 0.05], [0.8, 0.2], 2.0, 2, 0.15, 1.0)[1]
+    'largest error 0.8 is not small against the distance travelled 1 (limit 0.1 of it)'
+    """
+    if slope is None or abs(slope - expected) > tolerance:
+        return False, None
+    pts = sorted((h, e) for h, e in zip(hs, errors, strict=True) if e is not None and math.isfinite(e))
+    if any(small >= large for (_, small), (_, large) in itertools.pairwise(pts)):
+        return False, "the errors do not fall as h falls"
+    worst = max(e for _, e in pts)
+    if travelled and worst > ERROR_SCALE_LIMIT * travelled:
+        return False, (f"largest error {worst:.3g} is not small against the distance travelled {travelled:.3g} "
+                       f"(limit {ERROR_SCALE_LIMIT:g} of it)")
+    return True, None
 
 
 @dataclass(frozen=True)
@@ -130,7 +163,7 @@ class DriftReport:
 
     @property
     def passed(self) -> bool:
-        """Whether every truncation's slope is within ``tolerance`` of the expected one."""
+        """Whether every truncation passed (:func:`verdict`: its slope within ``tolerance``, errors asymptotic)."""
         return all(o.passed for o in self.truncations)
 
     @property

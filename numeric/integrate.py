@@ -147,9 +147,11 @@ def integrate_flow(
     names the torchdiffeq pair of the torch route (:data:`TORCH_METHODS`). Torch and auto routes: return a tensor on
     ``device`` (default θ0's, else CPU) in ``dtype`` (default float64), and ``field`` gets tensors. NumPy route:
     returns a float64 ``numpy`` array (``field`` gets and may return NumPy arrays; torch outputs are converted). A
-    non-finite state stops the integration; the result then contains NaN. ``rtol``/``atol`` below
+    non-finite state or field value stops the integration; the result then contains NaN. ``rtol``/``atol`` below
     :func:`tolerance_floor` of the dtype are raised to it; a run that still needs more than ``max_steps`` steps
-    raises :class:`~numeric.errors.ConvergenceError` (never a silent NaN). Unknown ``backend`` or ``method``:
+    raises :class:`~numeric.errors.ConvergenceError` (never a silent NaN), and so does, on the NumPy route, an
+    integration whose last 1000 steps advanced t by less than 1e-6 T (it stalled at a non-smooth or singular point).
+    Unknown ``backend`` or ``method``:
     :class:`~numeric.errors.UnknownBackendError`.
 
     A batch of starts ``(..., m)`` is integrated at once. A quarter turn of :math:`\dot u = -v,\ \dot v = u`
@@ -242,8 +244,19 @@ class _StepCap(Exception):
     """Raised inside the SciPy right-hand side when the step budget is spent (SciPy has no step cap)."""
 
 
+class _NonFinite(Exception):
+    """Raised inside the SciPy right-hand side when the field is not finite (as torchdiffeq's finiteness check)."""
+
+
 #: Right-hand-side evaluations of one DOP853 step (12 stages, the last one reused as the next step's first).
 _DOP853_EVALUATIONS = 12
+
+#: A SciPy integration whose last _STALL_WINDOW evaluations (1000 steps) advanced t by less than _STALL_FRACTION of
+#: T has stalled: its steps collapse near a point where the field is not smooth or is singular (an adaptive
+#: integrator then runs until the step cap, minutes for an expensive field). Legitimate flows of the drift
+#: checks need a few hundred to a few thousand steps over all of T.
+_STALL_WINDOW = 1000 * _DOP853_EVALUATIONS
+_STALL_FRACTION = 1e-6
 
 
 def _integrate_scipy(field: Callable[[Any], Any], theta0: Any, T: float, rtol: float, atol: float,
@@ -258,22 +271,36 @@ def _integrate_scipy(field: Callable[[Any], Any], theta0: Any, T: float, rtol: f
     if T == 0:
         return y0.copy()
     shape, budget = y0.shape, _DOP853_EVALUATIONS * max_steps + 2
-    calls = 0
+    calls, reached, checkpoint = 0, 0.0, 0.0
 
     def rhs(t: float, y: np.ndarray) -> np.ndarray:
-        nonlocal calls
+        nonlocal calls, reached, checkpoint
         calls += 1
         if calls > budget:
             raise _StepCap
+        reached = max(reached, t)
+        if calls % _STALL_WINDOW == 0:  # steps collapsing at a point where the field is not smooth or is singular
+            if reached - checkpoint < _STALL_FRACTION * T:
+                raise ConvergenceError(
+                    f"the flow integration stalled at t = {reached:.6g} of T = {T:g}, theta = "
+                    f"{np.array2string(y.reshape(shape), precision=6)}: {_STALL_WINDOW // _DOP853_EVALUATIONS} "
+                    f"steps advanced t by less than {_STALL_FRACTION:g} T (the field is not smooth or is singular "
+                    "there)")
+            checkpoint = reached
         out = field(y.reshape(shape))
         if is_tensor(out):
             out = out.detach().cpu().numpy()
-        return np.asarray(out, dtype=np.float64).reshape(-1)
+        values = np.asarray(out, dtype=np.float64).reshape(-1)
+        if not np.isfinite(values).all():  # SciPy's step control loops on a NaN step size until the budget is spent
+            raise _NonFinite
+        return values
 
     try:
         sol = solve_ivp(rhs, (0.0, T), y0.reshape(-1), method="DOP853", rtol=rtol, atol=atol)
     except _StepCap:
         raise _step_cap(max_steps, T, rtol, atol, "float64") from None
+    except _NonFinite:  # the field is not finite at a state: a diverged (or undefined) flow, reported as NaN
+        return np.full_like(y0, np.nan)
     if not sol.success or not np.isfinite(sol.y[:, -1]).all():
         return np.full_like(y0, np.nan)
     result: np.ndarray = sol.y[:, -1].reshape(shape)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import time as _time
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -36,19 +37,21 @@ import sympy
 import torch
 from torch import Tensor
 
-from bea.errors import BeaValueError
+from bea.errors import BeaValueError, NonSmoothPointError
 from bea.flows import ModifiedFlow, gradient
 from bea.methods import Problem
 from bea.methods.adaptive import Adam, RMSProp
 from bea.methods.momentum import HeavyBall, Nesterov
 from numeric.codegen import compile_field
 from numeric.devices import as_tensor, resolve_device, resolve_dtype
-from numeric.drift import flow_fields
-from numeric.drift_report import DriftReport, TruncationResult, fit_slope
+from numeric.drift import flow_fields, spectral_radius
+from numeric.drift_report import DriftReport, TruncationResult, fit_slope, verdict
+from numeric.errors import ModifiedSeriesWarning
 from numeric.integrate import DEFAULT_TOL, integrate_flow
 from numeric.steppers import stepper_for
 
-__all__ = ["START_CONVENTIONS", "MemoryMethod", "memory_drift_check", "start_state_fields"]
+__all__ = ["START_CONVENTIONS", "MemoryMethod", "check_start", "manifold_diagnostic", "memory_drift_check",
+           "start_state_fields"]
 
 MemoryMethod = HeavyBall | Nesterov | RMSProp | Adam
 START_CONVENTIONS = ("manifold", "zero")
@@ -67,6 +70,65 @@ def start_state_fields(method: MemoryMethod, flow: ModifiedFlow, truncation: int
                      sympy.zeros(len(flow.params), 1))
         out[name] = compile_field(sympy.ImmutableMatrix(column), params=flow.params, subs=subs)
     return out
+
+
+def check_start(method: MemoryMethod, flow: ModifiedFlow, theta: Tensor, truncation: int,
+                subs: Mapping[Any, Any] | None = None) -> None:
+    """Refuse a start where the method's modified flow through h^truncation is not defined.
+
+    Evaluates ∇E at θ₀ and hands the names of its zero components to the method's ``check_smooth_at``
+    (torch's Adam/RMSProp, ε outside the root: :class:`~bea.errors.NonSmoothPointError`, as
+    :class:`numeric.OptimiserField` does at such a θ).
+    """
+    g = compile_field(gradient(flow.loss, flow.params), params=flow.params, subs=subs)(theta)
+    method.check_smooth_at([p.name for p, gj in zip(flow.params, g.tolist(), strict=True) if gj == 0], truncation,
+                           point=f"theta0 = {theta.tolist()}")
+
+
+def manifold_diagnostic(method: MemoryMethod, flow: ModifiedFlow, theta: Tensor, h: float,
+                        subs: Mapping[Any, Any] | None = None) -> tuple[float, float | None, str | None]:
+    r"""(κ, λ_f, message or None): how far step size ``h`` is from the slow-manifold expansion's range at θ.
+
+    Two conditions of the expansion (:mod:`bea.methods.slow_manifold`) are measured, and κ is the larger ratio:
+
+    * the buffers' parasitic roots stay apart from the slow one: :math:`h\lambda_f <` ``method.manifold_radius``
+      (λ_f: spectral radius of the Jacobian of the leading field :math:`f_0` at θ; for heavy-ball the roots of
+      :math:`z^2-(1+eta-h\lambda)z+eta` meet at the radius);
+    * RMSProp/Adam: the preconditioner :math:`arphi(v)` is expanded by Taylor's formula around :math:`v = g^2`,
+      whose radius is :math:`g_j^2` (ε outside: φ is singular at v = 0) or :math:`g_j^2 + arepsilon` (inside);
+      the first-order shift of the averaged v used at the step is
+      :math:`v_j - g_j^2 = -hrac{2eta_2}{1-eta_2}g_j(Hf_0)_j` (:mod:`bea.methods.adaptive`), so
+      :math:`hrac{2eta_2}{1-eta_2}|g_j(Hf_0)_j|` must stay below that radius.
+
+    κ ≥ 1 means the modified series is not expected to describe the optimiser at that h: the message says so.
+    """
+    f0 = compile_field(sympy.ImmutableMatrix(flow.terms[0]), params=flow.params, subs=subs)
+    lam: float | None = spectral_radius(f0, theta)
+    if lam is None or not math.isfinite(lam):
+        lam = None
+    radius = float(method.manifold_radius)
+    ratios = [] if lam is None else [(h * lam / radius, f"h * lambda_f = {h * lam:.3g} against the slow manifold's "
+                                      f"radius {radius:.3g} (lambda_f = {lam:.4g}, the Jacobian of the h^0 field)")]
+    if isinstance(method, (Adam, RMSProp)):
+        g = gradient(flow.loss, flow.params)
+        hessian = sympy.hessian(flow.loss, list(flow.params))
+        shift = compile_field(sympy.ImmutableMatrix(g.multiply_elementwise(hessian * flow.terms[0])),
+                              params=flow.params, subs=subs)(theta)
+        gv = compile_field(g, params=flow.params, subs=subs)(theta)
+        size = gv * gv + (float(method.eps) if method.eps_inside else 0.0)
+        weight = 2 * float(method.beta2) / (1 - float(method.beta2))
+        per = (h * weight * shift.abs() / size).tolist()
+        j = max(range(len(per)), key=lambda i: per[i])
+        ratios.append((per[j], f"the averaged v shifts by {per[j]:.3g} times the Taylor radius of the preconditioner "
+                               f"at component {flow.params[j].name} (h (2 beta2/(1 - beta2)) |g H f_0| / g^2"
+                               f"{' + eps' if method.eps_inside else ''})"))
+    if not ratios:
+        return math.nan, lam, "could not estimate the slow manifold's range (the Jacobian is not finite at theta0)"
+    kappa, what = max(ratios, key=lambda pair: pair[0] if math.isfinite(pair[0]) else math.inf)
+    if not kappa < 1:
+        return kappa, lam, (f"h = {h:g} is outside the range of the slow-manifold expansion at theta0: {what}; "
+                            "the modified series is not expected to describe the optimiser (take h smaller)")
+    return kappa, lam, None
 
 
 def memory_drift_check(
@@ -106,11 +168,22 @@ def memory_drift_check(
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     theta = as_tensor(list(theta0), dtype=dt, device=dev, name="theta0")
     if theta.shape != (len(flow.params),):
-        raise BeaValueError(f"theta0 needs {len(flow.params)} values for {list(flow.params)}, got {list(theta0)}")
+        raise BeaValueError(f"theta0 needs one value per parameter {list(flow.params)}, got {list(theta0)}")
+    check_start(method, flow, theta, top, subs)
+    factory = flow_fields(flow, subs)
+    hvec = torch.tensor([float(h) for h in hs], dtype=dt, device=dev)
+    for r in truncations:  # a field undefined at theta0 would stall the adaptive integrator: refuse it now
+        if not bool(torch.isfinite(factory(hvec, r)(theta.expand(len(hs), -1))).all()):
+            raise NonSmoothPointError(f"the modified flow of {method.name} truncated after h^{r} is not finite at "
+                                      f"theta0 = {theta.tolist()}: the loss or the flow is not defined there")
+    _, lam, diagnosis = manifold_diagnostic(method, flow, theta, max(hs), subs)
+    notes: list[str] = [f"start: {start}"]
+    if diagnosis is not None:
+        warnings.warn(diagnosis, ModifiedSeriesWarning, stacklevel=2)
+        notes.append(diagnosis)
     # the stationary stepper (no bias correction) of numeric.steppers, on the compiled field -grad E
     stepper: Any = stepper_for(method, Problem.gradient(flow.loss, list(flow.params)), subs=subs)
     buffers_at = start_state_fields(method, flow, top + 1, subs) if start == "manifold" else {}
-    factory = flow_fields(flow, subs)
     finals: dict[float, Tensor] = {}
     for h in hs:
         n = round(time / h)
@@ -121,7 +194,7 @@ def memory_drift_check(
             state = stepper.step(state, h)
         finals[h] = state.theta
     results = []
-    hvec = torch.tensor([float(h) for h in hs], dtype=dt, device=dev)
+    travelled = min(float(torch.linalg.vector_norm(final - theta)) for final in finals.values())
     for r in truncations:  # one batched integration per truncation: row i of θ uses step size hs[i]
         ends = integrate_flow(factory(hvec, r), theta.expand(len(hs), -1), time, rtol=rtol, atol=atol,
                               device=dev, dtype=dt)
@@ -130,12 +203,13 @@ def memory_drift_check(
             err = float(torch.linalg.vector_norm(ends[i] - finals[h]))
             errors.append(err if math.isfinite(err) else None)
         slope = fit_slope(hs, errors)
-        passed = slope is not None and abs(slope - (r + 1)) <= tolerance
+        passed, why = verdict(hs, errors, slope, r + 1, tolerance, travelled)
+        if why is not None:
+            notes.append(f"truncation {r}: {why}")
         results.append(TruncationResult(r, r + 1, slope, tuple(errors), passed))
-    notes = (f"start: {start}",)
     return DriftReport(
         method=method.name, hs=tuple(float(h) for h in hs), time=float(time),
         theta0=tuple(float(v) for v in theta.cpu()), device=str(dev), dtype=str(dt).removeprefix("torch."),
-        tolerance=tolerance, truncations=tuple(results), warnings=notes, rtol=rtol, atol=atol,
+        tolerance=tolerance, truncations=tuple(results), warnings=tuple(notes), lambda_max=lam, rtol=rtol, atol=atol,
         elapsed_s=_time.perf_counter() - began,
     )

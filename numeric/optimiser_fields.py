@@ -121,6 +121,9 @@ class _Rule(ABC):
     def start(self, grads: list[Tensor], hw: Tensor, h: float) -> dict[str, Tensor]:
         """torch's buffers before the step at θ on the slow manifold, through h¹."""
 
+    def check_point(self, method: Any, grads: list[Tensor]) -> None:  # noqa: B027 - most rules have no such point
+        """Refuse a θ where the h¹ term is not defined (only torch's Adam/RMSProp have such points)."""
+
 
 @final
 @dataclass(frozen=True)
@@ -158,6 +161,15 @@ class _Adaptive(_Rule):
     def directions(self, grads: list[Tensor]) -> list[Tensor]:
         g = grads[0]
         return [self._scale(g) * g]
+
+    def check_point(self, method: Any, grads: list[Tensor]) -> None:
+        """ε outside: a vanishing gradient component is refused as by the symbolic route
+        (:meth:`bea.methods.Adam.check_smooth_at`; one host read per call)."""
+        if self.eps_inside:
+            return
+        zero = grads[0] == 0
+        if bool(zero.any()):
+            method.check_smooth_at([f"theta[{i}]" for i in zero.nonzero().flatten().tolist()], 1, point="theta")
 
     def terms(self, grads: list[Tensor], hw: Tensor) -> tuple[Tensor, Tensor]:
         g = grads[0]
@@ -297,6 +309,11 @@ class OptimiserField:
     InvalidLossError
         A loss count that does not fit the method (one loss for SGD, several for the others); on the first
         call, a loss that is not a scalar depending on θ.
+    NonSmoothPointError
+        On a call through h¹ (or :meth:`start_state`) at a θ where a gradient component is exactly 0, for RMSProp
+        and Adam with ε outside the root: the field is not defined there (its symbolic form divides by
+        :math:`|\partial_jE|`; :meth:`bea.methods.Adam.check_smooth_at`). Truncation 0 and ``eps_inside`` are
+        defined everywhere.
     """
 
     def __init__(
@@ -374,6 +391,8 @@ class OptimiserField:
     def terms(self, theta: Any) -> Tensor:
         """:math:`f_0, \\dots, f_p` (the coefficients of :math:`h^0..h^p`) as a ``(p + 1, m)`` tensor."""
         grads, hw = self._evaluate(theta, self.truncation >= 1)
+        if self.truncation >= 1:
+            self._rule.check_point(self.method, grads)
         f0, f1 = self._rule.terms(grads, torch.zeros_like(grads[0]) if hw is None else hw)
         return torch.stack([f0, f1][: self.truncation + 1])
 
@@ -391,6 +410,7 @@ class OptimiserField:
         """
         step = self.h if h is None else check_step_size(h)
         grads, hw = self._evaluate(theta, True)
+        self._rule.check_point(self.method, grads)
         products = torch.zeros_like(grads[0]) if hw is None else hw
         return {k: v.detach() for k, v in self._rule.start(grads, products, step).items()}
 

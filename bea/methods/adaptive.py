@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, ClassVar, final
 
 import sympy
 
-from bea.errors import BeaTypeError
+from bea.errors import BeaTypeError, NonSmoothPointError
 from bea.methods.hyper import exact_decay, exact_positive
 from bea.methods.slow_manifold import Column, Expansion, MemoryMethodMembers, Series
 
@@ -130,6 +130,42 @@ class _Adaptive(MemoryMethodMembers):
 
     def _first_moment(self, e: Expansion, gradient: Column) -> Series:
         raise NotImplementedError  # pragma: no cover - each concrete class defines it
+
+    @property
+    def manifold_radius(self) -> sympy.Expr:
+        r"""The largest :math:`h\lambda_f` for a real slow manifold, as heavy-ball's with β = the slowest decay.
+
+        :math:`\lambda_f`: the spectral radius of the Jacobian of :math:`f_0 = -s\odot\nabla E`. With the
+        preconditioner frozen, the first moment :math:`m_{n+1} = \beta_1m_n + (1-\beta_1)g_n` and
+        :math:`\theta_{n+1} = \theta_n - hPm_{n+1}` on a quadratic are heavy-ball with :math:`h\lambda \to
+        h(1-\beta_1)\lambda_{PH}` and :math:`\lambda_f = \lambda_{PH}`, so the roots meet at
+        :math:`h\lambda_f = (1-\sqrt{\beta_1})/(1+\sqrt{\beta_1})` (:attr:`bea.methods.HeavyBall.manifold_radius`).
+        The second moment's parasitic mode decays like :math:`\beta_2^n`; the same bound is applied with
+        :math:`\beta = \max(\beta_1, \beta_2)` (RMSProp: β₂), a heuristic for v, which enters nonlinearly.
+        The Taylor expansion of the preconditioner adds its own condition
+        (:func:`numeric.memory_drift.manifold_diagnostic`).
+        """
+        root = sympy.sqrt(max(self.beta2, getattr(self, "beta1", sympy.Integer(0))))
+        return (1 - root) / (1 + root)
+
+    def check_smooth_at(self, vanishing: Sequence[str], truncation: int, point: str = "theta0") -> None:
+        r"""Refuse, for ε outside the root and truncation ≥ 1, a point where a gradient component vanishes.
+
+        ``vanishing``: the names of the components with :math:`\partial_jE = 0` at ``point``. There
+        :math:`\sqrt{v_j} = |\partial_jE|` is not differentiable (:math:`arphi'(w) = -1/(2\sqrt w(\sqrt w +
+        arepsilon)^2)` is infinite at w = 0): the h¹ term of the symbolic flow is 0·∞ (it divides by
+        :math:`|\partial_jE|`), the h² term is infinite, and nearby the field varies on the scale ε. The h⁰ field
+        :math:`-g/(|g| + arepsilon)` is Lipschitz, so truncation 0 is allowed; so is ``eps_inside`` everywhere.
+        Raises :class:`~bea.errors.NonSmoothPointError` naming the components.
+        """
+        if self.eps_inside or truncation < 1 or not vanishing:
+            return
+        names = ", ".join(f"dE/d{name}" for name in vanishing)
+        raise NonSmoothPointError(
+            f"{self.name} with eps outside the square root (torch's form): its modified flow through h^{truncation} "
+            f"is not defined at {point}, where {names} = 0 (|g| = sqrt(v) is not differentiable at 0; the h^1 term "
+            "divides by |dE/d...|); start where no gradient component vanishes, use eps_inside (--eps-inside), "
+            "or truncation 0")
 
     def expansion(self, params: Sequence[sympy.Symbol], gradient: Column) -> Expansion:
         """The lazy slow-manifold expansion (coefficients of the flow and of the moments)."""

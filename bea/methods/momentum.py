@@ -61,6 +61,26 @@ class _Momentum(MemoryMethodMembers):
     def _increment(self, e: Expansion, gradient: Column) -> Series:
         raise NotImplementedError  # pragma: no cover - each concrete class defines it
 
+    @property
+    def manifold_radius(self) -> sympy.Expr:
+        r"""The largest :math:`h\lambda_f` for which a quadratic loss has a real slow manifold (exact).
+
+        :math:`\lambda_f` is the spectral radius of the Jacobian of the leading field
+        :math:`f_0 = -
+abla E/(1-eta)`, i.e. :math:`\lambda_f = \lambda/(1-eta)` for a Hessian eigenvalue λ.
+        On :math:`E = \lambda	heta^2/2` the iterates solve a linear recursion whose characteristic roots are the
+        slow (flow) root and the parasitic one; they meet, and the slow manifold ceases to exist, where the
+        discriminant vanishes (``docs/optimisers.md``, *Step sizes*):
+
+        * heavy-ball, :math:`z^2 - (1+eta-h\lambda)z + eta`: at :math:`h\lambda = (1-\sqrteta)^2`, i.e.
+          :math:`h\lambda_f = (1-\sqrteta)/(1+\sqrteta)`;
+        * Nesterov, :math:`z^2 - (1+eta)(1-h\lambda)z + eta(1-h\lambda)`: at
+          :math:`h\lambda = ((1-eta)/(1+eta))^2`, i.e. :math:`h\lambda_f = (1-eta)/(1+eta)^2`.
+
+        The series in h of :mod:`bea.methods.slow_manifold` is asymptotic in :math:`h\lambda_f` divided by this.
+        """
+        raise NotImplementedError  # pragma: no cover - each concrete class defines it
+
     def expansion(self, params: Sequence[sympy.Symbol], gradient: Column) -> Expansion:
         """The lazy slow-manifold expansion (coefficients of the flow and of the buffer)."""
         return Expansion(params, gradient, lambda e: self._increment(e, gradient))
@@ -85,6 +105,12 @@ class HeavyBall(_Momentum):
     def _increment(self, e: Expansion, gradient: Column) -> Series:
         return e.combine((-1, e.average(gradient, self.beta)))
 
+    @property
+    def manifold_radius(self) -> sympy.Expr:
+        """:math:`(1-\\sqrt\\beta)/(1+\\sqrt\\beta)` (see the base class)."""
+        root = sympy.sqrt(self.beta)
+        return (1 - root) / (1 + root)
+
 
 @final
 @dataclass(frozen=True)
@@ -99,3 +125,8 @@ class Nesterov(_Momentum):
 
     def _increment(self, e: Expansion, gradient: Column) -> Series:
         return e.combine((-1, e.constant(gradient)), (-self.beta, e.average(gradient, self.beta)))
+
+    @property
+    def manifold_radius(self) -> sympy.Expr:
+        """:math:`(1-\\beta)/(1+\\beta)^2` (see the base class)."""
+        return (1 - self.beta) / (1 + self.beta) ** 2

@@ -384,6 +384,14 @@ class MemoryMethodMembers:
     def expansion(self, params: Sequence[sympy.Symbol], gradient: Column) -> Expansion:
         raise NotImplementedError  # pragma: no cover - each concrete family defines it
 
+    def check_smooth_at(self, vanishing: Sequence[str], truncation: int, point: str = "theta0") -> None:
+        """Refuse a point where the modified flow through :math:`h^{\\text{truncation}}` is not defined.
+
+        ``vanishing``: the names of the gradient components that are exactly 0 at ``point``. Momentum methods
+        average the gradient linearly, so their flow is as smooth as the loss: nothing to refuse. RMSProp and
+        Adam with ε outside the root override this (:class:`~bea.errors.NonSmoothPointError`).
+        """
+
     def modified_flow(
         self, loss: sympy.Expr, params: Sequence[sympy.Symbol], truncation: int = 1, h: sympy.Symbol | None = None
     ) -> ModifiedFlow:
