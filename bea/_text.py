@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import sympy
 
-__all__ = ["signed_text", "superscript"]
+__all__ = ["count", "signed_text", "superscript"]
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and the noun, in the singular for exactly one: every "N things" of bea's messages goes through it.
+
+    >>> count(1, "expression"), count(2, "expression"), count(0, "minibatch", "minibatches")
+    ('1 expression', '2 expressions', '0 minibatches')
+    """
+    return f"{n} {noun if n == 1 else (plural or noun + 's')}"
 
 
 def signed_text(coef: sympy.Expr, body: str, *, first: bool, latex: bool = False) -> str:

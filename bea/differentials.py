@@ -33,6 +33,7 @@ import sympy
 from bea import _table
 from bea._checks import check_finite
 from bea._closure import DifferentialRing
+from bea._text import count
 from bea.errors import BeaTypeError, BeaValueError, SeriesError
 from bea.series import BSeries
 from bea.trees import Tree
@@ -144,7 +145,8 @@ class ElementaryDifferentials:
         self.f = _column(f)
         self.y = _symbols(y)
         if self.f.rows != len(self.y):
-            raise BeaValueError(f"f has {self.f.rows} components but there are {len(self.y)} state variables")
+            raise BeaValueError(f"f has {count(self.f.rows, 'component')} but there are "
+                                f"{count(len(self.y), 'state variable')}")
         for i, e in enumerate(self.f):
             check_finite(e, f"component {i} of f")
         base: list[Any] = list(self.f)

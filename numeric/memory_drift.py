@@ -168,7 +168,7 @@ def memory_drift_check(
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     theta = as_tensor(list(theta0), dtype=dt, device=dev, name="theta0")
     if theta.shape != (len(flow.params),):
-        raise BeaValueError(f"theta0 needs {len(flow.params)} values for {list(flow.params)}, got {list(theta0)}")
+        raise BeaValueError(f"theta0 needs one value per parameter {list(flow.params)}, got {list(theta0)}")
     check_start(method, flow, theta, top, subs)
     factory = flow_fields(flow, subs)
     hvec = torch.tensor([float(h) for h in hs], dtype=dt, device=dev)

@@ -176,3 +176,22 @@ def test_bea_verify_on_the_papers_model_imports_no_torch_and_torch_cases_still_r
     run = _fresh(code)
     assert run.returncode == 0 and run.stdout.strip().endswith("ok"), run.stdout[-2000:] + run.stderr[-2000:]
     assert "drift check: explicit_euler" in run.stdout and "drift check: implicit_midpoint" in run.stdout
+
+
+def test_both_routes_report_the_same_divergence() -> None:
+    """Gradient descent on E = (a⁴ + b⁴)/4 from (3, 2) with h = 1/4 overshoots (3 → −3.75 → 9.4 → −198 → 1.9e6 →
+    1.7e18, past the norm bound 1e12 at step 5, by hand); h = 0.01 and 0.005 converge. The NumPy route and the
+    torch stepper (autograd's gradient of the loss written in torch) report the same step, reason and errors."""
+    pytest.importorskip("torch")
+    flow = bea.modified_flow((a**4 + b**4) / 4, [a, b], truncation=1)
+    hs = (0.25, 0.01, 0.005)
+    with pytest.warns(UserWarning, match="lambda_max"):
+        ours = drift_check(flow, [3.0, 2.0], hs, time=2.0, truncations=(0, 1))
+    with pytest.warns(UserWarning, match="lambda_max"):
+        theirs = drift_check(flow, [3.0, 2.0], hs, time=2.0, truncations=(0, 1), step_field=lambda t: (t**4).sum() / 4)
+    assert ours.diverged == theirs.diverged
+    assert [(h, step) for h, step, _ in ours.diverged] == [(0.25, 5)]
+    assert "exceeds max_norm" in ours.diverged[0][2]
+    for mine, other in zip(ours.truncations, theirs.truncations, strict=True):
+        assert mine.errors[0] is None and other.errors[0] is None
+        assert mine.errors[1:] == pytest.approx(other.errors[1:], rel=1e-9)

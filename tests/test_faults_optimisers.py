@@ -180,3 +180,100 @@ def test_heavy_ball_inside_its_range_passes_without_a_range_warning() -> None:
 def _hessian_radius(x: float, y: float) -> float:
     """Largest |eigenvalue| of the Hessian of (3/5 - ab)²/2: [[b², 2ab - 3/5], [2ab - 3/5, a²]]."""
     return float(abs(np.linalg.eigvalsh(np.array([[y * y, 2 * x * y - 0.6], [2 * x * y - 0.6, x * x]]))).max())
+
+
+# ---- 3. one hyperparameter rule for every constructor ------------------------------------------------------------
+
+def _constructors() -> list[tuple[str, Any]]:
+    """(what, build(value)) for every hyperparameter of every constructor of bea.methods that takes one."""
+    from bea.methods.games import GameGD
+
+    return [
+        ("heavy_ball beta", lambda v: HeavyBall(v).beta),
+        ("nesterov beta", lambda v: Nesterov(v).beta),
+        ("rmsprop beta2", lambda v: RMSProp(beta2=v).beta2),
+        ("rmsprop eps", lambda v: RMSProp(eps=v).eps),
+        ("adam beta1", lambda v: Adam(beta1=v).beta1),
+        ("adam beta2", lambda v: Adam(beta2=v).beta2),
+        ("adam eps", lambda v: Adam(eps=v).eps),
+        ("game rate", lambda v: GameGD((v, 1)).rates[0]),
+    ]
+
+
+@pytest.mark.parametrize(("what", "build"), _constructors())
+def test_every_constructor_takes_the_same_exact_forms(what: str, build: Any) -> None:
+    from fractions import Fraction
+
+    half = sympy.Rational(1, 2)
+    for value in (half, Fraction(1, 2), "1/2", "0.5", " 1/2 "):
+        assert build(value) == half, (what, value)
+    assert build(0) == 0 if "beta" in what else build(1) == 1  # ints
+    assert build("1e-8") == sympy.Rational(1, 10**8)
+
+
+@pytest.mark.parametrize(("what", "build"), _constructors())
+def test_every_constructor_refuses_floats_and_bools_with_the_same_advice(what: str, build: Any) -> None:
+    from bea.errors import BeaTypeError
+
+    with pytest.raises(BeaTypeError, match=r"= 0\.5 is a float; bea is exact: pass a string such as '0\.5'"):
+        build(0.5)
+    with pytest.raises(BeaTypeError, match="exact rational"):
+        build(True)
+
+
+@pytest.mark.parametrize(("what", "build"), _constructors())
+def test_symbols_only_where_the_derivation_takes_them(what: str, build: Any) -> None:
+    """Game rates enter a symbolic Lie-series matching; the slow-manifold expansion needs rational decays and ε."""
+    from bea.errors import BeaTypeError
+
+    alpha = sympy.Symbol("alpha", positive=True)
+    if what == "game rate":
+        assert build(alpha) == alpha and build("alpha/2") == sympy.Symbol("alpha") / 2
+    else:
+        with pytest.raises(BeaTypeError, match="must be a rational number"):
+            build(alpha)
+        with pytest.raises(BeaTypeError, match="must be a rational number"):
+            build("alpha")
+
+
+@pytest.mark.parametrize(("what", "build"), _constructors())
+def test_ranges(what: str, build: Any) -> None:
+    from bea.errors import HyperparameterValueError
+
+    bad = ["1", "-1/10"] if "beta" in what else ["0", "-1/10"]
+    for value in bad:
+        with pytest.raises(HyperparameterValueError, match=r"must (lie in \[0, 1\)|be > 0)"):
+            build(value)
+    if what == "game rate":
+        with pytest.raises(HyperparameterValueError, match="must be > 0"):
+            build(-sympy.Symbol("alpha", positive=True))
+
+
+# ---- 4. small ones -----------------------------------------------------------------------------------------------
+
+def test_every_stepper_init_names_its_buffers_when_given_a_wrong_one() -> None:
+    from bea import methods
+    from bea.methods.games import GameGD
+    from bea.methods.maps import SGD, OneStepMap
+    from numeric.errors import NumericTypeError
+    from numeric.steppers import Adam as TorchAdam
+    from numeric.steppers import stepper_for
+
+    theta = torch.tensor([1.0, 0.8], dtype=torch.float64)
+    x, y, hh = sympy.symbols("x y h")
+    cases = [
+        (stepper_for(HeavyBall("9/10"), _loss), "its buffers: momentum_buffer"),
+        (stepper_for(Nesterov("1/2"), _loss), "its buffers: momentum_buffer"),
+        (stepper_for(RMSProp(), _loss), "its buffers: square_avg"),
+        (stepper_for(Adam(), _loss), "its buffers: exp_avg, exp_avg_sq"),
+        (TorchAdam(_loss), "its buffers: exp_avg, exp_avg_sq"),
+        (stepper_for(methods.rk4, _loss), "it has no buffers"),
+        (stepper_for(OneStepMap((x - hh * x, y - hh * y), (x, y), h=hh), None), "it has no buffers"),
+        (stepper_for(SGD("fixed"), [_loss, _loss]), "it has no buffers"),
+        (stepper_for(GameGD((1, 1)), [([0], _loss), ([1], _loss)]), "it has no buffers"),
+    ]
+    for stepper, accepted in cases:
+        with pytest.raises(NumericTypeError, match=f"has no buffer velocity; {accepted}"):
+            stepper.init(theta, velocity=theta)
+    state = stepper_for(HeavyBall("9/10"), _loss).init(theta, momentum_buffer=2 * theta)
+    assert torch.equal(state.buffers[0], 2 * theta)

@@ -75,7 +75,7 @@ def test_bad_games() -> None:
         GameGD((1, 1, 1)).modified_terms(Problem.game([([x], x * y), ([y], -x * y)]), 1, h)
     with pytest.raises(BeaTypeError, match="exact"):
         GameGD((0.1, 1))
-    with pytest.raises(BeaValueError, match="positive"):
+    with pytest.raises(BeaValueError, match="must be > 0"):
         GameGD((0, 1))
     with pytest.raises(NotABSeriesMethodError, match="alternating_gd"):
         GameGD((1, 1), alternating=True).bseries(2)

@@ -243,7 +243,7 @@ def test_cli_verify_sgd_and_map(capsys: pytest.CaptureFixture[str]) -> None:
         (["--loss", "(a*b - 1)^2/2", "--shuffle", "fixed"], "--shuffle applies to --method sgd"),
         (["--method", "sgd", "--loss", "(a*b - 1)^2/2", "--loss", "(a - b)^2/2", "--time", "0.5"],
          "not a positive integer multiple"),
-        (["--map", "a - h*b"], "1 expressions for 2 parameters"),
+        (["--map", "a - h*b"], "1 expression for 2 parameters"),
         (["--map", "a + 1", "b"], "not near the identity"),
         (["--map", "a - h*b*y", "b"], "data symbols \\['y'\\]"),
         (["--map", "a - h*b", "b", "--method", "rk4"], "takes no --loss, --method"),

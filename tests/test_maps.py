@@ -159,7 +159,7 @@ def test_random_reshuffling_beyond_first_order_by_enumeration() -> None:
 def test_bad_maps_are_clear_errors() -> None:
     with pytest.raises(InvalidMapError, match="component 1 \\(b\\)"):
         OneStepMap([a - h * a, b + 1], [a, b], h=h)
-    with pytest.raises(InvalidMapError, match="1 expressions for 2 parameters"):
+    with pytest.raises(InvalidMapError, match="1 expression for 2 parameters"):
         OneStepMap([a], [a, b], h=h)
     with pytest.raises(InvalidMapError, match="not smooth"):
         modified_flow(Problem.parameters([a]), truncation=1, method=OneStepMap([a + sympy.sqrt(h) * a**2], [a], h=h))

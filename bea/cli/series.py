@@ -9,6 +9,7 @@ from typing import Any
 import sympy
 
 from bea import jsonio, methods
+from bea._text import count
 from bea.cli.args import add_allow_expensive, add_format, check_tree_budget, positive_int
 from bea.errors import ExpensiveComputationWarning
 from bea.modified import modified_equation
@@ -73,7 +74,7 @@ def _cmd_trees(args: argparse.Namespace) -> str:
             f"{r['levels']!s:<{width}}  {r['symmetry']:>5}  {r['density']:>6}  "
             f"{r['tree']}  {r['elementary_differential']}"
         )
-    out.append(f"{len(rows)} trees with {args.n} nodes")
+    out.append(f"{count(len(rows), 'tree')} with {count(args.n, 'node')}")
     return "\n".join(out)
 
 

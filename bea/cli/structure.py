@@ -11,6 +11,7 @@ import argparse
 from typing import Any
 
 from bea import jsonio, methods
+from bea._text import count
 from bea.cli.args import add_format, positive_int
 from bea.structure import structure_report
 
@@ -39,7 +40,7 @@ def _cmd_structure(args: argparse.Namespace) -> tuple[str, int]:
         return jsonio.dumps(report.to_dict(), indent=2), 0
     n = args.order
     lines = [
-        f"structure of {report.method}, trees with at most {n} nodes",
+        f"structure of {report.method}, trees with at most {count(n, 'node')}",
         f"  symplectic:            {_through(report.order_of_symplecticity, n)}",
         f"  energy-preserving:     {_through(report.energy_preserving_order, n)}",
         f"  symmetric:             {'yes' if report.symmetric else 'no'}",

@@ -59,6 +59,7 @@ from typing import TYPE_CHECKING, Protocol, final, runtime_checkable
 
 import sympy
 
+from bea._text import count
 from bea.backward import modified_field_series
 from bea.differentials import field_series_terms
 from bea.errors import BeaTypeError, BeaValueError, InvalidLossError
@@ -168,18 +169,20 @@ class Problem:
         m = len(self.params)
         if blocks:
             if len(blocks) != len(losses):
-                raise BeaValueError(f"a game needs one loss per player: {len(blocks)} blocks, {len(losses)} losses")
+                raise BeaValueError(f"a game needs one loss per player: {count(len(blocks), 'block')},"
+                                    f" {count(len(losses), 'loss', 'losses')}")
             flat = sorted(i for b in blocks for i in b)
             if flat != list(range(m)) or any(not b for b in blocks):
                 raise BeaValueError(
-                    f"the players' blocks {blocks} must split the {m} parameters, each player owning one"
+                    f"the players' blocks {blocks} must split the {count(m, 'parameter')}, each player owning one"
                 )
         if self.field is not None:
             f = self.field
             if isinstance(f, (list, tuple)):
                 f = sympy.Matrix([_expr(e, f"field component {i}") for i, e in enumerate(f)])
             if not isinstance(f, sympy.MatrixBase) or f.shape != (m, 1):
-                raise BeaValueError(f"the field must be a column of {m} expressions (one per parameter), got {f!r}")
+                raise BeaValueError(f"the field must be a column of {count(m, 'expression')} "
+                                    f"(one per parameter), got {f!r}")
             for i, e in enumerate(f):
                 _expr(e, f"field component {i}")
             object.__setattr__(self, "field", sympy.ImmutableMatrix(f))

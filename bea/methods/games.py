@@ -45,8 +45,10 @@ from typing import final
 
 import sympy
 
+from bea._text import count
 from bea.errors import BeaTypeError, BeaValueError, NotABSeriesMethodError
 from bea.methods.base import Problem, check_truncation
+from bea.methods.hyper import hyperparameter
 from bea.methods.maps import Composition, OneStepMap
 from bea.series import BSeries
 
@@ -56,14 +58,7 @@ _H = sympy.Dummy("h")
 
 
 def _rate(value: object, i: int) -> sympy.Expr:
-    if isinstance(value, (bool, float, str, bytes)) or value is None:
-        raise BeaTypeError(f"the learning rate of player {i} must be exact (int, Rational or a symbol), got {value!r}")
-    expr = sympy.sympify(value)
-    if not isinstance(expr, sympy.Expr) or expr.atoms(sympy.Float):
-        raise BeaTypeError(f"the learning rate of player {i} must be exact (int, Rational or a symbol), got {value!r}")
-    if expr.is_number and not expr.is_positive:
-        raise BeaValueError(f"the learning rate of player {i} must be positive, got {expr}")
-    return expr
+    return hyperparameter(f"the learning rate of player {i}", value, kind="positive", symbolic=True)
 
 
 @final
@@ -73,8 +68,11 @@ class GameGD:
     ``rates[i] * h``, all from the same point (``alternating=False``) or one after the other in the
     problem's player order (``alternating=True``). One round is one step of size h.
 
-    Raises :class:`~bea.errors.BeaValueError` for a problem that is not a game or a rate count that
-    differs from the number of players; :class:`~bea.errors.BeaTypeError` for a float rate.
+    ``rates``: exact, by bea's one hyperparameter rule (:func:`bea.methods.hyper.hyperparameter`): int,
+    Fraction, ``sympy.Rational``, a string such as ``"1/2"`` or ``"alpha"`` (bea's safe parser), or a SymPy
+    symbol or expression. Raises :class:`~bea.errors.BeaValueError` for a problem that is not a game or a rate
+    count that differs from the number of players; :class:`~bea.errors.HyperparameterValueError` for a rate
+    that is not positive; :class:`~bea.errors.BeaTypeError` for a float rate.
     """
 
     rates: tuple[sympy.Expr, ...]
@@ -96,7 +94,8 @@ class GameGD:
         if not problem.blocks:
             raise BeaValueError(f"{self.name} needs a game (Problem.game), got a problem without players")
         if len(problem.blocks) != len(self.rates):
-            raise BeaValueError(f"{self.name} has {len(self.rates)} rates for {len(problem.blocks)} players")
+            raise BeaValueError(f"{self.name} has {count(len(self.rates), 'rate')} "
+                                f"for {count(len(problem.blocks), 'player')}")
         updates = []
         for block, loss, rate in zip(problem.blocks, problem.losses, self.rates, strict=True):
             own = [problem.params[i] for i in block]

@@ -51,6 +51,7 @@ from typing import Any, final
 
 import sympy
 
+from bea._text import count
 from bea.errors import BeaTypeError, BeaValueError, InvalidLossError, InvalidMapError, NotABSeriesMethodError
 from bea.methods.base import Problem, check_truncation
 from bea.methods.map_algebra import (
@@ -173,7 +174,7 @@ class OneStepMap:
         raw = list(self.images)
         if len(raw) != len(params):
             raise InvalidMapError(
-                f"the map has {len(raw)} expressions for {len(params)} parameters {list(params)}; "
+                f"the map has {count(len(raw), 'expression')} for {count(len(params), 'parameter')} {list(params)}; "
                 "give one image per parameter"
             )
         images = []

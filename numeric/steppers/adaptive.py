@@ -87,9 +87,9 @@ class RMSProp:
         object.__setattr__(self, "eps", float_positive("eps", self.eps))
         _check(self.field, ("eps_inside", self.eps_inside))
 
-    def init(self, theta0: Tensor, square_avg: Tensor | None = None) -> StepperState:
-        """θ_0 and v_0 (default zero: torch's start)."""
-        return start_buffers(self.field, theta0, {"square_avg": square_avg})
+    def init(self, theta0: Tensor, square_avg: Tensor | None = None, **unknown: Any) -> StepperState:
+        """θ_0 and v_0 (default zero: torch's start); another buffer name: :class:`~numeric.errors.NumericTypeError`."""
+        return start_buffers(self.name, self.field, theta0, {"square_avg": square_avg}, unknown)
 
     def step(self, state: StepperState, h: float) -> StepperState:
         """One step of learning rate ``h`` (torch's operations, in torch's order)."""
@@ -126,9 +126,11 @@ class Adam:
         object.__setattr__(self, "eps", float_positive("eps", self.eps))
         _check(self.field, ("eps_inside", self.eps_inside), ("bias_correction", self.bias_correction))
 
-    def init(self, theta0: Tensor, exp_avg: Tensor | None = None, exp_avg_sq: Tensor | None = None) -> StepperState:
-        """θ_0 and the moments m_0, v_0 (default zero: torch's start)."""
-        return start_buffers(self.field, theta0, {"exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq})
+    def init(self, theta0: Tensor, exp_avg: Tensor | None = None, exp_avg_sq: Tensor | None = None,
+             **unknown: Any) -> StepperState:
+        """θ_0 and the moments m_0, v_0 (default zero: torch's start); another buffer name:
+        :class:`~numeric.errors.NumericTypeError`."""
+        return start_buffers(self.name, self.field, theta0, {"exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq}, unknown)
 
     def step(self, state: StepperState, h: float) -> StepperState:
         """One step of learning rate ``h`` (torch's single-tensor operations, in torch's order)."""

@@ -37,7 +37,7 @@ from torch import Tensor
 
 from numeric.errors import NumericTypeError
 
-__all__ = ["Stepper", "StepperState", "reject_options", "stepper_for", "total_steps"]
+__all__ = ["Stepper", "StepperState", "reject_buffers", "reject_options", "stepper_for", "total_steps"]
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,15 @@ def reject_options(name: str, options: dict[str, Any], known: tuple[str, ...] = 
     unknown = sorted(k for k, v in options.items() if k not in known and v is not None)
     if unknown:
         raise NumericTypeError(f"the stepper of {name} takes no option {', '.join(unknown)}")
+
+
+def reject_buffers(name: str, given: dict[str, Any], accepted: tuple[str, ...] = ()) -> None:
+    """Raise :class:`~numeric.errors.NumericTypeError` for a buffer given to ``init`` that the stepper ``name`` does
+    not have, naming the buffers it has (torch's state names) or saying it has none."""
+    unknown = sorted(given)
+    if unknown:
+        has = f"its buffers: {', '.join(accepted)} (torch's state names)" if accepted else "it has no buffers"
+        raise NumericTypeError(f"the stepper {name} has no buffer {', '.join(unknown)}; {has}")
 
 
 def total_steps(stepper: object) -> int:

@@ -51,7 +51,7 @@ from bea.methods.games import GameGD
 from bea.methods.maps import MAX_ORDERINGS, SGD, Composition, MeanMap, OneStepMap
 from bea.validation import check_step_size
 from numeric.errors import NumericTypeError, ShapeError
-from numeric.steppers.base import StepperState, reject_options, stepper_for
+from numeric.steppers.base import StepperState, reject_buffers, reject_options, stepper_for
 from numeric.steppers.fields import Field, as_field, compile_column
 
 __all__ = ["SHUFFLES", "GameStepper", "MapStepper", "SGDStepper"]
@@ -67,7 +67,8 @@ def _flat(theta0: Tensor, m: int | None = None) -> Tensor:
     if not isinstance(theta0, Tensor) or theta0.ndim != 1:
         raise ShapeError(f"theta0 must be a 1-D tensor, got {getattr(theta0, 'shape', theta0)!r}")
     if m is not None and theta0.shape[0] != m:
-        raise ShapeError(f"theta0 has {theta0.shape[0]} entries, the method acts on {m} parameters")
+        raise ShapeError(f"theta0 must hold one entry per parameter of the method ({m}), got shape "
+                         f"{tuple(theta0.shape)}")
     return theta0.detach()
 
 
@@ -124,8 +125,9 @@ class MapStepper:
         """How many steps of size h one application of the map stands for."""
         return self.method.total_steps
 
-    def init(self, theta0: Tensor) -> StepperState:
+    def init(self, theta0: Tensor, **unknown: Any) -> StepperState:
         """θ0 (1-D, one entry per parameter of the map)."""
+        reject_buffers(self.name, unknown)
         return StepperState(theta=_flat(theta0, len(self.method.params)))
 
     def step(self, state: StepperState, h: float) -> StepperState:
@@ -201,8 +203,9 @@ class SGDStepper:
         """m: an epoch is m steps of size h."""
         return len(self.losses)
 
-    def init(self, theta0: Tensor) -> StepperState:
+    def init(self, theta0: Tensor, **unknown: Any) -> StepperState:
         """θ0, the minibatch fields resolved once, and for ``"random"`` the seeded generator's state."""
+        reject_buffers(self.name, unknown)
         theta = _flat(theta0)
         buffers: tuple[Tensor, ...] = ()
         if self.shuffle == "random":
@@ -313,7 +316,7 @@ class GameStepper:
         object.__setattr__(self, "players", players)
         rates = tuple(self.rates) if isinstance(self.rates, (list, tuple)) else self.rates
         if not isinstance(rates, tuple) or len(rates) != len(players):
-            raise BeaValueError(f"a game of {len(players)} players needs {len(players)} rates, got {self.rates!r}")
+            raise BeaValueError(f"a game needs one rate per player ({len(players)}), got {self.rates!r}")
         object.__setattr__(self, "rates", tuple(check_step_size(r, name=f"the rate of player {i}")
                                                 for i, r in enumerate(rates)))
         flat = sorted(j for indices, _ in players for j in indices)
@@ -328,8 +331,9 @@ class GameStepper:
         """``alternating_gd`` or ``simultaneous_gd``."""
         return "alternating_gd" if self.alternating else "simultaneous_gd"
 
-    def init(self, theta0: Tensor) -> StepperState:
+    def init(self, theta0: Tensor, **unknown: Any) -> StepperState:
         """θ0, with one entry per parameter of the players."""
+        reject_buffers(self.name, unknown)
         return StepperState(theta=_flat(theta0, sum(len(i) for i, _ in self.players)))
 
     def step(self, state: StepperState, h: float) -> StepperState:

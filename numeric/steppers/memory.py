@@ -12,15 +12,19 @@ import torch
 from torch import Tensor
 
 from numeric.errors import ShapeError
-from numeric.steppers.base import StepperState
+from numeric.steppers.base import StepperState, reject_buffers
 from numeric.steppers.fields import Field, as_field
 
 __all__ = ["gradient_at", "start_buffers"]
 
 
-def start_buffers(field: Callable[[Tensor], Any], theta0: Tensor, buffers: Mapping[str, Tensor | None]) -> StepperState:
-    """The state before the first step: θ_0 (checked 1-D, detached), each buffer given (checked shape, cast to
-    θ_0's dtype and device) or zero (torch's start), in the order of ``buffers``; the field resolved once."""
+def start_buffers(name: str, field: Callable[[Tensor], Any], theta0: Tensor, buffers: Mapping[str, Tensor | None],
+                  unknown: dict[str, Any]) -> StepperState:
+    """The state before the first step of the stepper ``name``: θ_0 (checked 1-D, detached), each buffer given
+    (checked shape, cast to θ_0's dtype and device) or zero (torch's start), in the order of ``buffers``; the field
+    resolved once. ``unknown``: the other keywords given to ``init``, refused by name
+    (:func:`numeric.steppers.base.reject_buffers`)."""
+    reject_buffers(name, unknown, tuple(buffers))
     if not isinstance(theta0, Tensor) or theta0.ndim != 1:
         raise ShapeError(f"theta0 must be a 1-D tensor, got {getattr(theta0, 'shape', theta0)!r}")
     theta = theta0.detach()

@@ -80,9 +80,10 @@ class MomentumStepper:
         """``"nesterov"`` or ``"heavy_ball"``."""
         return "nesterov" if self.nesterov else "heavy_ball"
 
-    def init(self, theta0: Tensor, momentum_buffer: Tensor | None = None) -> StepperState:
-        """θ_0 and the buffer b_0 (default zero: torch's start), both 1-D on θ_0's dtype and device."""
-        return start_buffers(self.field, theta0, {"momentum_buffer": momentum_buffer})
+    def init(self, theta0: Tensor, momentum_buffer: Tensor | None = None, **unknown: Any) -> StepperState:
+        """θ_0 and the buffer b_0 (default zero: torch's start), both 1-D on θ_0's dtype and device; another buffer
+        name: :class:`~numeric.errors.NumericTypeError` naming ``momentum_buffer``."""
+        return start_buffers(self.name, self.field, theta0, {"momentum_buffer": momentum_buffer}, unknown)
 
     def step(self, state: StepperState, h: float) -> StepperState:
         """One optimiser step of learning rate ``h`` > 0 (the same floating-point operations as torch)."""

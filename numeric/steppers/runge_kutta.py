@@ -34,7 +34,7 @@ from torch import Tensor
 from bea.methods import RungeKutta
 from numeric.arrays import explicit_rk_step, explicit_tableau
 from numeric.errors import ConvergenceError, NumericTypeError, ShapeError
-from numeric.steppers.base import StepperState, reject_options, stepper_for
+from numeric.steppers.base import StepperState, reject_buffers, reject_options, stepper_for
 from numeric.steppers.fields import Field, as_field, field_jacobian, problem_field
 
 __all__ = ["RungeKuttaStepper", "rk_step"]
@@ -67,8 +67,10 @@ class RungeKuttaStepper:
         """The tableau's name."""
         return self.method.name
 
-    def init(self, theta0: Tensor) -> StepperState:
-        """θ0 itself (checked 1-D), with the field resolved once (field or −∇loss)."""
+    def init(self, theta0: Tensor, **unknown: Any) -> StepperState:
+        """θ0 itself (checked 1-D), with the field resolved once (field or −∇loss); no buffers (any given:
+        :class:`~numeric.errors.NumericTypeError`)."""
+        reject_buffers(self.name, unknown)
         if theta0.ndim != 1:
             raise ShapeError(f"theta0 must be a 1-D vector, got shape {tuple(theta0.shape)}")
         state = StepperState(theta=theta0)
