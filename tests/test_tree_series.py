@@ -20,10 +20,10 @@ from bea import BSeries, Tree, bseries, exact_solution, methods, modified_equati
 from bea.bicoloured import BLACK, WHITE, BicolouredTree, bicoloured_trees, count_bicoloured_trees
 from bea.errors import BeaTypeError, InvalidOrderError, SeriesError
 from bea.pseries import PSeries, pseries
-from bea.pseries import exact_solution as p_exact_solution
-from bea.series import compose, substitute
 from bea.pseries import compose as p_compose
+from bea.pseries import exact_solution as p_exact_solution
 from bea.pseries import substitute as p_substitute
+from bea.series import compose, substitute
 
 LEAF = Tree.leaf()
 Q, P = BicolouredTree.leaf(BLACK), BicolouredTree.leaf(WHITE)
@@ -58,12 +58,13 @@ def test_integral_orders_of_any_type_are_taken_by_both_kinds(order: object) -> N
 
 @pytest.mark.parametrize("bad", [0, -1, 2.0, True, Fraction(3, 1), "3"])
 def test_bad_orders_raise_the_same_error_for_both_kinds(bad: object) -> None:
-    calls = [lambda: list(trees(bad)), lambda: list(bicoloured_trees(bad)), lambda: BSeries({}, bad), lambda: PSeries({}, bad),
-             lambda: exact_solution(bad), lambda: p_exact_solution(bad), lambda: exact_solution(3).truncate(bad),
+    calls = [lambda: list(trees(bad)), lambda: list(bicoloured_trees(bad)), lambda: BSeries({}, bad),
+             lambda: PSeries({}, bad), lambda: exact_solution(bad), lambda: p_exact_solution(bad),
+             lambda: exact_solution(3).truncate(bad),
              lambda: p_exact_solution(3).truncate(bad), lambda: bseries(methods.explicit_midpoint, bad),
              lambda: pseries(methods.stormer_verlet, bad)]
     for call in calls:
-        with pytest.raises(InvalidOrderError, match="order|n "):
+        with pytest.raises(InvalidOrderError, match=r"order|n "):
             call()  # type: ignore[no-untyped-call]
 
 
