@@ -181,12 +181,12 @@ def _memory_check(args: argparse.Namespace, loss: sympy.Expr, params: Sequence[s
     from numeric.memory_drift import memory_drift_check
 
     method = memory_method(args.method, list(args.hyper), bool(args.eps_inside))
-    if args.start == "manifold":  # the default start, said once on stderr (a note, not a warning)
-        print("note: the optimiser's buffers start on the slow manifold (--start zero: torch's zero buffers)",
-              file=sys.stderr)
     report = memory_drift_check(method, loss, list(params), theta0, list(args.h), time=args.time,
                                 truncations=tuple(args.truncations), start=args.start, tolerance=args.tolerance,
                                 device=args.device)
+    if args.start == "manifold":  # the default start, said once on stderr (a note, not a warning)
+        print("note: the optimiser's buffers started on the slow manifold (--start zero: torch's zero buffers)",
+              file=sys.stderr)
     _save_plot(report, plot)
     return report
 

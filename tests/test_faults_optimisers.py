@@ -312,7 +312,7 @@ def test_verify_says_the_default_start_as_a_note_not_a_warning(capsys: pytest.Ca
               "--no-progress"]
     main(common)
     out, err = capsys.readouterr()
-    assert "warning: start" not in out and "note: the optimiser's buffers start on the slow manifold" in err
+    assert "warning: start" not in out and "note: the optimiser's buffers started on the slow manifold" in err
     main([*common, "--start", "zero"])
     out, err = capsys.readouterr()
     assert "warning: start: zero (torch's zero buffers, off the slow manifold)" in out and "note:" not in err
