@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import math
+import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -183,6 +184,9 @@ def _memory_check(args: argparse.Namespace, loss: sympy.Expr, params: Sequence[s
     report = memory_drift_check(method, loss, list(params), theta0, list(args.h), time=args.time,
                                 truncations=tuple(args.truncations), start=args.start, tolerance=args.tolerance,
                                 device=args.device)
+    if args.start == "manifold":  # the default start, said once on stderr (a note, not a warning)
+        print("note: the optimiser's buffers started on the slow manifold (--start zero: torch's zero buffers)",
+              file=sys.stderr)
     _save_plot(report, plot)
     return report
 

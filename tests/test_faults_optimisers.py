@@ -277,3 +277,42 @@ def test_every_stepper_init_names_its_buffers_when_given_a_wrong_one() -> None:
             stepper.init(theta, velocity=theta)
     state = stepper_for(HeavyBall("9/10"), _loss).init(theta, momentum_buffer=2 * theta)
     assert torch.equal(state.buffers[0], 2 * theta)
+
+
+def test_derive_records_the_hyperparameters_by_their_hyper_names(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    args = ["derive", "--method", "adam", "--hyper", "beta1=0.9", "beta2=999/1000", "eps=1e-3", "--eps-inside",
+            "--loss", "(3/5 - a*b)^2/2", "--params", "a", "b", "--truncation", "1"]
+    assert main([*args, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["hyperparameters"] == {"beta1": "9/10", "beta2": "999/1000", "eps": "1/1000"}
+    assert data["eps_inside"] is True
+    assert main(args) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("hyperparameters "))
+    assert line == "hyperparameters beta1=9/10 beta2=999/1000 eps=1/1000 (--eps-inside)"
+    pasted = ["derive", "--method", "adam", "--hyper", *line.split()[1:4], "--eps-inside", "--loss",
+              "(3/5 - a*b)^2/2", "--params", "a", "b", "--truncation", "1", "--format", "json"]
+    assert main(pasted) == 0 and json.loads(capsys.readouterr().out)["terms"] == data["terms"]
+    assert main(["derive", "--loss", "a^2", "--params", "a", "--format", "json"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert plain["hyperparameters"] == {} and "eps_inside" not in plain
+
+
+def test_derive_names_the_symbols_it_keeps_as_data(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["derive", "--map", "a - h*b*c", "b + h*a", "--params", "a", "b", "--truncation", "1"]) == 0
+    assert "data symbols c (kept symbolic: not parameters; give values with --subs)" in capsys.readouterr().out
+    assert main(["derive", "--map", "a - h*b", "b + h*a", "--params", "a", "b", "--truncation", "1"]) == 0
+    assert "data symbols" not in capsys.readouterr().out
+
+
+def test_verify_says_the_default_start_as_a_note_not_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    common = ["verify", "--method", "heavy_ball", "--hyper", "beta=1/2", "--loss", "(3/5 - a*b)^2/2", "--params",
+              "a", "b", "--init", "a=1", "b=0.8", "--h", "0.002", "0.001", "--time", "0.01", "--truncations", "0",
+              "--no-progress"]
+    main(common)
+    out, err = capsys.readouterr()
+    assert "warning: start" not in out and "note: the optimiser's buffers started on the slow manifold" in err
+    main([*common, "--start", "zero"])
+    out, err = capsys.readouterr()
+    assert "warning: start: zero (torch's zero buffers, off the slow manifold)" in out and "note:" not in err

@@ -114,8 +114,13 @@ def derive_report(flow: ModifiedFlow, fmt: str) -> str:
     through = flow.gradient_through
     mloss = flow.modified_loss(through) if through >= 0 else None
     is_gd = flow.method == methods.explicit_euler
+    hyper = dict(getattr(flow.method, "hyperparameters", {}))
+    eps_inside = getattr(flow.method, "eps_inside", None)
     if fmt == "json":
         data = flow.to_dict()
+        data["hyperparameters"] = {name: str(value) for name, value in hyper.items()}  # the names of --hyper
+        if eps_inside is not None:
+            data["eps_inside"] = bool(eps_inside)
         data["modified_loss"] = None if mloss is None else {
             "truncation": mloss.truncation,
             "expr": str(mloss.expr),
@@ -133,8 +138,14 @@ def derive_report(flow: ModifiedFlow, fmt: str) -> str:
     lines = [
         f"method {flow.method.name} on {flow.subject}",
         f"parameters {', '.join(map(str, flow.params))}; terms through {flow.h}^{flow.truncation}",
-        "",
     ]
+    if hyper:  # as --hyper takes them, so that the line can be pasted back
+        where = "" if eps_inside is None else (" (--eps-inside)" if eps_inside else " (eps outside the root)")
+        lines.append(f"hyperparameters {' '.join(f'{k}={v}' for k, v in hyper.items())}{where}")
+    if flow.data_symbols:
+        lines.append(f"data symbols {', '.join(map(str, flow.data_symbols))} (kept symbolic: not parameters; "
+                     "give values with --subs)")
+    lines.append("")
     for k, term in enumerate(flow.compact_terms()):
         status = "gradient" if flow.is_gradient(k) else "NOT a gradient"
         lines.append(f"h^{k} term ({status}, size {flow.size(k)}):")
