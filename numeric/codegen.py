@@ -26,7 +26,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, final, runtime_checkable
 
 import numpy as np
 import scipy.special
@@ -468,6 +468,7 @@ def _cse(exprs: Sequence[sympy.Expr]) -> tuple[list[tuple[sympy.Symbol, sympy.Ex
     return ([(s, optimize(v, [_EXPAND_POW])) for s, v in replacements], [optimize(v, [_EXPAND_POW]) for v in reduced])
 
 
+@final
 class _TorchHelpers(Mapping[str, Callable[..., Any]]):
     """The torch backend's helper functions, made (and torch imported) at the first lookup: a field compiled for
     torch but only ever evaluated in NumPy (:meth:`CompiledField.as_numpy`) never imports torch."""

@@ -36,7 +36,7 @@ import sys
 import time as _time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, final
 
 import numpy as np
 import sympy
@@ -414,6 +414,7 @@ def _progress_bar(total: int) -> Any:
     return tqdm(total=total, file=sys.stderr, desc="drift check")
 
 
+@final
 class _NoProgress:
     """The progress bar of a quiet check (``progress=False``)."""
 
@@ -475,6 +476,7 @@ def _check_start(theta: Any, params: Sequence[sympy.Symbol] | None, finite: Call
 MAX_NORM = 1e12
 
 
+@final
 class _NumpyRoute:
     """The NumPy route of :func:`drift_check` (module docstring): no torch is imported."""
 
@@ -529,6 +531,7 @@ class _NumpyRoute:
         return float(np.linalg.norm(a - b))
 
 
+@final
 class _TorchRoute:
     """The torch route of :func:`drift_check`: the method's stepper and torchdiffeq (or SciPy for small flows)."""
 

@@ -17,12 +17,20 @@ stationary form: no bias correction) and compares
   like :math:`\beta^n`, but it leaves the trajectory on the modified flow from a point shifted by O(h) (the
   asymptotic phase), so the error stays O(h) for every r: the fitted slopes are capped near 1.
 
+The report names a zero start among its warnings (it caps the slopes); the default start is no warning.
+
+**Refused starts.** A flow that is not finite at θ₀, or torch's RMSProp/Adam (ε outside the root) through h¹
+where a gradient component vanishes (:func:`check_start`), is a :class:`~bea.errors.NonSmoothPointError` before
+any work: the adaptive integrator would otherwise stall there.
+
 **Step sizes.** The slow-manifold series (of the flow and of the start buffers) is asymptotic in
 :math:`h\lambda/(1-\sqrt\beta)^2` (λ: a Hessian eigenvalue): for heavy-ball on a quadratic the slow and fast
 roots of :math:`z^2 - (1+\beta-h\lambda)z + \beta` collide at :math:`h\lambda = (1-\sqrt\beta)^2` (≈ 0.0026 at
 β = 9/10, ≈ 0.086 at β = 1/2), beyond which there is no real slow manifold. Choose h well below that: on
 (y − abx)²/2 from (1, 0.8) (λ ≈ 1.8), β = 9/10 needs h ≈ 4e-4..1e-4 (slopes 1.03, 2.01, 3.03, 4.03 over
-T = 0.2), while h = 0.02..0.005 gives O(1) errors and slopes ≈ 0.95 for every r (the buffer series diverges).
+T = 0.2), while h = 0.02..0.005 gives O(1) errors (the buffer series diverges). :func:`manifold_diagnostic` warns
+when the largest h is beyond the range, and :func:`numeric.drift_report.verdict` (the pass rule of every drift
+check) does not pass O(1) errors.
 """
 
 from __future__ import annotations
