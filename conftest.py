@@ -26,20 +26,21 @@ else:
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist may be absent: then pytest must not reject the hook
 def pytest_xdist_make_scheduler(config: object, log: object) -> object:
     """``--dist loadgroup`` (the README's test command: ``pytest -n auto --dist loadgroup``) that also sends the
-    tests of ``docs_site.DOCS_TEST_FILES`` to one worker as one unit.
+    tests of each unit of ``scheduling.UNITS`` to one worker as one unit.
 
-    Those tests share the session fixtures that execute every tutorial and build the site
+    The docs tests share the session fixtures that execute every tutorial and build the site
     (tests/conftest.py): one worker does that work once while the others run the rest of the suite,
-    one test at a time. (xdist's own ``xdist_group`` marks do not reach its scheduler under pytest 9,
-    which no longer reads ``item._nodeid``.)
+    one test at a time; likewise for the other units' expensive module fixtures (tests/scheduling.py).
+    (xdist's own ``xdist_group`` marks do not reach its scheduler under pytest 9, which no longer reads
+    ``item._nodeid``.)
     """
     if getattr(getattr(config, "option", None), "dist", None) != "loadgroup":
         return None
-    from docs_site import DOCS_TEST_FILES  # tests/ is on sys.path (pythonpath in pyproject.toml)
+    from scheduling import unit_of  # tests/ is on sys.path (pythonpath in pyproject.toml)
     from xdist.scheduler import LoadGroupScheduling
 
-    class DocsTogether(LoadGroupScheduling):
+    class UnitsTogether(LoadGroupScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return "docs" if nodeid.split("::")[0] in DOCS_TEST_FILES else super()._split_scope(nodeid)
+            return unit_of(nodeid) or super()._split_scope(nodeid)
 
-    return DocsTogether(config, log)
+    return UnitsTogether(config, log)

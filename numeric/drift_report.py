@@ -13,7 +13,8 @@ JSON schema (``DriftReport.to_dict()``; ``to_json()`` writes it by :func:`bea.js
       "tolerance": float,             # pass if |slope - expected_slope| <= tolerance (and see verdict())
       "passed": bool,                 # every truncation passed
       "lambda_max": float | null,     # largest |eigenvalue| of the Hessian (Jacobian of f) at theta0
-      "h_lambda_max": float | null,   # max(hs) · lambda_max; >= 1 triggers a warning
+      "h_lambda_max": float | null,   # max(hs) · lambda_max; >= 1 triggers a warning (optimisers with memory:
+                                      # lambda_max of the h^0 field, against its slow-manifold radius)
       "truncations": [{
           "truncation": int,          # r: the modified field is kept through h^r (0 = gradient flow)
           "expected_slope": int,      # r + 1 for GD; see numeric.drift.expected_slope

@@ -316,3 +316,24 @@ def test_verify_says_the_default_start_as_a_note_not_a_warning(capsys: pytest.Ca
     main([*common, "--start", "zero"])
     out, err = capsys.readouterr()
     assert "warning: start: zero (torch's zero buffers, off the slow manifold)" in out and "note:" not in err
+
+
+def test_gradient_drift_check_uses_the_same_pass_rule() -> None:
+    """Gradient descent on E = |θ|²/2 against a flow with a wrong term 10·h·e₁: the errors are about 10·h·T
+    (slope 1, the expected one for r = 0) but as large as the distance GD travels, (1 - e^{-1})·|θ₀| ≈ 0.89."""
+    from bea import methods
+    from numeric.drift import drift_check
+
+    shift = torch.tensor([1.0, 0.0], dtype=torch.float64)
+
+    def factory(h: Any, r: int) -> Any:
+        return lambda t: -t + 10 * torch.as_tensor(h, dtype=t.dtype).reshape(-1, 1) * shift  # h: one per row
+
+    report = drift_check(factory, torch.tensor([1.0, 1.0], dtype=torch.float64), [0.04, 0.02, 0.01], time=1.0,
+                         truncations=(0,), method=methods.explicit_euler, step_field=lambda t: -t,
+                         check_integration=False)
+    (result,) = report.truncations
+    assert result.slope is not None and abs(result.slope - 1) <= 0.15
+    travelled = math.sqrt(2) * (1 - 0.99**100)  # GD's distance at h = 0.01, ≈ 0.896
+    assert result.errors[0] is not None and result.errors[0] > ERROR_SCALE_LIMIT * travelled
+    assert not result.passed and any("distance travelled" in w for w in report.warnings)

@@ -4,8 +4,9 @@ The argument parsers live here (plain argparse, so ``import bea.cli`` never impo
 the work is done by :mod:`numeric.cli_verify`, imported only when a command runs. Without
 the ``torch`` extra these commands fail with one clear line (:class:`~bea.errors.MissingExtraError`).
 
-``bea verify`` exits with status 0 when every truncation's fitted slope is within the tolerance
-of its expected value, 1 when the check ran but failed, and 2 for bad input.
+``bea verify`` exits with status 0 when every truncation passes (its fitted slope within the tolerance of
+its expected value, its errors falling with h and small against the distance travelled:
+:func:`numeric.drift_report.verdict`), 1 when the check ran but failed, and 2 for bad input.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def register(sub: Any) -> None:
         description="Runs the method on the loss for several step sizes h and integrates its modified flows "
                     "truncated after h^r accurately; the error at time T must fall like h^(r+1) for gradient "
                     "descent (in general: the first power above r with a nonzero term). Exit status 0 when every "
-                    "fitted slope is within the tolerance, 1 when not. Needs the torch extra; a small float64 check on "
+                    "fitted slope is within the tolerance and the errors fall with h, below 0.1 of the distance "
+                    "travelled; 1 when not. Needs the torch extra; a small float64 check on "
                     "the CPU of an explicit Runge-Kutta method (gd included) runs in NumPy and SciPy without "
                     "importing torch, everything else (--device cuda, larger systems, implicit methods, --map, "
                     "sgd, optimisers with memory) runs in torch: the route is chosen by the problem, the "
