@@ -6,6 +6,8 @@ JSON schema (``DriftReport.to_dict()``; ``to_json()`` writes it by :func:`bea.js
     {
       "schema": "bea.drift/2",
       "method": str,                  # e.g. "explicit_euler" (gradient descent)
+      "hyperparameters": {str: str},  # exact values by their --hyper names ({} for a method without any), as in
+                                      # `bea derive --format json`; optimisers with eps also "eps_inside": bool
       "hs": [float, ...],             # step sizes, in the order given
       "time": float,                  # T = n·h, the same for every h
       "theta0": [float, ...],         # start
@@ -44,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from bea.jsonio import dumps
+from bea.methods.hyper import hyperparameter_line
 
 __all__ = ["ERROR_SCALE_LIMIT", "REFERENCE_OFFSET", "SCHEMA", "DriftReport", "TruncationResult", "fit_slope",
            "readable_method_name", "verdict"]
@@ -161,6 +164,10 @@ class DriftReport:
     atol: float = 1e-13
     integration_error: float | None = None
     elapsed_s: float = 0.0
+    #: ``(name, exact text)`` of the method's hyperparameters (:func:`bea.methods.hyper.hyperparameter_record`).
+    hyperparameters: tuple[tuple[str, str], ...] = ()
+    #: Whether ε is inside the square root (RMSProp, Adam); ``None`` for methods without ε.
+    eps_inside: bool | None = None
 
     @property
     def passed(self) -> bool:
@@ -184,11 +191,18 @@ class DriftReport:
                 return o
         raise KeyError(truncation)
 
+    def _hyperparameter_record(self) -> dict[str, object]:
+        record: dict[str, object] = {"hyperparameters": dict(self.hyperparameters)}
+        if self.eps_inside is not None:
+            record["eps_inside"] = self.eps_inside
+        return record
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (schema ``bea.drift/2`` in the module docstring)."""
         hl = None if self.lambda_max is None else max(self.hs) * self.lambda_max
         return {
-            "schema": SCHEMA, "method": self.method, "hs": list(self.hs), "time": self.time,
+            "schema": SCHEMA, "method": self.method, **self._hyperparameter_record(), "hs": list(self.hs),
+            "time": self.time,
             "theta0": list(self.theta0), "device": self.device, "dtype": self.dtype, "tolerance": self.tolerance,
             "passed": self.passed, "lambda_max": self.lambda_max, "h_lambda_max": hl,
             "truncations": [o.to_dict() for o in self.truncations],
@@ -219,8 +233,11 @@ class DriftReport:
         lines = [
             f"drift check: {self.method}, T = {self.time:g}, theta0 = {list(self.theta0)}, "
             f"{self.device}/{self.dtype}, tolerance {self.tolerance:g}",
-            fmt.format(*head), *(fmt.format(*r) for r in rows),
         ]
+        hyper_line = hyperparameter_line(self._hyperparameter_record())
+        if hyper_line is not None:  # as --hyper takes them, so that the line can be pasted back
+            lines.append(hyper_line)
+        lines += [fmt.format(*head), *(fmt.format(*r) for r in rows)]
         if self.lambda_max is not None:
             lines.append(f"lambda_max at theta0 = {self.lambda_max:.4g}, max h * lambda_max = "
                          f"{max(self.hs) * self.lambda_max:.3g}")

@@ -49,6 +49,7 @@ from bea.errors import BeaValueError, NonSmoothPointError
 from bea.flows import ModifiedFlow, gradient
 from bea.methods import Problem
 from bea.methods.adaptive import Adam, RMSProp
+from bea.methods.hyper import hyperparameter_record
 from bea.methods.momentum import HeavyBall, Nesterov
 from numeric.codegen import compile_field
 from numeric.devices import as_tensor, resolve_device, resolve_dtype
@@ -217,9 +218,11 @@ def memory_drift_check(
         if why is not None:
             notes.append(f"truncation {r}: {why}")
         results.append(TruncationResult(r, r + 1, slope, tuple(errors), passed))
+    record: dict[str, Any] = hyperparameter_record(method)
     return DriftReport(
         method=method.name, hs=tuple(float(h) for h in hs), time=float(time),
         theta0=tuple(float(v) for v in theta.cpu()), device=str(dev), dtype=str(dt).removeprefix("torch."),
         tolerance=tolerance, truncations=tuple(results), warnings=tuple(notes), lambda_max=lam, rtol=rtol, atol=atol,
-        elapsed_s=_time.perf_counter() - began,
+        elapsed_s=_time.perf_counter() - began, hyperparameters=tuple(record["hyperparameters"].items()),
+        eps_inside=record.get("eps_inside"),
     )

@@ -96,3 +96,39 @@ def test_cli_bad_hyperparameters_exit_2_with_one_line(
     captured = capsys.readouterr()
     assert status == 2 and captured.out == "" and fragment in captured.err
     assert len(captured.err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--method", "heavy_ball", "--hyper", "beta=1/2"], {"hyperparameters": {"beta": "1/2"}}),
+        (["--method", "adam", "--hyper", "beta1=1/2", "beta2=3/4", "eps=1/10", "--eps-inside"],
+         {"hyperparameters": {"beta1": "1/2", "beta2": "3/4", "eps": "1/10"}, "eps_inside": True}),
+        ([], {"hyperparameters": {}}),
+    ],
+    ids=["heavy_ball", "adam", "gd"],
+)
+def test_verify_and_derive_record_the_same_hyperparameters(
+    argv: list[str], expected: dict[str, object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The drift report names the hyperparameters it ran with, by the names and in the exact form --hyper takes,
+    as `bea derive` does (one record, bea.methods.hyper.hyperparameter_record)."""
+    problem = ["--loss", "a^2/2 + a^4/4", "--params", "a"]
+    assert main(["derive", *argv, *problem, "--truncation", "1", "--format", "json"]) == 0
+    derived = json.loads(capsys.readouterr().out)
+    assert main(["verify", *argv, *problem, "--init", "a=1/5", "--h", "0.02", "0.01", "--time", "0.2",
+                 "--truncations", "0", "1", "--no-progress", "--format", "json"]) in (0, 1)
+    checked = json.loads(capsys.readouterr().out)
+    for record in (derived, checked):
+        assert {k: record[k] for k in expected} == expected
+        assert ("eps_inside" in record) == ("eps_inside" in expected)
+    # the text report gives the line as --hyper takes it, so that it can be pasted back
+    assert main(["verify", *argv, *problem, "--init", "a=1/5", "--h", "0.02", "0.01", "--time", "0.2",
+                 "--truncations", "0", "--no-progress"]) in (0, 1)
+    text = capsys.readouterr().out
+    if expected["hyperparameters"]:
+        line = next(x for x in text.splitlines() if x.startswith("hyperparameters "))
+        pairs = dict(item.split("=") for item in line.split(" (")[0].split()[1:])
+        assert pairs == expected["hyperparameters"]
+    else:
+        assert "hyperparameters" not in text

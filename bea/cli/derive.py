@@ -32,6 +32,7 @@ from bea.flows import ModifiedFlow, compact, modified_flow
 from bea.gradient_form import loss_derivative_form
 from bea.methods import Problem
 from bea.methods.adaptive import Adam, RMSProp
+from bea.methods.hyper import hyperparameter_line, hyperparameter_record
 from bea.methods.maps import SGD, OneStepMap
 from bea.methods.momentum import HeavyBall, Nesterov
 
@@ -114,13 +115,9 @@ def derive_report(flow: ModifiedFlow, fmt: str) -> str:
     through = flow.gradient_through
     mloss = flow.modified_loss(through) if through >= 0 else None
     is_gd = flow.method == methods.explicit_euler
-    hyper = dict(getattr(flow.method, "hyperparameters", {}))
-    eps_inside = getattr(flow.method, "eps_inside", None)
+    record = hyperparameter_record(flow.method)
     if fmt == "json":
-        data = flow.to_dict()
-        data["hyperparameters"] = {name: str(value) for name, value in hyper.items()}  # the names of --hyper
-        if eps_inside is not None:
-            data["eps_inside"] = bool(eps_inside)
+        data = {**flow.to_dict(), **record}  # the names of --hyper
         data["modified_loss"] = None if mloss is None else {
             "truncation": mloss.truncation,
             "expr": str(mloss.expr),
@@ -139,9 +136,9 @@ def derive_report(flow: ModifiedFlow, fmt: str) -> str:
         f"method {flow.method.name} on {flow.subject}",
         f"parameters {', '.join(map(str, flow.params))}; terms through {flow.h}^{flow.truncation}",
     ]
-    if hyper:  # as --hyper takes them, so that the line can be pasted back
-        where = "" if eps_inside is None else (" (--eps-inside)" if eps_inside else " (eps outside the root)")
-        lines.append(f"hyperparameters {' '.join(f'{k}={v}' for k, v in hyper.items())}{where}")
+    hyper_line = hyperparameter_line(record)
+    if hyper_line is not None:  # as --hyper takes them, so that the line can be pasted back
+        lines.append(hyper_line)
     if flow.data_symbols:
         lines.append(f"data symbols {', '.join(map(str, flow.data_symbols))} (kept symbolic: not parameters; "
                      "give values with --subs)")

@@ -46,6 +46,8 @@ __all__ = [
     "float_decay",
     "float_positive",
     "hyperparameter",
+    "hyperparameter_line",
+    "hyperparameter_record",
 ]
 
 
@@ -133,3 +135,39 @@ def float_positive(name: str, value: object) -> float:
     if not out > 0:
         raise HyperparameterValueError(f"{name} must be > 0, got {value!r}")
     return out
+
+
+def hyperparameter_record(method: object) -> dict[str, object]:
+    """What a report records of ``method``'s hyperparameters, the same in ``bea derive`` and ``bea verify``.
+
+    ``{"hyperparameters": {name: exact text}}`` under the names ``--hyper`` takes (``{}`` for a method without
+    any), plus ``"eps_inside": bool`` for the methods that have the flag (RMSProp, Adam).
+
+    >>> from bea import methods
+    >>> hyperparameter_record(methods.HeavyBall(beta="9/10"))
+    {'hyperparameters': {'beta': '9/10'}}
+    >>> hyperparameter_record(methods.explicit_euler)
+    {'hyperparameters': {}}
+    """
+    values = dict(getattr(method, "hyperparameters", {}))
+    record: dict[str, object] = {"hyperparameters": {name: str(value) for name, value in values.items()}}
+    eps_inside = getattr(method, "eps_inside", None)
+    if eps_inside is not None:
+        record["eps_inside"] = bool(eps_inside)
+    return record
+
+
+def hyperparameter_line(record: dict[str, object]) -> str | None:
+    """The text line of a :func:`hyperparameter_record`, written as ``--hyper`` takes it (so that it can be pasted
+    back); ``None`` for a method without hyperparameters.
+
+    >>> from bea import methods
+    >>> hyperparameter_line(hyperparameter_record(methods.Adam()))
+    'hyperparameters beta1=9/10 beta2=999/1000 eps=1/100000000 (eps outside the root)'
+    """
+    values = record.get("hyperparameters")
+    if not isinstance(values, dict) or not values:
+        return None
+    eps_inside = record.get("eps_inside")
+    where = "" if eps_inside is None else (" (--eps-inside)" if eps_inside else " (eps outside the root)")
+    return f"hyperparameters {' '.join(f'{k}={v}' for k, v in values.items())}{where}"
