@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sympy
 
-__all__ = ["count", "signed_text", "superscript"]
+__all__ = ["count", "one_line", "signed_text", "superscript"]
 
 
 def count(n: int, noun: str, plural: str | None = None) -> str:
@@ -55,3 +55,12 @@ def superscript(n: int) -> str:
     '¹²'
     """
     return "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(d)] for d in str(n))
+
+
+def one_line(text: str) -> str:
+    r"""``text`` on one line: every run of whitespace (line breaks from a printed array, say) as one space.
+
+    >>> one_line("stalled at theta = [[1. 0.]\n [1. 0.]]: ...")
+    'stalled at theta = [[1. 0.] [1. 0.]]: ...'
+    """
+    return " ".join(text.split())

@@ -45,6 +45,7 @@ BicolouredTree.from_levels([1, 2, 2], [0, 1, 0])
 from __future__ import annotations
 
 import html
+import numbers
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from functools import total_ordering
@@ -54,7 +55,7 @@ from typing import Any, final
 from bea._text import superscript
 from bea.errors import BeaTypeError, InvalidTreeError
 from bea.trees import Tree
-from bea.validation import check_tree_order
+from bea.validation import MAX_BICOLOURED_ORDER, check_tree_order
 
 __all__ = [
     "BLACK",
@@ -156,10 +157,10 @@ def _tree_cuts(t: int) -> tuple[tuple[int, int, int], ...]:
 
 
 def _check_colour(colour: object) -> int:
-    if isinstance(colour, bool) or colour not in (BLACK, WHITE):
+    """``colour`` as the int 0 or 1 (any integral type, never bool), else InvalidTreeError."""
+    if isinstance(colour, bool) or not isinstance(colour, numbers.Integral) or colour not in (BLACK, WHITE):
         raise InvalidTreeError(f"a colour must be 0 (black, q) or 1 (white, p), got {colour!r}")
-    assert isinstance(colour, int)
-    return colour
+    return int(colour)
 
 
 @final
@@ -348,9 +349,7 @@ def _validated(levels: Iterable[int], colours: Iterable[int]) -> tuple[tuple[int
     Tree.from_levels(seq)  # the checks of an uncoloured level sequence, with their messages
     if len(cols) != len(seq):
         raise InvalidTreeError(f"{len(seq)} levels {list(seq)!r} but {len(cols)} colours {list(cols)!r}")
-    for c in cols:
-        _check_colour(c)
-    return tuple(zip(seq, cols, strict=True))
+    return tuple(zip((int(lv) for lv in seq), (_check_colour(c) for c in cols), strict=True))
 
 
 def _from_sequence(seq: tuple[tuple[int, int], ...]) -> int:
@@ -444,7 +443,7 @@ def bicoloured_trees(n: int, colour: int | None = None) -> Iterator[BicolouredTr
     >>> [str(t) for t in bicoloured_trees(2)]
     ['•[•]', '•[∘]', '∘[•]', '∘[∘]']
     """
-    check_tree_order(n, "n")
+    check_tree_order(n, "n", maximum=MAX_BICOLOURED_ORDER)
     if colour is not None:
         _check_colour(colour)
     return (BicolouredTree.from_id(t) for t in _of_order(n) if colour is None or _colour[t] == colour)
@@ -456,7 +455,7 @@ def bicoloured_trees_up_to(n: int, colour: int | None = None) -> Iterator[Bicolo
     >>> sum(1 for _ in bicoloured_trees_up_to(3))
     20
     """
-    check_tree_order(n, "n")
+    check_tree_order(n, "n", maximum=MAX_BICOLOURED_ORDER)
     if colour is not None:
         _check_colour(colour)
     return (tree for k in range(1, n + 1) for tree in bicoloured_trees(k, colour))
@@ -471,7 +470,7 @@ def count_bicoloured_trees(n: int) -> int:
     >>> [count_bicoloured_trees(n) for n in range(1, 11)]
     [2, 4, 14, 52, 214, 916, 4116, 18996, 89894, 433196]
     """
-    check_tree_order(n, "n")
+    check_tree_order(n, "n", maximum=None)  # counting builds no tree
     a = [0, 2]
     for m in range(1, n):
         total = 0

@@ -29,7 +29,7 @@ from bea import _partitions, _table, drawing
 from bea._text import signed_text, superscript
 from bea.tree_series import TreeSeries, compose_series, substitute_series
 from bea.trees import Tree
-from bea.validation import check_tree_order
+from bea.validation import MAX_TREES_ORDER, check_tree_order
 
 __all__ = ["BSeries", "compose", "exact_solution", "substitute"]
 
@@ -55,6 +55,7 @@ class BSeries(TreeSeries[Tree]):
     __slots__ = ()
     kind: ClassVar[str] = "B-series"
     tree_type: ClassVar[type] = Tree
+    max_order: ClassVar[int] = MAX_TREES_ORDER
 
     @staticmethod
     def _id_of(tree: Tree) -> int:

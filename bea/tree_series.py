@@ -81,13 +81,16 @@ class TreeSeries(Mapping[TreeT, sympy.Expr]):
     kind: ClassVar[str]
     #: The tree class the keys must be.
     tree_type: ClassVar[type]
+    #: The largest order a series of this kind may have (:data:`bea.validation.MAX_TREES_ORDER` and
+    #: :data:`~bea.validation.MAX_BICOLOURED_ORDER`: every tree up to it is built).
+    max_order: ClassVar[int]
 
     _coeffs: dict[int, sympy.Expr]
     _order: int
     _empty: sympy.Expr
 
     def __init__(self, coefficients: Mapping[TreeT, object], order: int, empty: object = 0) -> None:
-        order = check_tree_order(order)
+        order = check_tree_order(order, maximum=self.max_order)
         if not isinstance(coefficients, Mapping):
             raise BeaTypeError(
                 f"coefficients must be a mapping from {self.tree_type.__name__} to values, got {coefficients!r}"
@@ -203,7 +206,7 @@ class TreeSeries(Mapping[TreeT, sympy.Expr]):
 
         Raises :class:`~bea.errors.SeriesError` for an order above the series' own.
         """
-        order = check_tree_order(order)
+        order = check_tree_order(order, maximum=self.max_order)
         if order > self._order:
             raise SeriesError(f"cannot truncate a series of order {self._order} to the higher order {order}")
         order_of = self._order_of

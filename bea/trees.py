@@ -35,6 +35,7 @@ Tree.from_levels([1, 2, 3, 2])
 from __future__ import annotations
 
 import html
+import numbers
 import operator
 import threading
 from collections import Counter
@@ -45,7 +46,7 @@ from typing import Any, final
 from bea import _table, drawing
 from bea._text import superscript
 from bea.errors import BeaTypeError, InvalidOrderError, InvalidTreeError
-from bea.validation import check_tree_order
+from bea.validation import MAX_TREES_ORDER, check_tree_order
 
 __all__ = ["MAX_COUNT_ORDER", "MAX_TREES_ORDER", "Tree", "butcher_product", "count_trees", "trees", "trees_up_to"]
 
@@ -219,9 +220,10 @@ def _validated_levels(levels: Iterable[int]) -> tuple[int, ...]:
         seq = tuple(levels)
     except TypeError:
         raise InvalidTreeError(f"a level sequence must be a sequence of integers, got {levels!r}") from None
-    for lv in seq:
-        if isinstance(lv, bool) or not isinstance(lv, int):
+    for lv in seq:  # any integral type (int, numpy.int64, sympy.Integer), never bool, as orders are taken
+        if isinstance(lv, bool) or not isinstance(lv, numbers.Integral):
             raise InvalidTreeError(f"level sequence {list(seq)!r} holds a non-integer entry {lv!r}")
+    seq = tuple(int(lv) for lv in seq)
     if not seq:
         raise InvalidTreeError("the empty level sequence [] is not a rooted tree")
     if seq[0] != 1:
@@ -270,13 +272,7 @@ def _differential_text(t: int) -> str:
 
 
 def _check_trees_order(n: object) -> int:
-    n = check_tree_order(n, "n")
-    if n > MAX_TREES_ORDER:
-        raise InvalidOrderError(
-            f"there are {count_trees(n)} rooted trees with {n} nodes; bea builds them for n <= "
-            f"MAX_TREES_ORDER = {MAX_TREES_ORDER} ({count_trees(MAX_TREES_ORDER)} trees, about a gigabyte)"
-        )
-    return n
+    return check_tree_order(n, "n")
 
 
 def trees(n: int) -> Iterator[Tree]:
@@ -309,7 +305,6 @@ def trees_up_to(n: int) -> Iterator[Tree]:
 MAX_COUNT_ORDER = 1000
 #: ``trees`` and ``trees_up_to`` build the trees for n up to this bound: 1 721 159 trees with 18 nodes
 #: already take about a gigabyte; n = 19 would take several.
-MAX_TREES_ORDER = 18
 
 _counts: list[int] = [0, 1]  # _counts[n] = A000081(n), replaced (never shrunk) under _counts_lock
 _counts_lock = threading.Lock()
@@ -331,7 +326,7 @@ def count_trees(n: int) -> int:
     Reference: OEIS A000081; A. Cayley, *Phil. Mag.* 13 (1857); Harary & Palmer,
     *Graphical Enumeration* (1973), section 3.1.
     """
-    n = check_tree_order(n, "n")
+    n = check_tree_order(n, "n", maximum=None)  # counting builds no tree
     if n > MAX_COUNT_ORDER:
         raise InvalidOrderError(
             f"count_trees({n}): n is above MAX_COUNT_ORDER = {MAX_COUNT_ORDER}; the count has about "

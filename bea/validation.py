@@ -39,6 +39,8 @@ from bea.errors import (
 )
 
 __all__ = [
+    "MAX_BICOLOURED_ORDER",
+    "MAX_TREES_ORDER",
     "check_order",
     "check_step_size",
     "check_tolerance",
@@ -109,16 +111,35 @@ def exact_expression(value: object, what: str) -> sympy.Expr:
     return expr
 
 
-def check_tree_order(value: object, name: str = "order") -> int:
-    """``value`` as the order of a tree or a series over trees: an int >= 1 (any integral type: int,
-    ``sympy.Integer``, ``numpy.int64``; never bool).
+#: The most nodes for which bea builds every rooted tree: A000081(18) = 35 221 832 trees, about a gigabyte.
+MAX_TREES_ORDER = 18
+#: The most nodes for which bea builds every bicoloured tree: A038055(12) = 10 503 612 trees.
+MAX_BICOLOURED_ORDER = 12
 
-    A non-integer raises :class:`~bea.errors.InvalidOrderError` (a ``ValueError``, as the tree API has always
-    done, where :func:`check_order` raises BeaTypeError); the range check is :func:`check_order`'s.
+
+def check_tree_order(value: object, name: str = "order", *, maximum: int | None = MAX_TREES_ORDER) -> int:
+    """``value`` as the order of a tree or a series over trees: an int >= 1 (any integral type: int,
+    ``sympy.Integer``, ``numpy.int64``; never bool), at most ``maximum`` (``None``: no bound, for counting).
+
+    Every call that builds all trees up to an order is bounded (:data:`MAX_TREES_ORDER` for rooted trees,
+    :data:`MAX_BICOLOURED_ORDER` for bicoloured ones), so that a large order is refused at once instead of
+    filling the memory. A non-integer raises :class:`~bea.errors.InvalidOrderError` (a ``ValueError``, as the
+    tree API has always done, where :func:`check_order` raises BeaTypeError), and so does an order out of range.
+
+    >>> check_tree_order(19)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    bea.errors.InvalidOrderError: order 19 is above 18, the most nodes for which bea builds every tree (...)
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise InvalidOrderError(f"{name} must be an integer, got {value!r}")
-    return check_order(value, name=name)
+    n = check_order(value, name=name)
+    if maximum is not None and n > maximum:
+        limit = "MAX_BICOLOURED_ORDER" if maximum == MAX_BICOLOURED_ORDER else "MAX_TREES_ORDER"
+        growth = "fivefold" if maximum == MAX_BICOLOURED_ORDER else "threefold"
+        raise InvalidOrderError(f"{name} {n} is above {maximum}, the most nodes for which bea builds every tree "
+                                f"({limit}; their number grows about {growth} per node)")
+    return n
 
 
 def _positive_real(value: object, name: str, error: type[Exception]) -> float:

@@ -22,11 +22,12 @@ optimisers with memory).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import math
 import sys
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -181,14 +182,23 @@ def _memory_check(args: argparse.Namespace, loss: sympy.Expr, params: Sequence[s
     from numeric.memory_drift import memory_drift_check
 
     method = memory_method(args.method, list(args.hyper), bool(args.eps_inside))
-    report = memory_drift_check(method, loss, list(params), theta0, list(args.h), time=args.time,
-                                truncations=tuple(args.truncations), start=args.start, tolerance=args.tolerance,
-                                device=args.device)
+    with _warnings_in_report():
+        report = memory_drift_check(method, loss, list(params), theta0, list(args.h), time=args.time,
+                                    truncations=tuple(args.truncations), start=args.start, tolerance=args.tolerance,
+                                    device=args.device)
     if args.start == "manifold":  # the default start, said once on stderr (a note, not a warning)
         print("note: the optimiser's buffers started on the slow manifold (--start zero: torch's zero buffers)",
               file=sys.stderr)
     _save_plot(report, plot)
     return report
+
+
+@contextlib.contextmanager
+def _warnings_in_report() -> Iterator[None]:
+    """Warnings of a check are kept out of stderr: the report lists them (said once, not twice)."""
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        yield
 
 
 def _save_plot(report: DriftReport, plot: Path | None) -> None:
@@ -204,8 +214,7 @@ def _check_and_plot(flow: ModifiedFlow, theta0: dict[str, float], hs: tuple[floa
     """``drift_check`` with its warnings kept in the report (not printed twice), and the plot saved atomically."""
     from numeric.drift import drift_check
 
-    with warnings.catch_warnings(record=True):
-        warnings.simplefilter("always")  # the report lists the warnings
+    with _warnings_in_report():
         report = drift_check(flow, theta0, hs, **options)
     _save_plot(report, plot)
     return report

@@ -393,7 +393,8 @@ def drift_check(
         usable = [e for e in errors if e is not None and e > 0]
         if check_integration and usable and min(usable) < 100 * est:
             notes.append(f"truncation {r}: smallest error {min(usable):.2e} is within 100x of the integration "
-                         f"error estimate {est:.1e}; lower rtol/atol")
+                         f"error estimate {est:.1e}: errors this small are near float64 rounding; take larger step "
+                         "sizes or a longer time (or lower rtol/atol: drift_check's rtol=, atol=)")
         passed, why = verdict(hs, errors, slope, q, tolerance, travelled)
         if why is not None:
             notes.append(f"truncation {r}: {why}")

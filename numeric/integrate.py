@@ -283,7 +283,7 @@ def _integrate_scipy(field: Callable[[Any], Any], theta0: Any, T: float, rtol: f
             if reached - checkpoint < _STALL_FRACTION * T:
                 raise ConvergenceError(
                     f"the flow integration stalled at t = {reached:.6g} of T = {T:g}, theta = "
-                    f"{np.array2string(y.reshape(shape), precision=6)}: {_STALL_WINDOW // _DOP853_EVALUATIONS} "
+                    f"{_rows_text(y.reshape(shape))}: {_STALL_WINDOW // _DOP853_EVALUATIONS} "
                     f"steps advanced t by less than {_STALL_FRACTION:g} T (the field is not smooth or is singular "
                     "there)")
             checkpoint = reached
@@ -334,3 +334,10 @@ def flow_error_estimate(field: Callable[[Any], Any], theta0: Any, time: float, *
 
         return tight, float(torch.linalg.vector_norm(loose - tight))
     return tight, float(np.linalg.norm(loose - tight))
+
+
+def _rows_text(theta: np.ndarray) -> str:
+    """θ for a one-line message: the vector, or its rows (one per batched start) separated by semicolons."""
+    rows = theta.reshape(1, -1) if theta.ndim < 2 else theta.reshape(theta.shape[0], -1)
+    text = "; ".join("[" + ", ".join(f"{v:.6g}" for v in row) + "]" for row in rows)
+    return text if rows.shape[0] == 1 else f"(one row per start) {text}"

@@ -102,12 +102,12 @@ def manifold_diagnostic(method: MemoryMethod, flow: ModifiedFlow, theta: Tensor,
 
     * the buffers' parasitic roots stay apart from the slow one: :math:`h\lambda_f <` ``method.manifold_radius``
       (λ_f: spectral radius of the Jacobian of the leading field :math:`f_0` at θ; for heavy-ball the roots of
-      :math:`z^2-(1+eta-h\lambda)z+eta` meet at the radius);
-    * RMSProp/Adam: the preconditioner :math:`arphi(v)` is expanded by Taylor's formula around :math:`v = g^2`,
-      whose radius is :math:`g_j^2` (ε outside: φ is singular at v = 0) or :math:`g_j^2 + arepsilon` (inside);
+      :math:`z^2-(1+\beta-h\lambda)z+\beta` meet at the radius);
+    * RMSProp/Adam: the preconditioner :math:`\varphi(v)` is expanded by Taylor's formula around :math:`v = g^2`,
+      whose radius is :math:`g_j^2` (ε outside: φ is singular at v = 0) or :math:`g_j^2 + \varepsilon` (inside);
       the first-order shift of the averaged v used at the step is
-      :math:`v_j - g_j^2 = -hrac{2eta_2}{1-eta_2}g_j(Hf_0)_j` (:mod:`bea.methods.adaptive`), so
-      :math:`hrac{2eta_2}{1-eta_2}|g_j(Hf_0)_j|` must stay below that radius.
+      :math:`v_j - g_j^2 = -h\frac{2\beta_2}{1-\beta_2}g_j(Hf_0)_j` (:mod:`bea.methods.adaptive`), so
+      :math:`h\frac{2\beta_2}{1-\beta_2}|g_j(Hf_0)_j|` must stay below that radius.
 
     κ ≥ 1 means the modified series is not expected to describe the optimiser at that h: the message says so.
     """
@@ -205,6 +205,11 @@ def memory_drift_check(
             state = stepper.step(state, h)
         finals[h] = state.theta
     results = []
+    blown = [h for h, final in finals.items() if not bool(torch.isfinite(final).all())]
+    if blown and diagnosis is not None and start == "manifold":  # blame the start, not the optimiser
+        notes.append(f"h = {', '.join(f'{h:g}' for h in blown)}: the optimiser's trajectory is not finite, and it "
+                     "started from slow-manifold buffers evaluated outside the manifold's range (above); the "
+                     "optimiser itself may be stable there: --start zero runs it from torch's zero buffers")
     travelled = min(float(torch.linalg.vector_norm(final - theta)) for final in finals.values())
     for r in truncations:  # one batched integration per truncation: row i of θ uses step size hs[i]
         ends = integrate_flow(factory(hvec, r), theta.expand(len(hs), -1), time, rtol=rtol, atol=atol,

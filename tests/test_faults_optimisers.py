@@ -337,3 +337,19 @@ def test_gradient_drift_check_uses_the_same_pass_rule() -> None:
     travelled = math.sqrt(2) * (1 - 0.99**100)  # GD's distance at h = 0.01, ≈ 0.896
     assert result.errors[0] is not None and result.errors[0] > ERROR_SCALE_LIMIT * travelled
     assert not result.passed and any("distance travelled" in w for w in report.warnings)
+
+
+def test_a_blown_up_start_is_blamed_on_the_start_and_said_once(capsys: pytest.CaptureFixture[str]) -> None:
+    """The user trial's heavy-ball case: h λ_f = 2.92 against the manifold's radius 0.026 (β = 9/10), so the
+    slow-manifold buffers are evaluated far outside their range and every row diverges, while heavy-ball itself is
+    stable there (h λ = 0.29 < 2(1 + β)). The report blames the start and points to --start zero; the range
+    warning appears once (in the report), not also on stderr."""
+    argv = ["verify", "--loss", "(y-a*b*x)^2/2", "--params", "a", "b", "--subs", "x=1", "y=0.6", "--init", "a=2.8",
+            "b=3.5", "--method", "heavy_ball", "--hyper", "beta=9/10", "--no-progress"]
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    assert "--start zero runs it from torch's zero buffers" in out
+    assert (out + err).count("outside the range of the slow-manifold expansion") == 1
+    assert main([*argv, "--start", "zero"]) == 1  # a capped slope, but finite errors: nothing blamed on the start
+    out = capsys.readouterr().out
+    assert "diverged" not in out and "--start zero runs it" not in out

@@ -135,3 +135,44 @@ def test_keys_of_the_other_kind_are_refused_by_name() -> None:
         exact_solution(1)[Tree.from_levels([1, 2])]
     with pytest.raises(KeyError, match="nodes"):
         p_exact_solution(1)[BicolouredTree.from_children(BLACK, [P])]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [lambda: BSeries({LEAF: 1}, 10**6), lambda: exact_solution(19), lambda: list(trees(19)),
+     lambda: modified_equation(methods.rk4, 40), lambda: bseries(methods.explicit_midpoint, 25),
+     lambda: exact_solution(18).truncate(19), lambda: PSeries({}, 13), lambda: p_exact_solution(13),
+     lambda: list(bicoloured_trees(13)), lambda: pseries(methods.stormer_verlet, 30)],
+)
+def test_an_order_beyond_what_fits_in_memory_is_refused_before_any_work(call: object) -> None:
+    # a user's BSeries({leaf: 1}, 10**6) was killed by the out-of-memory killer: every tree up to the order is
+    # built. The bounds are A000081(18) = 35 221 832 rooted and A038055(12) = 10 503 612 bicoloured trees.
+    with pytest.raises(InvalidOrderError, match=r"is above 1[28], the most nodes"):
+        call()  # type: ignore[operator]
+
+
+def test_counting_is_not_bounded_by_what_can_be_built() -> None:
+    from bea import count_trees
+
+    # OEIS A000081(30) and A038055(20)
+    assert count_trees(30) == 354_426_847_597
+    assert count_bicoloured_trees(20) == 5_043_220_350_012
+
+
+@pytest.mark.parametrize("integer", [np.int64, np.int32, sympy.Integer, int])
+def test_integral_colours_and_levels_of_any_type(integer: type) -> None:
+    # orders of any integral type were taken, but a numpy colour failed with a bare AssertionError
+    assert BicolouredTree.leaf(integer(1)) == P
+    assert BicolouredTree.from_levels([integer(1), integer(2)], [integer(0), integer(1)]) == \
+        BicolouredTree.from_children(BLACK, [P])
+    assert Tree.from_levels([integer(1), integer(2), integer(2)]) == Tree.from_children([LEAF, LEAF])
+
+
+@pytest.mark.parametrize("bad", [True, 2, -1, 0.0, np.float64(1.0), "0", None])
+def test_other_colours_are_refused_by_name(bad: object) -> None:
+    from bea.errors import InvalidTreeError
+
+    with pytest.raises(InvalidTreeError, match="a colour must be 0"):
+        BicolouredTree.leaf(bad)  # type: ignore[arg-type]
+    with pytest.raises(InvalidTreeError, match="a colour must be 0"):
+        BicolouredTree.from_levels([1, 2], [0, bad])  # type: ignore[list-item]

@@ -9,11 +9,13 @@ two-param|digits`` (:mod:`bea.cli.reproduce`, needs the torch extra). Each takes
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from bea._text import one_line
 from bea.cli import demo, derive, hamiltonian, reproduce, series, structure, verify
 from bea.cli.args import protect_expressions
 from bea.cli.streams import stdout_to_stderr
@@ -44,7 +46,7 @@ def _one_line_warning(
     message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None
 ) -> None:
     """Warnings of a command: one line on stderr, without Python's source-line dump."""
-    print(f"bea: warning: {message}", file=sys.stderr)
+    print(f"bea: warning: {one_line(str(message))}", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,12 +100,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.showwarning = _one_line_warning
             output, status = handler(args)
     except (_UsageError, BeaError) as error:
-        print(f"bea: error: {error}", file=sys.stderr)
+        print(f"bea: error: {one_line(str(error))}", file=sys.stderr)  # the promise: one line, whatever the message
         return 2
     except KeyboardInterrupt:
         print("bea: interrupted", file=sys.stderr)
         return 130
-    print(output)
+    try:
+        print(output)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `bea ... | head`: the reader left; no traceback (the Python documentation's recipe)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return status
 
 

@@ -152,10 +152,10 @@ class _Adaptive(MemoryMethodMembers):
         r"""Refuse, for ε outside the root and truncation ≥ 1, a point where a gradient component vanishes.
 
         ``vanishing``: the names of the components with :math:`\partial_jE = 0` at ``point``. There
-        :math:`\sqrt{v_j} = |\partial_jE|` is not differentiable (:math:`arphi'(w) = -1/(2\sqrt w(\sqrt w +
-        arepsilon)^2)` is infinite at w = 0): the h¹ term of the symbolic flow is 0·∞ (it divides by
+        :math:`\sqrt{v_j} = |\partial_jE|` is not differentiable (:math:`\varphi'(w) = -1/(2\sqrt w(\sqrt w +
+        \varepsilon)^2)` is infinite at w = 0): the h¹ term of the symbolic flow is 0·∞ (it divides by
         :math:`|\partial_jE|`), the h² term is infinite, and nearby the field varies on the scale ε. The h⁰ field
-        :math:`-g/(|g| + arepsilon)` is Lipschitz, so truncation 0 is allowed; so is ``eps_inside`` everywhere.
+        :math:`-g/(|g| + \varepsilon)` is Lipschitz, so truncation 0 is allowed; so is ``eps_inside`` everywhere.
         Raises :class:`~bea.errors.NonSmoothPointError` naming the components.
         """
         if self.eps_inside or truncation < 1 or not vanishing:
@@ -164,8 +164,8 @@ class _Adaptive(MemoryMethodMembers):
         raise NonSmoothPointError(
             f"{self.name} with eps outside the square root (torch's form): its modified flow through h^{truncation} "
             f"is not defined at {point}, where {names} = 0 (|g| = sqrt(v) is not differentiable at 0; the h^1 term "
-            "divides by |dE/d...|); start where no gradient component vanishes, use eps_inside (--eps-inside), "
-            "or truncation 0")
+            f"divides by |{names.split(', ')[0]}|); start where no gradient component vanishes, use eps_inside "
+            "(--eps-inside), or truncation 0")
 
     def expansion(self, params: Sequence[sympy.Symbol], gradient: Column) -> Expansion:
         """The lazy slow-manifold expansion (coefficients of the flow and of the moments)."""

@@ -62,7 +62,7 @@ def hyperparameter(name: str, value: object, *, kind: Literal["decay", "positive
     if isinstance(value, bool):
         raise BeaTypeError(f"{name} must be an exact rational, got {value!r}")
     if isinstance(value, float):
-        raise BeaTypeError(f"{name} = {value!r} is a float; bea is exact: pass a string such as '{value!r}' "
+        raise BeaTypeError(f"{name} = {value!r} is a float; bea is exact: pass a string such as '{float(value)!r}' "
                            "or a fractions.Fraction")
     if isinstance(value, str):
         from bea.parsing import parse_loss

@@ -66,16 +66,15 @@ class _Momentum(MemoryMethodMembers):
         r"""The largest :math:`h\lambda_f` for which a quadratic loss has a real slow manifold (exact).
 
         :math:`\lambda_f` is the spectral radius of the Jacobian of the leading field
-        :math:`f_0 = -
-abla E/(1-eta)`, i.e. :math:`\lambda_f = \lambda/(1-eta)` for a Hessian eigenvalue λ.
-        On :math:`E = \lambda	heta^2/2` the iterates solve a linear recursion whose characteristic roots are the
+        :math:`f_0 = -\nabla E/(1-\beta)`, i.e. :math:`\lambda_f = \lambda/(1-\beta)` for a Hessian eigenvalue λ.
+        On :math:`E = \lambda\theta^2/2` the iterates solve a linear recursion whose characteristic roots are the
         slow (flow) root and the parasitic one; they meet, and the slow manifold ceases to exist, where the
         discriminant vanishes (``docs/optimisers.md``, *Step sizes*):
 
-        * heavy-ball, :math:`z^2 - (1+eta-h\lambda)z + eta`: at :math:`h\lambda = (1-\sqrteta)^2`, i.e.
-          :math:`h\lambda_f = (1-\sqrteta)/(1+\sqrteta)`;
-        * Nesterov, :math:`z^2 - (1+eta)(1-h\lambda)z + eta(1-h\lambda)`: at
-          :math:`h\lambda = ((1-eta)/(1+eta))^2`, i.e. :math:`h\lambda_f = (1-eta)/(1+eta)^2`.
+        * heavy-ball, :math:`z^2 - (1+\beta-h\lambda)z + \beta`: at :math:`h\lambda = (1-\sqrt\beta)^2`, i.e.
+          :math:`h\lambda_f = (1-\sqrt\beta)/(1+\sqrt\beta)`;
+        * Nesterov, :math:`z^2 - (1+\beta)(1-h\lambda)z + \beta(1-h\lambda)`: at
+          :math:`h\lambda = ((1-\beta)/(1+\beta))^2`, i.e. :math:`h\lambda_f = (1-\beta)/(1+\beta)^2`.
 
         The series in h of :mod:`bea.methods.slow_manifold` is asymptotic in :math:`h\lambda_f` divided by this.
         """

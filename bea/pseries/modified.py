@@ -40,7 +40,7 @@ from bea.errors import BeaTypeError, SeriesError
 from bea.methods.tableau_pair import TableauPairWeights
 from bea.pseries import enumerations
 from bea.pseries.series import PSeries, PSeriesMethod
-from bea.validation import check_tree_order
+from bea.validation import MAX_BICOLOURED_ORDER, check_tree_order
 
 __all__ = ["field_coefficients", "modified_equation", "modifying_integrator"]
 
@@ -70,7 +70,7 @@ def field_coefficients(method_or_series: PSeriesMethod | PSeries, order: int) ->
     Internal interface of bea (for the modified Hamiltonian and structure checks); users call
     :func:`modified_equation`.
     """
-    check_tree_order(order)
+    check_tree_order(order, maximum=MAX_BICOLOURED_ORDER)
     ring, a = _map_coefficients(method_or_series, order)
     inverse = [ring.integer(0)] + [ring.fraction(1, k) for k in range(1, order + 1)]
     zero = ring.integer(0)
@@ -161,7 +161,7 @@ def modified_equation(method_or_series: PSeriesMethod | PSeries, order: int) -> 
     Raises :class:`~bea.errors.InvalidOrderError` for ``order`` < 1, :class:`~bea.errors.SeriesError`
     for a field series or one of too low an order, :class:`~bea.errors.BeaTypeError` for other input.
     """
-    check_tree_order(order)
+    check_tree_order(order, maximum=MAX_BICOLOURED_ORDER)
     fast = _integer_field(method_or_series, order)
     if fast is not None:
         return PSeries.from_ids(fast, order, sympy.Integer(0))
@@ -186,7 +186,7 @@ def modifying_integrator(method_or_series: PSeriesMethod | PSeries, order: int) 
 
     Raises :class:`~bea.errors.SeriesError` when the method's coefficient of a one-node tree is 0.
     """
-    check_tree_order(order)
+    check_tree_order(order, maximum=MAX_BICOLOURED_ORDER)
     ring, a = _map_coefficients(method_or_series, order)
     zero = ring.integer(0)
     leaf_inverse = []

@@ -42,7 +42,7 @@ from bea.errors import BeaTypeError
 from bea.methods.tableau_pair import TableauPairWeights
 from bea.pseries import enumerations
 from bea.tree_series import TreeSeries, compose_series, substitute_series
-from bea.validation import check_tree_order
+from bea.validation import MAX_BICOLOURED_ORDER, check_tree_order
 
 __all__ = ["PSeries", "PSeriesMethod", "compose", "exact_solution", "pseries", "substitute"]
 
@@ -94,6 +94,7 @@ class PSeries(TreeSeries[BicolouredTree]):
     __slots__ = ()
     kind: ClassVar[str] = "P-series"
     tree_type: ClassVar[type] = BicolouredTree
+    max_order: ClassVar[int] = MAX_BICOLOURED_ORDER
 
     @staticmethod
     def _id_of(tree: BicolouredTree) -> int:
@@ -209,7 +210,7 @@ def pseries(method: PSeriesMethod, order: int) -> PSeries:
     (True, False)
     """
     weights = _check_method(method)
-    check_tree_order(order)
+    check_tree_order(order, maximum=MAX_BICOLOURED_ORDER)
     back = weights.ring.back
     coeffs = {t: back(weights.weight(t)) for t in _all_ids(order)}
     return PSeries.from_ids(coeffs, order, sympy.Integer(1))
@@ -222,7 +223,7 @@ def exact_solution(order: int) -> PSeries:
     q: 1 + h f + 1/2 h² f_q f + 1/2 h² f_p g
     p: 1 + h g + 1/2 h² g_q f + 1/2 h² g_p g
     """
-    check_tree_order(order)
+    check_tree_order(order, maximum=MAX_BICOLOURED_ORDER)
     coeffs = {t: sympy.Rational(1, bicoloured.tree_data(t)[4]) for t in _all_ids(order)}
     return PSeries.from_ids(coeffs, order, sympy.Integer(1))
 
