@@ -39,7 +39,7 @@ from bea.cli.derive import MEMORY_METHODS, map_flow, memory_method, parse_inputs
 from bea.errors import BeaValueError
 from bea.flows import ModifiedFlow, modified_flow
 from bea.parsing import parse_substitutions
-from numeric.drift_report import DriftReport
+from numeric.drift_report import DriftReport, check_schedule
 from numeric.outputs import atomic_write, output_file
 
 __all__ = ["DEMO_HS", "MAX_STEPS", "PLOT_SUFFIXES", "check_request", "demo_drift", "real_values", "verify"]
@@ -106,6 +106,7 @@ def verify(args: argparse.Namespace) -> DriftReport:
     image per parameter, in the parameters, data and h, as ``bea derive --map``).
     """
     check_request(args.h, args.time, getattr(args, "max_steps", MAX_STEPS))
+    check_schedule(args.h, args.truncations)  # refused before any derivation (drift_check checks it again)
     plot = None if args.plot is None else output_file(
         args.plot, suffixes=PLOT_SUFFIXES, overwrite=bool(getattr(args, "overwrite", False)), what="--plot file")
     method_name = getattr(args, "method", None)

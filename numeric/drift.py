@@ -50,7 +50,7 @@ from bea.validation import check_step_size, check_truncation, renamed_keyword
 from numeric import integrate
 from numeric.arrays import explicit_rk_step, explicit_tableau, is_tensor
 from numeric.codegen import CompiledField, FlowLike, compile_field
-from numeric.drift_report import DriftReport, TruncationResult, fit_slope, verdict
+from numeric.drift_report import DriftReport, TruncationResult, check_schedule, fit_slope, verdict
 from numeric.errors import ConvergenceError, ModifiedSeriesWarning, NumericTypeError, ShapeError
 from numeric.integrate import DEFAULT_TOL, integrate_flow
 
@@ -303,15 +303,9 @@ def drift_check(
     if isinstance(time, bool) or not isinstance(time, (int, float)) or not (math.isfinite(time) and time > 0):
         raise NumericTypeError(f"time must be a positive finite number, got {time!r}")
     meth = _resolve_method(method, fields)
-    hs = tuple(float(h) for h in hs)
-    if not hs or any(not (math.isfinite(h) and h > 0) for h in hs):
-        raise NumericTypeError(f"hs must be positive step sizes, got {hs!r}")
     truncations = renamed_keyword(truncations, orders, new_name="truncations", old_name="orders",
                                   where="drift_check", default=(0, 1, 2, 3))
-    truncations = tuple(truncations)
-    if not truncations:
-        raise NumericTypeError("truncations must not be empty")
-    truncations = tuple(check_truncation(r, name="each truncation") for r in truncations)
+    hs, truncations = check_schedule(tuple(hs), tuple(truncations))
     params = None
     flow: Any = None
     if isinstance(fields, FlowLike):

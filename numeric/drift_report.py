@@ -48,8 +48,8 @@ from typing import Any
 from bea.jsonio import dumps
 from bea.methods.hyper import hyperparameter_line
 
-__all__ = ["ERROR_SCALE_LIMIT", "REFERENCE_OFFSET", "SCHEMA", "DriftReport", "TruncationResult", "fit_slope",
-           "readable_method_name", "verdict"]
+__all__ = ["ERROR_SCALE_LIMIT", "REFERENCE_OFFSET", "SCHEMA", "DriftReport", "TruncationResult", "check_schedule",
+           "fit_slope", "readable_method_name", "verdict"]
 
 SCHEMA = "bea.drift/2"
 
@@ -87,6 +87,38 @@ def fit_slope(hs: Sequence[float], errors: Sequence[float | None]) -> float | No
 #: A truncation whose largest error exceeds this fraction of the distance the method travelled does not pass: the
 #: modified flow is then not describing the trajectory, whatever the fitted slope.
 ERROR_SCALE_LIMIT = 0.1
+
+
+def check_schedule(hs: Sequence[object], truncations: Sequence[object]) -> tuple[tuple[float, ...], tuple[int, ...]]:
+    """The step sizes and truncations of a drift check, checked once for every check (gradient and memory methods).
+
+    ``hs``: positive finite numbers, none repeated (a repeated h adds a point that the slope fit counts twice and
+    the "errors fall as h falls" test reads as a failure); ``truncations``: integers >= 0, none repeated, at
+    least one. Raises :class:`~numeric.errors.NumericTypeError` for a wrong type and
+    :class:`~bea.errors.BeaValueError` for a repeated value.
+
+    >>> check_schedule([0.01, 0.005], [0, 1])
+    ((0.01, 0.005), (0, 1))
+    """
+    from bea.errors import BeaValueError
+    from bea.validation import check_truncation
+    from numeric.errors import NumericTypeError
+
+    if isinstance(hs, (str, bytes)) or not hs or any(
+            isinstance(h, bool) or not isinstance(h, (int, float)) for h in hs):
+        raise NumericTypeError(f"hs must be positive step sizes, got {hs!r}")
+    steps = tuple(float(h) for h in hs)  # type: ignore[arg-type]
+    if any(not (math.isfinite(h) and h > 0) for h in steps):
+        raise NumericTypeError(f"hs must be positive step sizes, got {hs!r}")
+    if isinstance(truncations, (str, bytes)) or not truncations:
+        raise NumericTypeError("truncations must not be empty")
+    kept = tuple(check_truncation(r, name="each truncation") for r in truncations)
+    for what, values in (("step size", steps), ("truncation", kept)):
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        if repeated:
+            raise BeaValueError(f"the {what} {', '.join(f'{v:g}' for v in repeated)} is given more than once: each "
+                                f"{what} is one point of the check")
+    return steps, kept
 
 
 def verdict(hs: Sequence[float], errors: Sequence[float | None], slope: float | None, expected: int,

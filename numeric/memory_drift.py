@@ -54,7 +54,7 @@ from bea.methods.momentum import HeavyBall, Nesterov
 from numeric.codegen import compile_field
 from numeric.devices import as_tensor, resolve_device, resolve_dtype
 from numeric.drift import flow_fields, spectral_radius
-from numeric.drift_report import DriftReport, TruncationResult, fit_slope, verdict
+from numeric.drift_report import DriftReport, TruncationResult, check_schedule, fit_slope, verdict
 from numeric.errors import ModifiedSeriesWarning
 from numeric.integrate import DEFAULT_TOL, integrate_flow
 from numeric.steppers import stepper_for
@@ -168,9 +168,7 @@ def memory_drift_check(
     began = _time.perf_counter()
     if start not in START_CONVENTIONS:
         raise BeaValueError(f"start must be one of {START_CONVENTIONS}, got {start!r}")
-    truncations = tuple(truncations)
-    if not truncations or any(isinstance(r, bool) or not isinstance(r, int) or r < 0 for r in truncations):
-        raise BeaValueError(f"truncations must be non-negative integers, got {truncations!r}")
+    hs, truncations = check_schedule(tuple(hs), tuple(truncations))
     top = max(truncations)
     if flow is None or flow.truncation < top:
         flow = method.modified_flow(loss, list(params), truncation=top)

@@ -68,13 +68,14 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
     """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it over ``path`` (atomic on POSIX).
 
     The temporary file keeps ``path``'s suffix (writers such as matplotlib choose the format by it) and is
-    removed if ``write`` fails.
+    removed if ``write`` fails; the file gets the permissions of any new file (``0666`` less the umask).
     """
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(name)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private (0600); a new file follows the umask
         os.replace(tmp, path)
     except OSError as exc:
         raise OutputError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
@@ -82,3 +83,10 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

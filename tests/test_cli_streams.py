@@ -76,3 +76,53 @@ def test_the_advice_for_a_numpy_float_can_be_pasted() -> None:
         HeavyBall(beta=np.float64(0.5))  # type: ignore[arg-type]
     assert "'0.5'" in str(info.value) and "np.float64" not in str(info.value).split("such as")[1]
     assert HeavyBall(beta="0.5").beta == HeavyBall(beta="1/2").beta
+
+
+def test_written_files_follow_the_umask(tmp_path: Path) -> None:
+    # --plot files were created 0600 (tempfile.mkstemp's mode survived the atomic rename)
+    import os
+
+    from numeric.outputs import atomic_write
+
+    old = os.umask(0o022)
+    try:
+        path = atomic_write(tmp_path / "plot.txt", lambda tmp: tmp.write_text("x"))
+        assert (path.stat().st_mode & 0o777) == 0o644
+        os.umask(0o077)
+        path = atomic_write(tmp_path / "private.txt", lambda tmp: tmp.write_text("x"))
+        assert (path.stat().st_mode & 0o777) == 0o600
+    finally:
+        os.umask(old)
+    assert path.read_text() == "x" and sorted(p.name for p in tmp_path.iterdir()) == ["plot.txt", "private.txt"]
+
+
+@pytest.mark.parametrize("extra", [["--h", "0.01", "0.01", "0.005"], ["--truncations", "0", "0"],
+                                   ["--method", "heavy_ball", "--hyper", "beta=1/2", "--truncations", "1", "1"]])
+def test_a_repeated_step_size_or_truncation_is_refused_in_one_line(
+    extra: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a repeated h read as "errors do not fall as h falls" (FAIL); a repeated truncation printed its row twice
+    argv = ["verify", "--loss", "(y - a*b*x)^2/2", "--params", "a", "b", "--subs", "x=1", "y=0.6", "--init", "a=2.8",
+            "b=3.5", "--no-progress", *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is given more than once" in err
+
+
+def test_the_python_checks_share_the_schedule_rule() -> None:
+    import sympy
+
+    from bea import modified_flow
+    from numeric.drift import drift_check
+
+    a = sympy.Symbol("a")
+    flow = modified_flow(a**2 / 2 + a**4 / 4, [a], truncation=1)
+    with pytest.raises(BeaValueError, match=r"step size 0\.01 is given more than once"):
+        drift_check(flow, {"a": 0.5}, [0.01, 0.005, 0.01], truncations=(0, 1))
+    with pytest.raises(BeaValueError, match="truncation 1 is given more than once"):
+        drift_check(flow, {"a": 0.5}, [0.01, 0.005], truncations=(1, 0, 1))
+    pytest.importorskip("torch")
+    from numeric.memory_drift import memory_drift_check
+
+    with pytest.raises(BeaValueError, match=r"step size 0\.01 is given more than once"):
+        memory_drift_check(HeavyBall(beta="1/2"), a**2 / 2, [a], [0.5], [0.01, 0.01], time=0.1)
