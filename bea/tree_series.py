@@ -99,10 +99,11 @@ class TreeSeries(Mapping[TreeT, sympy.Expr]):
         for tree, value in coefficients.items():
             if not isinstance(tree, self.tree_type):
                 raise BeaTypeError(f"{self.kind} keys must be {self.tree_type.__name__}s, got {tree!r}")
-            size = self._order_of(self._id_of(tree))
+            ident = self._id_of(tree)
+            size = self._order_of(ident)
             if size > order:
                 raise SeriesError(f"tree {tree} has {size} nodes, more than the series order {order}")
-            coeffs[self._id_of(tree)] = exact_coefficient(value, str(tree))
+            coeffs[ident] = exact_coefficient(value, str(tree))
         zero = sympy.Integer(0)
         full = {t: coeffs.get(t, zero) for t in self._ids_up_to(order)}
         self._init(full, order, exact_coefficient(empty, "the empty tree"))

@@ -45,8 +45,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bea.errors import BeaValueError
 from bea.jsonio import dumps
 from bea.methods.hyper import hyperparameter_line
+from bea.validation import check_truncation
+from numeric.errors import NumericTypeError
 
 __all__ = ["ERROR_SCALE_LIMIT", "REFERENCE_OFFSET", "SCHEMA", "DriftReport", "TruncationResult", "check_schedule",
            "fit_slope", "readable_method_name", "verdict"]
@@ -100,10 +103,6 @@ def check_schedule(hs: Sequence[object], truncations: Sequence[object]) -> tuple
     >>> check_schedule([0.01, 0.005], [0, 1])
     ((0.01, 0.005), (0, 1))
     """
-    from bea.errors import BeaValueError
-    from bea.validation import check_truncation
-    from numeric.errors import NumericTypeError
-
     if isinstance(hs, (str, bytes)) or not hs or any(
             isinstance(h, bool) or not isinstance(h, (int, float)) for h in hs):
         raise NumericTypeError(f"hs must be positive step sizes, got {hs!r}")
